@@ -1,0 +1,4 @@
+import { runApp } from '@sync/app-core';
+import { DomainTransformModule } from './domain-transform.module';
+
+void runApp('domain-transform', (ctx) => DomainTransformModule.forRoot(ctx));

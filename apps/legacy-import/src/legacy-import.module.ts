@@ -1,0 +1,11 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CoreModule, type AppContext } from '@sync/app-core';
+import { LegacyDbModule } from '@sync/legacy-db';
+
+/** Captures committed legacy changes and publishes them to legacy.* topics. */
+@Module({})
+export class LegacyImportModule {
+  static forRoot(ctx: AppContext): DynamicModule {
+    return { module: LegacyImportModule, imports: [CoreModule.forApp(ctx), LegacyDbModule.forSystems(ctx.pipeline, ctx.logger)] };
+  }
+}

@@ -1,0 +1,26 @@
+// Lint rules that keep the lib boundaries of STYLE.md: import a lib through its index only;
+// kafkajs only inside libs/kafka; pg/mssql for legacy tables only inside libs/legacy-db.
+import tseslint from 'typescript-eslint';
+
+const deepImports = { group: ['@sync/*/*'], message: 'Import the lib through its index (@sync/<lib>), never a deep path.' };
+const kafkajs = { group: ['kafkajs'], message: 'Only libs/kafka imports kafkajs; use @sync/kafka.' };
+const legacyDrivers = { group: ['pg', 'mssql'], message: 'Only libs/legacy-db imports pg/mssql for legacy tables; use @sync/legacy-db.' };
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.run/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, legacyDrivers] }],
+    },
+  },
+  { files: ['libs/kafka/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, legacyDrivers] }] } },
+  { files: ['libs/legacy-db/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }] } },
+  // Tests may talk to PostgreSQL directly to set up and check legacy tables.
+  { files: ['test/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }] } },
+);

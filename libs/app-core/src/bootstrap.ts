@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { DynamicModule } from '@nestjs/common';
+import { describeEnv, loadEnv, loadPipelineFile, resolveKafkaSettings } from '@sync/config';
+import type { AppName } from '@sync/config';
+import { createLogger, NestJsonLogger } from '@sync/observability';
+import type { AppContext } from './app-context';
+
+/** Exit codes: documented in docs/operations.md. */
+export const EXIT_CONFIG = 2;
+export const EXIT_STARTUP = 3;
+
+/**
+ * Starts one app: validates the environment and the pipeline file before anything connects
+ * (a bad one exits with EXIT_CONFIG and every problem listed), then serves probes and metrics.
+ */
+export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicModule): Promise<void> {
+  const early = createLogger(app, 'info');
+  let ctx: AppContext;
+  try {
+    const env = loadEnv(undefined, { app, requireApp: true });
+    const pipeline = loadPipelineFile(env.pipelineFile);
+    const logger = createLogger(app, env.log.level);
+    const kafka = resolveKafkaSettings(pipeline, env);
+    ctx = {
+      app,
+      env,
+      pipeline,
+      logger,
+      kafka: { brokers: kafka.brokers, clientId: `${kafka.clientId}-${app}`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
+      topicDefaults: { partitions: kafka.topics.partitions ?? 1, replicationFactor: kafka.topics.replicationFactor ?? 1 },
+    };
+    logger.info({ env: describeEnv(env) }, 'configuration loaded');
+  } catch (err) {
+    early.fatal({ err: err instanceof Error ? err.message : String(err) }, 'invalid configuration');
+    process.exit(EXIT_CONFIG);
+  }
+  try {
+    const nest = await NestFactory.create(module(ctx), { logger: new NestJsonLogger(ctx.logger), abortOnError: false });
+    nest.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+    const timeoutMs = ctx.env.shutdown.timeoutMs;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        ctx.logger.info({ signal, timeoutMs }, 'shutting down');
+        // Bounded: if in-flight work cannot finish in time, leave; uncommitted work is redelivered.
+        setTimeout(() => {
+          ctx.logger.error({ timeoutMs }, 'shutdown timed out');
+          process.exit(1);
+        }, timeoutMs).unref();
+      });
+    }
+    await nest.listen(ctx.env.http.port, ctx.env.http.host);
+    ctx.logger.info({ port: ctx.env.http.port }, 'http server listening');
+  } catch (err) {
+    ctx.logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'start-up failed');
+    process.exit(EXIT_STARTUP);
+  }
+}

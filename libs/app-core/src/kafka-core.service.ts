@@ -1,0 +1,93 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { COMPACTED_TOPICS, Topics } from '@sync/contracts';
+import { backoffDelay, errorMessage, KafkaConnection, sleep, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
+import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
+import type { AppContext } from './app-context';
+import { APP_CONTEXT } from './tokens';
+
+const PING_TIMEOUT_MS = 2500;
+
+/**
+ * The app's Kafka link: connects in the background (so the liveness probe answers while the broker
+ * is still unreachable), creates the suite's shared topics, and reports readiness.
+ */
+@Injectable()
+export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly connection: KafkaConnection;
+  readonly producer: SyncProducer;
+  readonly admin: TopicAdmin;
+  private readonly stopping = new AbortController();
+  private connected: Promise<void> | undefined;
+  private readonly startHooks: Array<() => Promise<void>> = [];
+  private readonly stopHooks: Array<() => Promise<void>> = [];
+
+  constructor(
+    @Inject(APP_CONTEXT) private readonly ctx: AppContext,
+    @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
+    @Inject(MetricsRegistry) private readonly metrics: MetricsRegistry,
+  ) {
+    this.connection = new KafkaConnection(ctx.kafka, ctx.logger);
+    this.producer = this.connection.producer();
+    this.admin = this.connection.admin(ctx.topicDefaults);
+  }
+
+  /** Work to run once Kafka is connected (start consumers ...), in registration order. */
+  onConnected(start: () => Promise<void>, stop: () => Promise<void>): void {
+    this.startHooks.push(start);
+    this.stopHooks.unshift(stop);
+  }
+
+  /** Topics every app relies on. */
+  coreTopics(): TopicSpec[] {
+    const shared = [Topics.control, Topics.offsets, Topics.conflicts, Topics.idmapLinks, Topics.dlq(this.ctx.app)];
+    return shared.map((topic) => ({ topic, compacted: COMPACTED_TOPICS.includes(topic) }));
+  }
+
+  onApplicationBootstrap(): void {
+    const up = this.metrics.gauge('sync_kafka_connected', 'Whether the app has connected to Kafka (1) or not yet (0)');
+    up.set(0);
+    this.readiness.register('kafka', async () => {
+      try {
+        await this.admin.ping(PING_TIMEOUT_MS);
+        return this.producer.isConnected() ? undefined : 'producer not connected';
+      } catch (err) {
+        return `kafka unreachable: ${errorMessage(err)}`;
+      }
+    });
+    this.connected = this.connectLoop().then(() => {
+      up.set(1);
+      this.readiness.markStarted();
+    });
+  }
+
+  private async connectLoop(): Promise<void> {
+    for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
+      try {
+        await this.admin.connect();
+        await this.producer.connect();
+        const created = await this.admin.ensureTopics(this.coreTopics());
+        if (created.length > 0) this.ctx.logger.info({ topics: created }, 'created topics');
+        for (const start of this.startHooks) await start();
+        this.ctx.logger.info({ brokers: this.ctx.kafka.brokers }, 'connected to kafka');
+        return;
+      } catch (err) {
+        const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 10_000, jitter: 0.2 });
+        this.ctx.logger.warn({ attempt, delayMs: delay, err: errorMessage(err) }, 'kafka not reachable yet, retrying');
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+  }
+
+  /** Resolves when the first connection succeeded (tests and CLIs wait on it). */
+  whenConnected(): Promise<void> {
+    return this.connected ?? Promise.resolve();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
+    // Consumers first (they finish and commit their batch), then the producer they may still use.
+    for (const stop of this.stopHooks) await stop().catch((err: unknown) => this.ctx.logger.error({ err: errorMessage(err) }, 'stop failed'));
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,94 @@
+import 'reflect-metadata';
+import { IsDefined, IsOptional, ValidateIf, getMetadataStorage } from 'class-validator';
+import {
+  IsBrokerListText,
+  IsIntegerText,
+  IsNonEmptyString,
+  IsNotBlank,
+  IsOneOf,
+  IsPostgresUrl,
+} from './config.validators';
+import type { Secret } from './secret';
+
+export const APP_NAMES = ['legacy-import', 'id-translation', 'domain-transform', 'legacy-writeback'] as const;
+/** The deployable app a process runs as (SYNC_APP). */
+export type AppName = (typeof APP_NAMES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** HTTP_PORT when not set, per app; processes without SYNC_APP (CLIs) get the fallback. */
+export const DEFAULT_HTTP_PORTS: Readonly<Record<AppName, number>> = {
+  'legacy-import': 8081,
+  'id-translation': 8082,
+  'domain-transform': 8083,
+  'legacy-writeback': 8084,
+};
+
+export const ENV_DEFAULTS = {
+  pipelineFile: './pipeline.yaml',
+  httpHost: '0.0.0.0',
+  httpPort: 8080,
+  logLevel: 'info',
+  shutdownTimeoutMs: 30_000,
+} as const;
+
+/** Validated process settings, grouped by concern. Sensitive values are Secrets. Deeply frozen. */
+export interface AppEnv {
+  /** Undefined for CLIs; apps load with `requireApp: true`. */
+  readonly app: AppName | undefined;
+  readonly pipelineFile: string;
+  readonly http: { readonly host: string; readonly port: number };
+  /** Overrides of the pipeline file's kafka section. */
+  readonly kafka: { readonly brokers: readonly string[] | undefined; readonly clientId: string | undefined };
+  /** id-translation's own key-map database; set whenever app is id-translation. */
+  readonly keymap: { readonly databaseUrl: Secret | undefined };
+  readonly log: { readonly level: LogLevel };
+  /** Token for the admin endpoint, from ADMIN_TOKEN or the file ADMIN_TOKEN_FILE names. */
+  readonly admin: { readonly token: Secret | undefined };
+  readonly shutdown: { readonly timeoutMs: number };
+}
+
+const sensitiveVariables = new Set<string>();
+
+// Like twenty's config variables: a sensitive setting's value is never echoed in error messages
+// and becomes a Secret in AppEnv.
+function Sensitive(): PropertyDecorator {
+  return (_target, propertyName) => {
+    sensitiveVariables.add(String(propertyName));
+  };
+}
+
+/** True for variables whose values must never be printed. */
+export function isSensitiveVariable(name: string): boolean {
+  return sensitiveVariables.has(name);
+}
+
+/** The raw environment as read: every variable is text (empty counts as unset). */
+export class EnvVariables {
+  @IsOptional() @IsOneOf(APP_NAMES) SYNC_APP?: string;
+  @IsOptional() @IsNonEmptyString() PIPELINE_FILE?: string;
+  @IsOptional() @IsIntegerText(1, 65_535) HTTP_PORT?: string;
+  @IsOptional() @IsNonEmptyString() HTTP_HOST?: string;
+  @IsOptional() @IsBrokerListText() KAFKA_BROKERS?: string;
+  @IsOptional() @IsNonEmptyString() KAFKA_CLIENT_ID?: string;
+
+  @ValidateIf((o: EnvVariables) => o.SYNC_APP === 'id-translation' || o.KEYMAP_DATABASE_URL !== undefined)
+  @IsDefined({ message: 'is required when SYNC_APP is id-translation' })
+  @IsPostgresUrl()
+  @Sensitive()
+  KEYMAP_DATABASE_URL?: string;
+
+  @IsOptional() @IsOneOf(LOG_LEVELS) LOG_LEVEL?: string;
+  @IsOptional() @IsNotBlank() @Sensitive() ADMIN_TOKEN?: string;
+  @IsOptional() @IsNonEmptyString() ADMIN_TOKEN_FILE?: string;
+  @IsOptional() @IsIntegerText(1, 3_600_000) SHUTDOWN_TIMEOUT_MS?: string;
+}
+
+/** Names of every variable this lib reads, taken from the decorators above. */
+export function envVariableNames(): (keyof EnvVariables)[] {
+  const names = getMetadataStorage()
+    .getTargetValidationMetadatas(EnvVariables, '', true, false)
+    .map((metadata) => metadata.propertyName as keyof EnvVariables);
+  return [...new Set(names)];
+}

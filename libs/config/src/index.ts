@@ -1,0 +1,44 @@
+// Public surface of @sync/config. Schema classes, rules and normalisation stay internal so the
+// file format can evolve without breaking importers.
+export { ConfigValidationError, type ConfigIssue } from './validation-error';
+export {
+  assertIdentifier,
+  quoteIdent,
+  DIALECTS,
+  IDENTIFIER_PATTERN,
+  SYSTEM_NAME_PATTERN,
+  type Dialect,
+} from './identifier';
+export {
+  Secret,
+  resolveSecret,
+  isSecretRef,
+  type SecretRef,
+  type EnvSecretRef,
+  type FileSecretRef,
+  type EnvSource,
+} from './secret';
+export { loadPipelineFile, parsePipeline } from './pipeline.loader';
+export {
+  CAPTURE_MODES,
+  CONFLICT_POLICIES,
+  SASL_MECHANISMS,
+  type CaptureConfig,
+  type CaptureMode,
+  type ConflictPolicy,
+  type ConnectionConfig,
+  type ForeignKeyConfig,
+  type KafkaPipelineConfig,
+  type OperationValues,
+  type PipelineConfig,
+  type SaslConfig,
+  type SaslMechanism,
+  type SystemConfig,
+  type TableConfig,
+  type TlsConfig,
+} from './pipeline.types';
+export { loadEnv, describeEnv, type LoadEnvOptions } from './env.loader';
+export { APP_NAMES, DEFAULT_HTTP_PORTS, LOG_LEVELS, type AppEnv, type AppName, type LogLevel } from './env.schema';
+export { resolveKafkaSettings, type KafkaSettings } from './kafka-settings';
+export { resolveLegacyDbOptions, type LegacyDbSettings } from './legacy-db-settings';
+export type { ResolvedTls } from './secret-collector';

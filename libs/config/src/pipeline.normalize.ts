@@ -1,0 +1,175 @@
+import { deepFreeze } from './deep-freeze';
+import { defaultSchema, type Dialect } from './identifier';
+import type {
+  CaptureSchema,
+  ConnectionSchema,
+  KafkaSchema,
+  PipelineSchema,
+  SystemSchema,
+  TableSchema,
+  TlsSchema,
+} from './pipeline.schema';
+import type {
+  CaptureConfig,
+  ConnectionConfig,
+  KafkaPipelineConfig,
+  PipelineConfig,
+  SystemConfig,
+  TableConfig,
+  TlsConfig,
+} from './pipeline.types';
+
+// Turns a pipeline that passed validation into PipelineConfig, applying every default in one place
+// so consumers never repeat `?? default`.
+
+export const PIPELINE_DEFAULTS = {
+  syncSchema: 'sync',
+  poolSize: 10,
+  port: { postgres: 5432, mssql: 1433 } satisfies Record<Dialect, number>,
+  batchSize: 1_000,
+  pollIntervalMs: 500,
+  conflictPolicy: 'legacy-wins',
+  staleAfterMs: 300_000,
+  operationValues: { insert: 'I', update: 'U', delete: 'D' },
+} as const;
+
+export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap<string, SystemSchema>): PipelineConfig {
+  const dialects = new Map([...systems].map(([name, system]) => [name, system.dialect]));
+  return deepFreeze({
+    version: 1,
+    kafka: normalizeKafka(pipeline.kafka),
+    systems: new Map([...systems].map(([name, system]) => [name, normalizeSystem(name, system, dialects)])),
+    mappings: pipeline.mappings ?? {},
+    replication: pipeline.replication ?? [],
+  });
+}
+
+function normalizeKafka(kafka: KafkaSchema | undefined): KafkaPipelineConfig {
+  const sasl = kafka?.sasl;
+  return {
+    brokers: kafka?.brokers ?? [],
+    ...(kafka?.clientId != null && { clientId: kafka.clientId }),
+    tls: normalizeTls(kafka?.tls),
+    ...(sasl != null && { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } }),
+    topics: {
+      ...(kafka?.topics?.partitions != null && { partitions: kafka.topics.partitions }),
+      ...(kafka?.topics?.replicationFactor != null && { replicationFactor: kafka.topics.replicationFactor }),
+    },
+  };
+}
+
+function normalizeTls(tls: TlsSchema | undefined | null): TlsConfig {
+  return {
+    // Writing a tls block at all means TLS is wanted, unless it says enabled: false.
+    enabled: tls == null ? false : (tls.enabled ?? true),
+    ...(tls?.ca != null && { ca: tls.ca }),
+    ...(tls?.cert != null && { cert: tls.cert }),
+    ...(tls?.key != null && { key: tls.key }),
+    rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+  };
+}
+
+function normalizeSystem(name: string, system: SystemSchema, dialects: ReadonlyMap<string, Dialect>): SystemConfig {
+  return {
+    name,
+    dialect: system.dialect,
+    connection: normalizeConnection(system.connection, system.dialect),
+    syncSchema: system.syncSchema ?? PIPELINE_DEFAULTS.syncSchema,
+    tables: system.tables.map((table) => normalizeTable(name, system.dialect, table, dialects)),
+  };
+}
+
+function normalizeConnection(connection: ConnectionSchema, dialect: Dialect): ConnectionConfig {
+  const common = {
+    ...(connection.user != null && { user: connection.user }),
+    ...(connection.password != null && { password: connection.password }),
+    tls: normalizeTls(connection.tls),
+    poolSize: connection.poolSize ?? PIPELINE_DEFAULTS.poolSize,
+  };
+  if (connection.url != null) {
+    return { kind: 'url', url: connection.url, ...common };
+  }
+  return {
+    kind: 'host',
+    host: validated(connection.host, 'connection.host'),
+    port: connection.port ?? PIPELINE_DEFAULTS.port[dialect],
+    database: validated(connection.database, 'connection.database'),
+    ...common,
+  };
+}
+
+function normalizeTable(
+  system: string,
+  dialect: Dialect,
+  table: TableSchema,
+  dialects: ReadonlyMap<string, Dialect>,
+): TableConfig {
+  const schema = table.schema ?? defaultSchema(dialect);
+  return {
+    system,
+    schema,
+    name: table.name,
+    key: table.key,
+    ...(table.columns != null && { columns: table.columns }),
+    capture: normalizeCapture(table.capture, schema, table.name),
+    foreignKeys: (table.foreignKeys ?? []).map((foreignKey) => {
+      const target = foreignKey.references.system ?? system;
+      return {
+        columns: foreignKey.columns,
+        references: {
+          system: target,
+          schema: foreignKey.references.schema ?? defaultSchema(dialects.get(target) ?? dialect),
+          table: foreignKey.references.table,
+          columns: foreignKey.references.columns,
+        },
+      };
+    }),
+    conflictPolicy: table.conflictPolicy ?? PIPELINE_DEFAULTS.conflictPolicy,
+    staleAfterMs: table.staleAfterMs ?? PIPELINE_DEFAULTS.staleAfterMs,
+    generatedKey: table.generatedKey ?? false,
+  };
+}
+
+function normalizeCapture(capture: CaptureSchema | undefined, schema: string, table: string): CaptureConfig {
+  if (capture == null) {
+    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs };
+  }
+  const common = {
+    batchSize: capture.batchSize ?? PIPELINE_DEFAULTS.batchSize,
+    pollIntervalMs: capture.pollIntervalMs ?? PIPELINE_DEFAULTS.pollIntervalMs,
+  };
+  switch (capture.mode) {
+    case 'trigger':
+      return { mode: 'trigger', ...common, ...(capture.changelogTable != null && { changelogTable: capture.changelogTable }) };
+    case 'changelog': {
+      const values = capture.operationValues;
+      return {
+        mode: 'changelog',
+        ...common,
+        changelogTable: validated(capture.changelogTable, 'capture.changelogTable'),
+        positionColumns: validated(capture.positionColumns, 'capture.positionColumns'),
+        operationColumn: validated(capture.operationColumn, 'capture.operationColumn'),
+        operationValues:
+          values == null
+            ? PIPELINE_DEFAULTS.operationValues
+            : { insert: values.insert, update: values.update, delete: values.delete },
+        keysOnly: capture.keysOnly ?? false,
+      };
+    }
+    case 'cdc':
+      // SQL Server names a capture instance <schema>_<table> unless told otherwise.
+      return { mode: 'cdc', ...common, captureInstance: capture.captureInstance ?? `${schema}_${table}` };
+    default:
+      return assertNever(capture.mode);
+  }
+}
+
+// For fields the schema requires conditionally (@ValidateIf), which the type system cannot see.
+function validated<T>(value: T | null | undefined, field: string): T {
+  if (value == null) throw new Error(`${field} passed validation but is missing`);
+  return value;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected capture mode ${String(value)}`);
+}

@@ -1,0 +1,274 @@
+import { defaultSchema, DIALECTS, identifierProblem, type Dialect } from './identifier';
+import {
+  CaptureSchema,
+  ConnectionSchema,
+  ForeignKeySchema,
+  KafkaSchema,
+  ReferenceSchema,
+  SystemSchema,
+  TableSchema,
+  TlsSchema,
+} from './pipeline.schema';
+import { CAPTURE_MODES, type CaptureMode } from './pipeline.types';
+import type { PathSegments } from './validation-error';
+import type { LocatedIssue } from './validation-issues';
+
+// Checks spanning several fields or systems. They run even when class-validator found problems, so
+// one run reports everything; each rule therefore re-checks the types it relies on.
+
+const MODE_FIELDS: Record<CaptureMode, readonly (keyof CaptureSchema)[]> = {
+  trigger: ['changelogTable'],
+  changelog: ['changelogTable', 'positionColumns', 'operationColumn', 'operationValues', 'keysOnly'],
+  cdc: ['captureInstance'],
+};
+const MODE_SPECIFIC_FIELDS = [...new Set(Object.values(MODE_FIELDS).flat())];
+
+export function checkPipelineRules(
+  systems: ReadonlyMap<string, SystemSchema>,
+  kafka: KafkaSchema | undefined,
+): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  if (kafka instanceof KafkaSchema) {
+    issues.push(...tlsPairRule(kafka.tls, ['kafka', 'tls']));
+  }
+  for (const [name, system] of systems) {
+    issues.push(...systemRules(name, system, systems));
+  }
+  return issues;
+}
+
+function systemRules(name: string, system: SystemSchema, systems: ReadonlyMap<string, SystemSchema>): LocatedIssue[] {
+  const at: PathSegments = ['systems', name];
+  const dialect = dialectOf(system);
+  const issues: LocatedIssue[] = [];
+  if (system.connection instanceof ConnectionSchema) {
+    issues.push(...connectionRules(system.connection, [...at, 'connection']));
+  }
+  if (dialect === 'postgres') {
+    issues.push(...postgresLengthRule(system.syncSchema, [...at, 'syncSchema']));
+  }
+  const seen = new Map<string, number>();
+  tablesOf(system).forEach(([table, index]) => {
+    const tableAt = [...at, 'tables', index];
+    const id = dialect === undefined ? undefined : tableId(table.schema, table.name, dialect);
+    if (id !== undefined) {
+      const first = seen.get(comparable(id, dialect));
+      if (first === undefined) {
+        seen.set(comparable(id, dialect), index);
+      } else {
+        issues.push({ at: [...tableAt, 'name'], message: `duplicates table ${id} declared at tables[${first}]` });
+      }
+    }
+    issues.push(...tableRules(table, tableAt, name, dialect, systems));
+  });
+  return issues;
+}
+
+function connectionRules(connection: ConnectionSchema, at: PathSegments): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  if (connection.url != null) {
+    for (const field of ['host', 'port', 'database'] as const) {
+      if (connection[field] != null) {
+        issues.push({ at: [...at, field], message: 'must not be given together with url (the url names it)' });
+      }
+    }
+  }
+  issues.push(...tlsPairRule(connection.tls, [...at, 'tls']));
+  return issues;
+}
+
+function tlsPairRule(tls: unknown, at: PathSegments): LocatedIssue[] {
+  if (!(tls instanceof TlsSchema)) return [];
+  if (tls.cert != null && tls.key == null) return [{ at: [...at, 'key'], message: 'is required when cert is given' }];
+  if (tls.key != null && tls.cert == null) return [{ at: [...at, 'cert'], message: 'is required when key is given' }];
+  return [];
+}
+
+function tableRules(
+  table: TableSchema,
+  at: PathSegments,
+  systemName: string,
+  dialect: Dialect | undefined,
+  systems: ReadonlyMap<string, SystemSchema>,
+): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  const key = strings(table.key);
+  const columns = strings(table.columns);
+  issues.push(...duplicatesRule(key, [...at, 'key'], dialect));
+  issues.push(...duplicatesRule(columns, [...at, 'columns'], dialect));
+  issues.push(...listedInColumnsRule(key, columns, [...at, 'key'], dialect));
+  if (table.generatedKey === true && key !== undefined && key.length > 1) {
+    issues.push({
+      at: [...at, 'generatedKey'],
+      message: `a generated key is a single identity/serial column, but key has ${key.length} columns`,
+    });
+  }
+  if (table.capture instanceof CaptureSchema) {
+    issues.push(...captureRules(table.capture, [...at, 'capture'], dialect));
+  }
+  if (Array.isArray(table.foreignKeys)) {
+    table.foreignKeys.forEach((foreignKey: unknown, index) => {
+      if (foreignKey instanceof ForeignKeySchema) {
+        issues.push(...foreignKeyRules(foreignKey, [...at, 'foreignKeys', index], columns, systemName, dialect, systems));
+      }
+    });
+  }
+  if (dialect === 'postgres') {
+    issues.push(...postgresLengthRule(table.name, [...at, 'name']));
+    issues.push(...postgresLengthRule(table.schema, [...at, 'schema']));
+    (key ?? []).forEach((column, i) => issues.push(...postgresLengthRule(column, [...at, 'key', i])));
+    (columns ?? []).forEach((column, i) => issues.push(...postgresLengthRule(column, [...at, 'columns', i])));
+  }
+  return issues;
+}
+
+function captureRules(capture: CaptureSchema, at: PathSegments, dialect: Dialect | undefined): LocatedIssue[] {
+  const mode = CAPTURE_MODES.find((candidate) => candidate === capture.mode);
+  if (mode === undefined) return [];
+  const issues: LocatedIssue[] = [];
+  if (mode === 'cdc' && dialect === 'postgres') {
+    issues.push({
+      at: [...at, 'mode'],
+      message: 'cdc is only available for mssql systems; use trigger or changelog for postgres',
+    });
+  }
+  for (const field of MODE_SPECIFIC_FIELDS) {
+    if (capture[field] != null && !MODE_FIELDS[mode].includes(field)) {
+      const modes = CAPTURE_MODES.filter((candidate) => MODE_FIELDS[candidate].includes(field));
+      issues.push({ at: [...at, field], message: `only applies when mode is ${modes.join(' or ')}` });
+    }
+  }
+  if (mode === 'changelog') {
+    issues.push(...duplicatesRule(strings(capture.positionColumns), [...at, 'positionColumns'], dialect));
+    const values = capture.operationValues;
+    if (values != null) {
+      const codes = [values.insert, values.update, values.delete];
+      if (new Set(codes).size !== codes.length) {
+        issues.push({ at: [...at, 'operationValues'], message: 'insert, update and delete must be different values' });
+      }
+    }
+  }
+  return issues;
+}
+
+function foreignKeyRules(
+  foreignKey: ForeignKeySchema,
+  at: PathSegments,
+  tableColumns: readonly string[] | undefined,
+  systemName: string,
+  dialect: Dialect | undefined,
+  systems: ReadonlyMap<string, SystemSchema>,
+): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  const columns = strings(foreignKey.columns);
+  issues.push(...duplicatesRule(columns, [...at, 'columns'], dialect));
+  issues.push(...listedInColumnsRule(columns, tableColumns, [...at, 'columns'], dialect));
+
+  const reference: unknown = foreignKey.references;
+  if (!(reference instanceof ReferenceSchema)) return issues;
+  const referencedColumns = strings(reference.columns);
+  const lengthsDiffer =
+    columns !== undefined && referencedColumns !== undefined && columns.length !== referencedColumns.length;
+  if (lengthsDiffer) {
+    issues.push({
+      at: [...at, 'references', 'columns'],
+      message: `has ${referencedColumns.length} column(s) but columns has ${columns.length}; they pair up by position`,
+    });
+  }
+
+  const targetName = reference.system ?? systemName;
+  if (typeof targetName !== 'string') return issues;
+  const target = systems.get(targetName);
+  if (target === undefined) {
+    issues.push({
+      at: [...at, 'references', 'system'],
+      message: `unknown system ${JSON.stringify(targetName)} (systems: ${[...systems.keys()].join(', ')})`,
+    });
+    return issues;
+  }
+  const targetDialect = dialectOf(target);
+  if (typeof reference.table !== 'string' || targetDialect === undefined) return issues;
+  const schema = typeof reference.schema === 'string' ? reference.schema : defaultSchema(targetDialect);
+  const wanted = comparable(`${schema}.${reference.table}`, targetDialect);
+  const referenced = tablesOf(target).find(
+    ([table]) => comparable(tableId(table.schema, table.name, targetDialect) ?? '', targetDialect) === wanted,
+  )?.[0];
+  if (referenced === undefined) {
+    issues.push({
+      at: [...at, 'references', 'table'],
+      message: `no table ${schema}.${reference.table} is declared in system ${targetName}; ids can only be translated for declared tables`,
+    });
+    return issues;
+  }
+  const referencedKey = strings(referenced.key);
+  if (!lengthsDiffer && referencedColumns !== undefined && referencedKey !== undefined) {
+    const asKey = new Set(referencedKey.map((column) => comparable(column, targetDialect)));
+    const matches =
+      referencedColumns.length === asKey.size &&
+      referencedColumns.every((column) => asKey.has(comparable(column, targetDialect)));
+    if (!matches) {
+      issues.push({
+        at: [...at, 'references', 'columns'],
+        message: `must be the key of ${targetName}.${schema}.${reference.table} (${referencedKey.join(', ')}): ids are translated through that key`,
+      });
+    }
+  }
+  return issues;
+}
+
+function duplicatesRule(list: readonly string[] | undefined, at: PathSegments, dialect: Dialect | undefined): LocatedIssue[] {
+  const seen = new Set<string>();
+  const issues: LocatedIssue[] = [];
+  (list ?? []).forEach((item, index) => {
+    const value = comparable(item, dialect);
+    if (seen.has(value)) issues.push({ at: [...at, index], message: `${JSON.stringify(item)} is listed twice` });
+    seen.add(value);
+  });
+  return issues;
+}
+
+function listedInColumnsRule(
+  list: readonly string[] | undefined,
+  columns: readonly string[] | undefined,
+  at: PathSegments,
+  dialect: Dialect | undefined,
+): LocatedIssue[] {
+  if (list === undefined || columns === undefined) return [];
+  const known = new Set(columns.map((column) => comparable(column, dialect)));
+  return list.flatMap((column, index) =>
+    known.has(comparable(column, dialect))
+      ? []
+      : [{ at: [...at, index], message: `${JSON.stringify(column)} is not listed in the table's columns` }],
+  );
+}
+
+function postgresLengthRule(name: unknown, at: PathSegments): LocatedIssue[] {
+  // Names the general pattern rejects were already reported by the schema.
+  if (typeof name !== 'string' || identifierProblem(name) !== undefined) return [];
+  const problem = identifierProblem(name, 'postgres');
+  return problem === undefined ? [] : [{ at, message: problem }];
+}
+
+function tablesOf(system: SystemSchema): [TableSchema, number][] {
+  if (!Array.isArray(system.tables)) return [];
+  return system.tables.flatMap((table: unknown, index) => (table instanceof TableSchema ? [[table, index]] : []));
+}
+
+function dialectOf(system: SystemSchema): Dialect | undefined {
+  return DIALECTS.find((dialect) => dialect === system.dialect);
+}
+
+function tableId(schema: unknown, name: unknown, dialect: Dialect): string | undefined {
+  if (typeof name !== 'string') return undefined;
+  return `${typeof schema === 'string' ? schema : defaultSchema(dialect)}.${name}`;
+}
+
+// SQL Server's default collations compare identifiers case-insensitively; PostgreSQL compares
+// quoted identifiers exactly.
+function comparable(name: string, dialect: Dialect | undefined): string {
+  return dialect === 'mssql' ? name.toLowerCase() : name;
+}
+
+function strings(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((item): item is string => typeof item === 'string') ? value : undefined;
+}

@@ -1,0 +1,192 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { IsOptional, ValidateIf, ValidateNested } from 'class-validator';
+import { DIALECTS, type Dialect } from './identifier';
+import {
+  IsBool,
+  IsBrokerList,
+  IsEqualTo,
+  IsIdentifier,
+  IsIdentifierList,
+  IsIntegerIn,
+  IsList,
+  IsMapping,
+  IsNonEmptyString,
+  IsOneOf,
+  IsScalarCode,
+  IsSecretRef,
+  IsStringOrSecretRef,
+  IsSystemName,
+  Required,
+} from './config.validators';
+import type { SecretRef } from './secret';
+import {
+  CAPTURE_MODES,
+  CONFLICT_POLICIES,
+  SASL_MECHANISMS,
+  type CaptureMode,
+  type ConflictPolicy,
+  type SaslMechanism,
+} from './pipeline.types';
+
+// The shape of the YAML file as class-validator checks it. Field types say what a field holds once
+// validation passed; cross-field rules run on unvalidated input too and must not trust them.
+// `systems` is a map and is validated entry by entry in pipeline.loader.ts.
+
+export class TlsSchema {
+  @IsOptional() @IsBool() enabled?: boolean;
+  @IsOptional() @IsSecretRef() ca?: SecretRef;
+  @IsOptional() @IsSecretRef() cert?: SecretRef;
+  @IsOptional() @IsSecretRef() key?: SecretRef;
+  @IsOptional() @IsBool() rejectUnauthorized?: boolean;
+}
+
+export class SaslSchema {
+  @Required() @IsOneOf(SASL_MECHANISMS) mechanism!: SaslMechanism;
+  @Required() @IsStringOrSecretRef() username!: string | SecretRef;
+  @Required() @IsSecretRef() password!: SecretRef;
+}
+
+export class TopicDefaultsSchema {
+  @IsOptional() @IsIntegerIn(1, 10_000) partitions?: number;
+  @IsOptional() @IsIntegerIn(1, 32) replicationFactor?: number;
+}
+
+export class KafkaSchema {
+  @IsOptional() @IsBrokerList() brokers?: string[];
+  @IsOptional() @IsNonEmptyString() clientId?: string;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => TlsSchema)
+  tls?: TlsSchema;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => SaslSchema)
+  sasl?: SaslSchema;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => TopicDefaultsSchema)
+  topics?: TopicDefaultsSchema;
+}
+
+export class ConnectionSchema {
+  @IsOptional() @IsSecretRef() url?: SecretRef;
+
+  // host and database are required unless a url is given (rules reject giving both).
+  @ValidateIf((o: ConnectionSchema) => o.url == null || o.host != null)
+  @Required()
+  @IsNonEmptyString()
+  host?: string;
+
+  @IsOptional() @IsIntegerIn(1, 65_535) port?: number;
+
+  // Not an identifier: only a connection parameter, and SQL Server database names may contain '-'.
+  @ValidateIf((o: ConnectionSchema) => o.url == null || o.database != null)
+  @Required()
+  @IsNonEmptyString()
+  database?: string;
+
+  @IsOptional() @IsStringOrSecretRef() user?: string | SecretRef;
+  @IsOptional() @IsSecretRef() password?: SecretRef;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => TlsSchema)
+  tls?: TlsSchema;
+
+  @IsOptional() @IsIntegerIn(1, 1_000) poolSize?: number;
+}
+
+export class OperationValuesSchema {
+  @Required() @IsScalarCode() insert!: string | number;
+  @Required() @IsScalarCode() update!: string | number;
+  @Required() @IsScalarCode() delete!: string | number;
+}
+
+const isMode =
+  (mode: CaptureMode) =>
+  (o: CaptureSchema): boolean =>
+    o.mode === mode;
+
+// Mode-specific fields are required only in their mode; given in another mode they are reported
+// by pipeline.rules.ts, so a value meant for another mode is not silently ignored.
+export class CaptureSchema {
+  @Required() @IsOneOf(CAPTURE_MODES) mode!: CaptureMode;
+  @IsOptional() @IsIntegerIn(1, 100_000) batchSize?: number;
+  @IsOptional() @IsIntegerIn(10, 3_600_000) pollIntervalMs?: number;
+
+  // Trigger mode names the table it generates (optional); changelog mode names the existing one.
+  @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' || (o.mode === 'trigger' && o.changelogTable != null))
+  @Required()
+  @IsIdentifier()
+  changelogTable?: string;
+
+  @ValidateIf(isMode('changelog')) @Required() @IsIdentifierList() positionColumns?: string[];
+  @ValidateIf(isMode('changelog')) @Required() @IsIdentifier() operationColumn?: string;
+
+  @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' && o.operationValues != null)
+  @IsMapping()
+  @ValidateNested()
+  @Type(() => OperationValuesSchema)
+  operationValues?: OperationValuesSchema;
+
+  @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' && o.keysOnly != null)
+  @IsBool()
+  keysOnly?: boolean;
+
+  @ValidateIf((o: CaptureSchema) => o.mode === 'cdc' && o.captureInstance != null)
+  @IsIdentifier()
+  captureInstance?: string;
+}
+
+export class ReferenceSchema {
+  @IsOptional() @IsSystemName() system?: string;
+  @IsOptional() @IsIdentifier() schema?: string;
+  @Required() @IsIdentifier() table!: string;
+  @Required() @IsIdentifierList() columns!: string[];
+}
+
+export class ForeignKeySchema {
+  @Required() @IsIdentifierList() columns!: string[];
+
+  @Required() @IsMapping() @ValidateNested() @Type(() => ReferenceSchema)
+  references!: ReferenceSchema;
+}
+
+export class TableSchema {
+  @Required() @IsIdentifier() name!: string;
+  @IsOptional() @IsIdentifier() schema?: string;
+  @Required() @IsIdentifierList() key!: string[];
+  @IsOptional() @IsIdentifierList() columns?: string[];
+
+  // Absent means trigger capture: it works on both dialects and the suite generates its DDL.
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => CaptureSchema)
+  capture?: CaptureSchema;
+
+  @IsOptional() @IsList({ nonEmpty: false }) @ValidateNested() @Type(() => ForeignKeySchema)
+  foreignKeys?: ForeignKeySchema[];
+
+  @IsOptional() @IsOneOf(CONFLICT_POLICIES) conflictPolicy?: ConflictPolicy;
+  @IsOptional() @IsIntegerIn(1_000, 7 * 24 * 3_600_000) staleAfterMs?: number;
+  @IsOptional() @IsBool() generatedKey?: boolean;
+}
+
+export class SystemSchema {
+  @Required() @IsOneOf(DIALECTS) dialect!: Dialect;
+
+  @Required() @IsMapping() @ValidateNested() @Type(() => ConnectionSchema)
+  connection!: ConnectionSchema;
+
+  @IsOptional() @IsIdentifier() syncSchema?: string;
+
+  @Required() @IsList({ nonEmpty: true }) @ValidateNested() @Type(() => TableSchema)
+  tables!: TableSchema[];
+}
+
+export class PipelineSchema {
+  @Required() @IsEqualTo(1, 'the only pipeline file version') version!: 1;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => KafkaSchema)
+  kafka?: KafkaSchema;
+
+  // Plain record here; each entry becomes a SystemSchema in pipeline.loader.ts.
+  @Required() @IsMapping() systems!: Record<string, unknown>;
+
+  @IsOptional() @IsMapping() mappings?: Record<string, unknown>;
+  @IsOptional() @IsList({ nonEmpty: false }) replication?: unknown[];
+}

@@ -1,0 +1,125 @@
+import type { Dialect } from './identifier';
+import type { SecretRef } from './secret';
+
+export const CAPTURE_MODES = ['trigger', 'changelog', 'cdc'] as const;
+export type CaptureMode = (typeof CAPTURE_MODES)[number];
+
+export const CONFLICT_POLICIES = ['legacy-wins', 'new-wins', 'last-writer-wins'] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** The validated pipeline file with every default applied. Objects and lists are frozen; `systems` is read-only by type. */
+export interface PipelineConfig {
+  readonly version: 1;
+  readonly kafka: KafkaPipelineConfig;
+  /** Systems by name. A Map, so a name like `constructor` cannot collide with object members. */
+  readonly systems: ReadonlyMap<string, SystemConfig>;
+  /** Not validated here yet: owned by domain-transform. */
+  readonly mappings: Readonly<Record<string, unknown>>;
+  /** Not validated here yet: owned by domain-transform. */
+  readonly replication: readonly unknown[];
+}
+
+export interface TlsConfig {
+  readonly enabled: boolean;
+  readonly ca?: SecretRef;
+  readonly cert?: SecretRef;
+  readonly key?: SecretRef;
+  readonly rejectUnauthorized: boolean;
+}
+
+export interface SaslConfig {
+  readonly mechanism: SaslMechanism;
+  readonly username: string | SecretRef;
+  readonly password: SecretRef;
+}
+
+export interface KafkaPipelineConfig {
+  /** Empty when the file names none; KAFKA_BROKERS must then be set (see resolveKafkaSettings). */
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  readonly tls: TlsConfig;
+  readonly sasl?: SaslConfig;
+  /** Settings for topics the suite creates; absent values leave the broker's defaults. */
+  readonly topics: { readonly partitions?: number; readonly replicationFactor?: number };
+}
+
+export interface SystemConfig {
+  readonly name: string;
+  readonly dialect: Dialect;
+  readonly connection: ConnectionConfig;
+  /** Schema holding the suite's changelog and inbox tables. */
+  readonly syncSchema: string;
+  readonly tables: readonly TableConfig[];
+}
+
+interface ConnectionCommon {
+  readonly user?: string | SecretRef;
+  readonly password?: SecretRef;
+  readonly tls: TlsConfig;
+  readonly poolSize: number;
+}
+
+export type ConnectionConfig =
+  | (ConnectionCommon & { readonly kind: 'url'; readonly url: SecretRef })
+  | (ConnectionCommon & {
+      readonly kind: 'host';
+      readonly host: string;
+      readonly port: number;
+      readonly database: string;
+    });
+
+export interface TableConfig {
+  readonly system: string;
+  readonly schema: string;
+  readonly name: string;
+  readonly key: readonly string[];
+  /** Columns to sync; undefined means all columns of the table. */
+  readonly columns?: readonly string[];
+  readonly capture: CaptureConfig;
+  readonly foreignKeys: readonly ForeignKeyConfig[];
+  readonly conflictPolicy: ConflictPolicy;
+  readonly staleAfterMs: number;
+  /** The database generates the key (identity/serial); write-back reports it on idmap.links. */
+  readonly generatedKey: boolean;
+}
+
+interface CaptureCommon {
+  readonly batchSize: number;
+  readonly pollIntervalMs: number;
+}
+
+export interface OperationValues {
+  readonly insert: string | number;
+  readonly update: string | number;
+  readonly delete: string | number;
+}
+
+export type CaptureConfig =
+  | (CaptureCommon & {
+      readonly mode: 'trigger';
+      /** Name of the generated changelog table; undefined lets the DDL generator choose. */
+      readonly changelogTable?: string;
+    })
+  | (CaptureCommon & {
+      readonly mode: 'changelog';
+      readonly changelogTable: string;
+      readonly positionColumns: readonly string[];
+      readonly operationColumn: string;
+      readonly operationValues: OperationValues;
+      /** The changelog holds keys only; the current row is read from the base table. */
+      readonly keysOnly: boolean;
+    })
+  | (CaptureCommon & { readonly mode: 'cdc'; readonly captureInstance: string });
+
+export interface ForeignKeyConfig {
+  readonly columns: readonly string[];
+  readonly references: {
+    readonly system: string;
+    readonly schema: string;
+    readonly table: string;
+    readonly columns: readonly string[];
+  };
+}

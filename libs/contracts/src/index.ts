@@ -1,0 +1,10 @@
+export { Topics, TopicPatterns, COMPACTED_TOPICS, parseTableTopic } from './topics';
+export type { TableRef } from './topics';
+export { Headers, legacyOrigin } from './headers';
+export type { HeaderMap } from './headers';
+export { parseChangeEvent } from './change-event';
+export type { ChangeEvent, ChangeOp, ChangeSource, Row } from './change-event';
+export { parseWritebackCommand } from './writeback-command';
+export type { WritebackCommand, CommandOp } from './writeback-command';
+export { ContractError } from './contract-error';
+export { parseJsonValue } from './json';

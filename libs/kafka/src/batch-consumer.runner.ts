@@ -1,0 +1,277 @@
+import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
+import { deadLetterRecord } from './dead-letter';
+import { errorKind, errorMessage, type ErrorKind } from './errors';
+import type { InboundMessage, LogSink } from './kafka.interface';
+import type { SyncProducer } from './sync-producer';
+
+export interface BatchContext {
+  readonly topic: string;
+  readonly partition: number;
+  /** Tell the group this member is alive; call it during long work (it is also called on a timer). */
+  heartbeat(): Promise<void>;
+  /** Aborted when the runner is stopping: long waits should end early. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Processes messages of one topic-partition, all or nothing: resolving means every message was
+ * handled (applied, skipped, parked ...). Throw to say it failed; the error's kind decides what follows.
+ * Handlers must be idempotent: after a failure, messages are offered again one by one.
+ */
+export type BatchHandler = (messages: readonly InboundMessage[], ctx: BatchContext) => Promise<void>;
+
+export interface ConsumerHooks {
+  onBatchDone?(topic: string, partition: number, count: number, durationMs: number): void;
+  onRetry?(topic: string, kind: ErrorKind, attempt: number, err: unknown): void;
+  onDeadLetter?(message: InboundMessage, kind: ErrorKind, err: unknown): void;
+  /** Called when transient failures start (err set) and when processing recovers (err undefined). */
+  onTransientState?(err: unknown | undefined): void;
+}
+
+export interface BatchConsumerOptions {
+  /** App name: dead letters go to `dlq.<app>`. */
+  readonly app: string;
+  readonly groupId: string;
+  readonly topics: ReadonlyArray<string | RegExp>;
+  readonly fromBeginning?: boolean;
+  readonly handler: BatchHandler;
+  /** Attempts for a message failing with an unknown error before it is dead-lettered (default 3). */
+  readonly maxAttempts?: number;
+  readonly backoff?: BackoffOptions;
+  /** Cap on the wait between transient retries (default 15 s). */
+  readonly transientMaxDelayMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly partitionsConsumedConcurrently?: number;
+  readonly maxBytesPerPartition?: number;
+  readonly hooks?: ConsumerHooks;
+  readonly log: LogSink;
+}
+
+type Attempt = { status: 'ok' } | { status: 'abandoned' } | { status: 'failed'; kind: ErrorKind; err: unknown };
+
+function headerMap(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(raw) ? raw[0] : raw;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}
+
+export function toInboundMessage(topic: string, partition: number, m: KafkaMessage): InboundMessage {
+  return { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: headerMap(m.headers), timestamp: m.timestamp };
+}
+
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+/**
+ * Batch consumer on kafkajs `eachBatch` with explicit commits: offsets are committed only after
+ * their messages were handled or dead-lettered. Transient failures wait and retry for as long as it
+ * takes (nothing is skipped); other failures isolate the bad message, retry it a bounded number of
+ * times, dead-letter it with the reason in headers, and move on.
+ */
+export class BatchConsumerRunner {
+  private readonly consumer: Consumer;
+  private readonly stopping = new AbortController();
+  private readonly assigned = new Map<string, number[]>();
+  private running = false;
+  private crashed: string | undefined;
+  private failingSince: number | undefined;
+  private readonly maxAttempts: number;
+  private readonly backoff: BackoffOptions;
+
+  constructor(
+    kafka: Kafka,
+    private readonly dlqProducer: SyncProducer,
+    private readonly options: BatchConsumerOptions,
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      allowAutoTopicCreation: false,
+    });
+    const ev = this.consumer.events;
+    this.consumer.on(ev.GROUP_JOIN, (e) => {
+      this.assigned.clear();
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) this.assigned.set(topic, partitions);
+      this.options.log.info({ groupId: options.groupId, assignment: e.payload.memberAssignment }, 'consumer joined group');
+    });
+    this.consumer.on(ev.CRASH, (e) => {
+      if (!e.payload.restart) this.crashed = errorMessage(e.payload.error);
+      this.options.log.error({ groupId: options.groupId, err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+    });
+    this.consumer.on(ev.STOP, () => this.assigned.clear());
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.processBatch(payload),
+    });
+  }
+
+  /** Stops fetching, lets the batch in hand finish and commit, then leaves the group. */
+  async stop(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    this.running = false;
+    await this.consumer.disconnect();
+  }
+
+  /** Partitions currently assigned to this member, per topic. */
+  assignment(): ReadonlyMap<string, readonly number[]> {
+    return this.assigned;
+  }
+
+  /** Why the runner is not healthy, or undefined when it is. */
+  problem(now = Date.now()): string | undefined {
+    if (this.crashed) return `consumer stopped after an error: ${this.crashed}`;
+    if (!this.running) return 'consumer is not running';
+    if (this.failingSince !== undefined) return `processing has been failing transiently for ${Math.round((now - this.failingSince) / 1000)} s`;
+    return undefined;
+  }
+
+  private async processBatch(payload: {
+    batch: Batch;
+    resolveOffset(offset: string): void;
+    heartbeat(): Promise<void>;
+    isRunning(): boolean;
+    isStale(): boolean;
+  }): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    const messages = batch.messages.map((m) => toInboundMessage(batch.topic, batch.partition, m));
+    const ctx: BatchContext = {
+      topic: batch.topic,
+      partition: batch.partition,
+      heartbeat: () => payload.heartbeat(),
+      signal: this.stopping.signal,
+    };
+    const alive = (): boolean => payload.isRunning() && !payload.isStale();
+    const started = Date.now();
+    const timer = setInterval(() => {
+      payload.heartbeat().catch((err: unknown) => this.options.log.debug({ err: errorMessage(err) }, 'heartbeat during batch failed'));
+    }, this.options.heartbeatIntervalMs ?? 3_000);
+    try {
+      const outcome = await this.runWithTransientRetry(messages, ctx, alive);
+      if (outcome.status === 'abandoned') return;
+      if (outcome.status === 'failed') {
+        this.options.log.warn(
+          { topic: batch.topic, partition: batch.partition, count: messages.length, kind: outcome.kind, err: errorMessage(outcome.err) },
+          'batch failed, retrying its messages one by one',
+        );
+        // Isolate the bad message(s): good ones are applied, bad ones dead-lettered, order kept.
+        for (const message of messages) {
+          if (!alive()) return;
+          const done = await this.processOne(message, ctx, alive);
+          if (!done) return;
+          payload.resolveOffset(message.offset);
+          await this.commit(batch.topic, batch.partition, message.offset);
+        }
+      } else {
+        const last = messages[messages.length - 1]!;
+        payload.resolveOffset(last.offset);
+        await this.commit(batch.topic, batch.partition, last.offset);
+      }
+      this.options.hooks?.onBatchDone?.(batch.topic, batch.partition, messages.length, Date.now() - started);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** Runs the handler, retrying transient failures until they pass or the runner stops. */
+  private async runWithTransientRetry(
+    messages: readonly InboundMessage[],
+    ctx: BatchContext,
+    alive: () => boolean,
+  ): Promise<Attempt> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.handler(messages, ctx);
+        this.setTransient(undefined);
+        return { status: 'ok' };
+      } catch (err) {
+        const kind = errorKind(err);
+        if (kind !== 'transient') return { status: 'failed', kind, err };
+        this.setTransient(err);
+        this.options.hooks?.onRetry?.(ctx.topic, kind, attempt, err);
+        const delay = Math.min(backoffDelay(attempt, this.backoff), this.options.transientMaxDelayMs ?? 15_000);
+        this.options.log.warn({ topic: ctx.topic, partition: ctx.partition, attempt, delayMs: delay, err: errorMessage(err) }, 'transient failure, will retry');
+        await sleep(delay, this.stopping.signal);
+        if (!alive()) return { status: 'abandoned' };
+        await ctx.heartbeat().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Handles one message with bounded retries; dead-letters it when it cannot succeed. False: stop here. */
+  private async processOne(message: InboundMessage, ctx: BatchContext, alive: () => boolean): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.runWithTransientRetry([message], ctx, alive);
+      if (result.status === 'ok') return true;
+      if (result.status === 'abandoned') return false;
+      if (result.kind === 'poison' || attempt >= this.maxAttempts) {
+        return this.deadLetter(message, result.kind, result.err, attempt, alive);
+      }
+      this.options.hooks?.onRetry?.(ctx.topic, result.kind, attempt, result.err);
+      await sleep(backoffDelay(attempt, this.backoff), this.stopping.signal);
+      if (!alive()) return false;
+    }
+  }
+
+  private async deadLetter(message: InboundMessage, kind: ErrorKind, err: unknown, attempts: number, alive: () => boolean): Promise<boolean> {
+    const record = deadLetterRecord(this.options.app, message, kind, err, attempts, new Date());
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dlqProducer.send([record]);
+        break;
+      } catch (sendErr) {
+        // The DLQ is Kafka too: while it is unreachable, wait rather than drop the message.
+        this.setTransient(sendErr);
+        await sleep(Math.min(backoffDelay(attempt, this.backoff), 15_000), this.stopping.signal);
+        if (!alive()) return false;
+      }
+    }
+    this.options.log.warn(
+      { topic: message.topic, partition: message.partition, offset: message.offset, kind, attempts, dlq: record.topic, err: errorMessage(err) },
+      'message dead-lettered',
+    );
+    this.options.hooks?.onDeadLetter?.(message, kind, err);
+    return true;
+  }
+
+  private async commit(topic: string, partition: number, offset: string): Promise<void> {
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]);
+    } catch (err) {
+      // Lost the partition in a rebalance: its new owner re-reads from the last commit (at-least-once).
+      this.options.log.warn({ topic, partition, offset, err: errorMessage(err) }, 'offset commit failed');
+    }
+  }
+
+  private setTransient(err: unknown | undefined): void {
+    if (err === undefined) {
+      if (this.failingSince === undefined) return;
+      this.failingSince = undefined;
+      this.options.hooks?.onTransientState?.(undefined);
+      return;
+    }
+    if (this.failingSince === undefined) {
+      this.failingSince = Date.now();
+      this.options.hooks?.onTransientState?.(err);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+export { KafkaConnection } from './kafka-connection';
+export { SyncProducer } from './sync-producer';
+export { BatchConsumerRunner } from './batch-consumer.runner';
+export type { BatchHandler, BatchContext, BatchConsumerOptions, ConsumerHooks } from './batch-consumer.runner';
+export { TopicAdmin } from './topic-admin';
+export type { TopicSpec } from './topic-admin';
+export { TransientError, PoisonError, errorKind, errorMessage } from './errors';
+export type { ErrorKind } from './errors';
+export { DLQ_HEADERS, deadLetterRecord } from './dead-letter';
+export { backoffDelay, sleep, DEFAULT_BACKOFF } from './backoff';
+export type { BackoffOptions } from './backoff';
+export { silentLog } from './kafka.interface';
+export type { KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';

@@ -1,0 +1,28 @@
+import type { Kafka } from 'kafkajs';
+import { BatchConsumerRunner, type BatchConsumerOptions } from './batch-consumer.runner';
+import { createKafkaClient } from './kafka-client.factory';
+import type { KafkaConnectionOptions, LogSink } from './kafka.interface';
+import { SyncProducer } from './sync-producer';
+import { TopicAdmin } from './topic-admin';
+
+/** One app's link to the cluster: the factory for its producers, consumers and admin client. */
+export class KafkaConnection {
+  private readonly kafka: Kafka;
+
+  constructor(readonly options: KafkaConnectionOptions, private readonly log: LogSink) {
+    this.kafka = createKafkaClient(options, log);
+  }
+
+  producer(): SyncProducer {
+    return new SyncProducer(this.kafka);
+  }
+
+  admin(defaults: { partitions: number; replicationFactor: number } = { partitions: 1, replicationFactor: 1 }): TopicAdmin {
+    return new TopicAdmin(this.kafka, defaults);
+  }
+
+  /** A batch consumer whose dead letters go out through `dlqProducer`. */
+  batchConsumer(dlqProducer: SyncProducer, options: Omit<BatchConsumerOptions, 'log'> & { log?: LogSink }): BatchConsumerRunner {
+    return new BatchConsumerRunner(this.kafka, dlqProducer, { ...options, log: options.log ?? this.log });
+  }
+}

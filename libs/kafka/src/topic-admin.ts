@@ -1,0 +1,83 @@
+import type { Admin, Kafka } from 'kafkajs';
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions?: number;
+  readonly replicationFactor?: number;
+  readonly compacted?: boolean;
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** Creates topics that are missing (never alters existing ones) and answers cluster health checks. */
+export class TopicAdmin {
+  private readonly admin: Admin;
+  private connected = false;
+
+  constructor(kafka: Kafka, private readonly defaults: { partitions: number; replicationFactor: number }) {
+    this.admin = kafka.admin();
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.admin.connect();
+    this.connected = true;
+  }
+
+  /** Returns the topics it created. */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<string[]> {
+    await this.connect();
+    const existing = new Set(await this.admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return [];
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions ?? this.defaults.partitions,
+        replicationFactor: s.replicationFactor ?? this.defaults.replicationFactor,
+        configEntries: Object.entries({
+          ...(s.compacted ? { 'cleanup.policy': 'compact' } : {}),
+          ...(s.config ?? {}),
+        }).map(([name, value]) => ({ name, value })),
+      })),
+    });
+    return missing.map((s) => s.topic);
+  }
+
+  async topicConfig(topic: string, name: string): Promise<string | undefined> {
+    await this.connect();
+    const res = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: [name] }] });
+    return res.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
+  }
+
+  async listTopics(): Promise<string[]> {
+    await this.connect();
+    return this.admin.listTopics();
+  }
+
+  /** Committed offsets of a consumer group for one topic, per partition. */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    await this.connect();
+    const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  }
+
+  /** Answers whether the cluster responds, within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`kafka did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.admin.describeCluster(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.admin.disconnect();
+    this.connected = false;
+  }
+}

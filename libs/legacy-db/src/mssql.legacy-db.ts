@@ -1,0 +1,52 @@
+import sql from 'mssql';
+import type { LegacyDb, LegacyDbOptions } from './legacy-db.interface';
+
+export function mssqlPoolConfig(o: LegacyDbOptions): sql.config {
+  const tls = o.tls;
+  const base: sql.config = o.url ? sql.ConnectionPool.parseConnectionString(o.url.reveal()) : { server: o.host ?? '127.0.0.1' };
+  return {
+    ...base,
+    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...(o.database !== undefined ? { database: o.database } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(o.password !== undefined ? { password: o.password.reveal() } : {}),
+    connectionTimeout: o.connectTimeoutMs ?? 5000,
+    pool: { max: o.poolSize, min: 0, idleTimeoutMillis: 30_000 },
+    options: {
+      ...(base.options ?? {}),
+      appName: 'legacy-sync',
+      encrypt: tls !== undefined,
+      trustServerCertificate: tls ? !tls.rejectUnauthorized : true,
+      ...(tls?.ca ? { cryptoCredentialsDetails: { ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key.reveal() } : {}) } } : {}),
+    },
+  };
+}
+
+export class MssqlLegacyDb implements LegacyDb {
+  readonly dialect = 'mssql' as const;
+  readonly system: string;
+  readonly pool: sql.ConnectionPool;
+  private connecting: Promise<sql.ConnectionPool> | undefined;
+
+  constructor(options: LegacyDbOptions, onError: (err: Error) => void) {
+    this.system = options.system;
+    this.pool = new sql.ConnectionPool(mssqlPoolConfig(options));
+    this.pool.on('error', onError);
+  }
+
+  /** Connects on first use and again after a failed attempt. */
+  async connected(): Promise<sql.ConnectionPool> {
+    if (this.pool.connected) return this.pool;
+    this.connecting ??= this.pool.connect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  async ping(): Promise<void> {
+    const pool = await this.connected();
+    await pool.request().query('SELECT 1 AS ok');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,6 @@
+export { createLogger, NestJsonLogger } from './logger';
+export type { AppLogger } from './logger';
+export { MetricsRegistry } from './metrics';
+export { ReadinessRegistry } from './readiness.registry';
+export type { ReadinessCheck } from './readiness.registry';
+export { ObservabilityModule } from './observability.module';

@@ -1,0 +1,41 @@
+import type { LoggerService } from '@nestjs/common';
+import pino, { type Logger } from 'pino';
+
+export type AppLogger = Logger;
+
+const REDACT = ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'authorization', '*.authorization', 'sasl.password'];
+
+/** JSON logger for one app; fields that look like secrets are redacted whatever a caller passes. */
+export function createLogger(app: string, level: string, destination?: pino.DestinationStream): AppLogger {
+  return pino(
+    {
+      level,
+      base: { app, pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT, censor: '***' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** Lets Nest's own messages go through the same JSON logger. */
+export class NestJsonLogger implements LoggerService {
+  constructor(private readonly logger: AppLogger) {}
+
+  log(message: unknown, context?: string): void {
+    this.logger.info({ context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string): void {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string): void {
+    this.logger.warn({ context }, String(message));
+  }
+  debug(message: unknown, context?: string): void {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: string): void {
+    this.logger.trace({ context }, String(message));
+  }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The project's test command (README quick start, and .ci/run): installs the npm packages, builds,
+# starts the local infrastructure (Kafka assembled from Maven Central, PostgreSQL), runs the unit,
+# integration and end-to-end tests on Node's test runner, then stops what it started.
+#   scripts/test.sh            all tiers
+#   scripts/test.sh unit       unit tests only (no Kafka, no database)
+#   scripts/test.sh integration|e2e
+# KEEP_INFRA=1 leaves the broker running afterwards; KAFKA_BROKERS points at an existing broker instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tier=${1:-all}
+case "$tier" in all|unit|integration|e2e) ;; -h|--help) sed -n '2,9p' "$0"; exit 0 ;; *) echo "unknown tier '$tier' (all|unit|integration|e2e)" >&2; exit 64 ;; esac
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run -s build
+
+started_kafka=0
+if [ "$tier" != unit ]; then
+  if [ -z "${KAFKA_BROKERS:-}" ] && ! bash scripts/infra.sh status >/dev/null 2>&1; then started_kafka=1; fi
+  bash scripts/infra.sh up
+  eval "$(bash scripts/infra.sh env)"
+  export KAFKA_BROKERS
+fi
+cleanup() { if [ "$started_kafka" = 1 ] && [ -z "${KEEP_INFRA:-}" ]; then bash scripts/infra.sh down || true; fi; }
+trap cleanup EXIT
+
+dirs=()
+case "$tier" in
+  all) dirs=(dist/test/unit dist/test/integration dist/test/e2e) ;;
+  *) dirs=("dist/test/$tier") ;;
+esac
+mapfile -t files < <(find "${dirs[@]}" -name '*.test.js' 2>/dev/null | sort)
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files found in ${dirs[*]}" >&2; exit 1; fi
+start=$(date +%s)
+node --enable-source-maps --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+echo "test command took $(( $(date +%s) - start )) s (tests only, tier: $tier)"

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { APP_NAMES } from '@sync/config';
+import { AppProcess } from '../support/app-process';
+import { kafkaBroker } from '../support/infra';
+import { repoRoot, testBrokers, testDatabaseUrl } from '../support/test-env';
+import { waitFor } from '../support/wait-for';
+
+const env = {
+  KAFKA_BROKERS: testBrokers().join(','),
+  PIPELINE_FILE: path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'e2e.pipeline.yaml'),
+  CRM_DATABASE_URL: testDatabaseUrl('postgres'),
+  KEYMAP_DATABASE_URL: testDatabaseUrl('postgres'),
+  LOG_LEVEL: 'warn',
+  SHUTDOWN_TIMEOUT_MS: '15000',
+};
+
+describe('the four apps as separate processes on the real broker', () => {
+  const apps: AppProcess[] = [];
+
+  before(async () => {
+    for (const app of APP_NAMES) apps.push(await AppProcess.start(app, env));
+  });
+
+  after(async () => {
+    for (const app of apps) await app.stop('SIGKILL').catch(() => undefined);
+  });
+
+  function allStatus(pathname: string): Promise<number[]> {
+    return Promise.all(apps.map((a) => a.status(pathname)));
+  }
+
+  it('each app becomes ready, and serves liveness and Prometheus metrics', async () => {
+    for (const app of apps) {
+      await waitFor(`${app.app} ready`, async () => (await app.status('/health/ready')) === 200 || (app.isRunning() ? undefined : Promise.reject(new Error(app.logs()))), 90_000, 250);
+      assert.equal(await app.status('/health/live'), 200);
+      assert.equal(await app.status('/health/startup'), 200);
+      const metrics = await fetch(app.url('/metrics')).then((r) => r.text());
+      assert.match(metrics, /process_cpu_user_seconds_total\{app="[a-z-]+"\}/);
+      assert.match(metrics, new RegExp(`sync_kafka_connected\\{app="${app.app}"\\} 1`));
+    }
+    const ready = await apps[1]!.json('/health/ready');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(Object.keys((ready.body as { info: object }).info).sort(), ['kafka', 'keymap-db', 'startup']);
+  });
+
+  it('with Kafka stopped, ready turns 503 naming kafka while live stays 200; ready recovers without a restart', async () => {
+    const pids = apps.map((a) => a.proc.pid);
+    kafkaBroker('stop');
+    try {
+      await waitFor('every app not ready', async () => (await allStatus('/health/ready')).every((s) => s === 503), 60_000, 500);
+      const ready = await apps[0]!.json('/health/ready');
+      assert.equal(ready.status, 503);
+      assert.equal((ready.body as { error: Record<string, { status: string }> }).error['kafka']?.status, 'down');
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await allStatus('/health/live'), [200, 200, 200, 200], 'liveness never depends on Kafka');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      kafkaBroker('start');
+    }
+    await waitFor('every app ready again', async () => (await allStatus('/health/ready')).every((s) => s === 200), 90_000, 500);
+    assert.deepEqual(apps.map((a) => a.proc.pid), pids, 'no app was restarted');
+    assert.ok(apps.every((a) => a.isRunning()));
+  });
+
+  it('SIGTERM stops every app cleanly', async () => {
+    const codes = await Promise.all(apps.map((a) => a.stop('SIGTERM', 20_000)));
+    assert.deepEqual(codes, [0, 0, 0, 0], apps.map((a) => a.logs().slice(-2000)).join('\n'));
+  });
+});
+
+describe('an app with a broken pipeline file', () => {
+  it('exits with code 2 and names the bad path', async () => {
+    const app = await AppProcess.start('legacy-import', { ...env, PIPELINE_FILE: path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'broken-key.pipeline.yaml') });
+    const code = await app.stop('SIGCONT', 30_000).then(() => app.proc.exitCode);
+    assert.equal(code, 2);
+    assert.match(app.logs(), /systems\.crm\.tables\[1\]\.key: must not be empty/);
+  });
+});

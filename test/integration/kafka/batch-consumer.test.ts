@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DLQ_HEADERS, KafkaConnection, PoisonError, silentLog, TransientError, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { testBrokers, uniqueName } from '../../support/test-env';
+import { waitFor } from '../../support/wait-for';
+
+const APP = uniqueName('itapp');
+const connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'it-kafka' }, silentLog);
+let producer: SyncProducer;
+let admin: TopicAdmin;
+const runners: BatchConsumerRunner[] = [];
+
+function values(messages: readonly InboundMessage[]): string[] {
+  return messages.map((m) => m.value?.toString() ?? '');
+}
+
+async function produce(topic: string, vals: readonly string[]): Promise<void> {
+  await producer.send(vals.map((v) => ({ topic, key: 'k', value: v, headers: { origin: 'test' } })));
+}
+
+/** Reads every message currently in a topic with a throwaway group. */
+async function readAll(topic: string, expected: number): Promise<InboundMessage[]> {
+  const seen: InboundMessage[] = [];
+  const reader = connection.batchConsumer(producer, {
+    app: APP,
+    groupId: uniqueName('reader'),
+    topics: [topic],
+    handler: async (batch) => void seen.push(...batch),
+  });
+  await reader.start();
+  try {
+    await waitFor(`${expected} messages in ${topic}`, () => seen.length >= expected, 30_000);
+  } finally {
+    await reader.stop();
+  }
+  return seen;
+}
+
+async function startRunner(options: Parameters<KafkaConnection['batchConsumer']>[1]): Promise<BatchConsumerRunner> {
+  const runner = connection.batchConsumer(producer, options);
+  runners.push(runner);
+  await runner.start();
+  return runner;
+}
+
+describe('libs/kafka on the real broker', () => {
+  before(async () => {
+    producer = connection.producer();
+    await producer.connect();
+    admin = connection.admin();
+    await admin.ensureTopics([{ topic: `dlq.${APP}` }]);
+  });
+
+  after(async () => {
+    for (const r of runners) await r.stop().catch(() => undefined);
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+
+  it('creates compacted topics where asked and plain ones otherwise', async () => {
+    const compacted = uniqueName('it.compacted');
+    const plain = uniqueName('it.plain');
+    const created = await admin.ensureTopics([{ topic: compacted, compacted: true, partitions: 3 }, { topic: plain }]);
+    assert.deepEqual(created.sort(), [compacted, plain].sort());
+    assert.equal(await admin.topicConfig(compacted, 'cleanup.policy'), 'compact');
+    assert.equal(await admin.topicConfig(plain, 'cleanup.policy'), 'delete');
+    assert.deepEqual(await admin.ensureTopics([{ topic: compacted, compacted: true }]), [], 'existing topics are left alone');
+  });
+
+  it('consumes in batches, in order, and commits offsets after processing', async () => {
+    const topic = uniqueName('it.order');
+    const groupId = uniqueName('g');
+    await admin.ensureTopics([{ topic }]);
+    const sent = Array.from({ length: 500 }, (_, i) => `m${i}`);
+    await produce(topic, sent);
+    const received: string[] = [];
+    let batches = 0;
+    await startRunner({ app: APP, groupId, topics: [topic], handler: async (batch) => {
+      batches++;
+      received.push(...values(batch));
+    } });
+    await waitFor('all 500 messages', () => received.length >= 500);
+    assert.deepEqual(received, sent);
+    assert.ok(batches < 500, `messages arrive in batches (${batches} batches for 500 messages)`);
+    const committed = await waitFor('offset 500 committed', async () => {
+      const offsets = await admin.committedOffsets(groupId, topic);
+      return offsets.get(0) === '500' ? offsets : undefined;
+    });
+    assert.equal(committed.get(0), '500');
+  });
+
+  it('retries a failing message a bounded number of times, dead-letters it with the reason, and moves on', async () => {
+    const topic = uniqueName('it.poison');
+    const groupId = uniqueName('g');
+    await admin.ensureTopics([{ topic }]);
+    await produce(topic, ['a', 'b', 'bad', 'c', 'd']);
+    const applied: string[] = [];
+    let badAttempts = 0;
+    await startRunner({
+      app: APP,
+      groupId,
+      topics: [topic],
+      maxAttempts: 3,
+      backoff: { initialMs: 10, maxMs: 50, jitter: 0 },
+      handler: async (batch) => {
+        if (values(batch).includes('bad')) {
+          if (batch.length === 1) badAttempts++;
+          throw new Error('cannot apply "bad"');
+        }
+        applied.push(...values(batch));
+      },
+    });
+    await waitFor('the good messages', () => applied.length >= 4);
+    assert.deepEqual(applied, ['a', 'b', 'c', 'd'], 'messages before and after the poison one are applied, in order');
+    assert.equal(badAttempts, 3, 'the poison message was tried exactly maxAttempts times on its own');
+    await waitFor('offset 5 committed', async () => (await admin.committedOffsets(groupId, topic)).get(0) === '5');
+
+    const dead = (await readAll(`dlq.${APP}`, 1)).filter((m) => m.headers[DLQ_HEADERS.sourceTopic] === topic);
+    assert.equal(dead.length, 1);
+    const letter = dead[0]!;
+    assert.equal(letter.value?.toString(), 'bad');
+    assert.equal(letter.key?.toString(), 'k');
+    assert.equal(letter.headers['origin'], 'test', 'original headers are kept');
+    assert.equal(letter.headers[DLQ_HEADERS.reason], 'cannot apply "bad"');
+    assert.equal(letter.headers[DLQ_HEADERS.sourceOffset], '2');
+    assert.equal(letter.headers[DLQ_HEADERS.attempts], '3');
+    assert.equal(letter.headers[DLQ_HEADERS.errorKind], 'unknown');
+  });
+
+  it('dead-letters a poison error at once and waits out transient errors without losing anything', async () => {
+    const topic = uniqueName('it.kinds');
+    const groupId = uniqueName('g');
+    await admin.ensureTopics([{ topic }]);
+    await produce(topic, ['x1', 'contract-violation', 'x2', 'flaky', 'x3']);
+    const applied: string[] = [];
+    let poisonAttempts = 0;
+    let flakyFailures = 0;
+    await startRunner({
+      app: APP,
+      groupId,
+      topics: [topic],
+      maxAttempts: 5,
+      backoff: { initialMs: 10, maxMs: 50, jitter: 0 },
+      handler: async (batch) => {
+        for (const v of values(batch)) {
+          if (v === 'contract-violation') {
+            poisonAttempts += batch.length === 1 ? 1 : 0;
+            throw new PoisonError('op: must be one of c, u, d, r');
+          }
+          if (v === 'flaky' && flakyFailures < 4) {
+            flakyFailures++;
+            throw new TransientError('database is restarting');
+          }
+        }
+        applied.push(...values(batch));
+      },
+    });
+    await waitFor('the other messages', () => applied.includes('x3'));
+    assert.deepEqual(applied, ['x1', 'x2', 'flaky', 'x3']);
+    assert.equal(poisonAttempts, 1, 'a poison message is not retried');
+    assert.equal(flakyFailures, 4, 'transient failures were retried past maxAttempts, not dead-lettered');
+    const dead = (await readAll(`dlq.${APP}`, 2)).filter((m) => m.headers[DLQ_HEADERS.sourceTopic] === topic);
+    assert.deepEqual(values(dead), ['contract-violation']);
+    assert.equal(dead[0]!.headers[DLQ_HEADERS.errorKind], 'poison');
+  });
+
+  it('a restarted consumer resumes from its committed offset', async () => {
+    const topic = uniqueName('it.resume');
+    const groupId = uniqueName('g');
+    await admin.ensureTopics([{ topic }]);
+    await produce(topic, ['1', '2', '3']);
+    const first: string[] = [];
+    const runner = await startRunner({ app: APP, groupId, topics: [topic], handler: async (b) => void first.push(...values(b)) });
+    await waitFor('first three', () => first.length >= 3);
+    await runner.stop();
+    await produce(topic, ['4', '5']);
+    const second: string[] = [];
+    await startRunner({ app: APP, groupId, topics: [topic], handler: async (b) => void second.push(...values(b)) });
+    await waitFor('the two new ones', () => second.length >= 2);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(first, ['1', '2', '3']);
+    assert.deepEqual(second, ['4', '5'], 'nothing already committed is delivered again');
+  });
+
+  it('stop() lets the batch in hand finish and commits it', async () => {
+    const topic = uniqueName('it.stop');
+    const groupId = uniqueName('g');
+    await admin.ensureTopics([{ topic }]);
+    await produce(topic, ['slow']);
+    let finished = false;
+    let entered = false;
+    const runner = await startRunner({ app: APP, groupId, topics: [topic], handler: async () => {
+      entered = true;
+      await new Promise((r) => setTimeout(r, 1500));
+      finished = true;
+    } });
+    await waitFor('handler entered', () => entered);
+    await runner.stop();
+    assert.equal(finished, true, 'stop waited for the batch');
+    assert.equal((await admin.committedOffsets(groupId, topic)).get(0), '1');
+  });
+});

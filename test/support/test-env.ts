@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+/** Brokers the test command started (scripts/test.sh exports KAFKA_BROKERS). */
+export function testBrokers(): string[] {
+  const raw = process.env['KAFKA_BROKERS'];
+  if (!raw) throw new Error('KAFKA_BROKERS is not set: run the tests through `npm test`, which starts Kafka');
+  return raw.split(',').map((b) => b.trim());
+}
+
+/** A connection string for the local PostgreSQL (DATABASE_URL, or 127.0.0.1:5432 as postgres). */
+export function testDatabaseUrl(database = 'postgres'): string {
+  const base = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigValidationError, describeEnv, loadEnv, type ConfigIssue } from '@sync/config';
+
+const KEYMAP_URL = 'postgres://keymap:s3cr3t-pw@127.0.0.1:5432/keymap';
+
+function issuesOf(run: () => unknown): readonly ConfigIssue[] {
+  try {
+    run();
+  } catch (error: unknown) {
+    assert.ok(error instanceof ConfigValidationError, String(error));
+    return error.issues;
+  }
+  assert.fail('expected a ConfigValidationError');
+}
+
+describe('loadEnv defaults', () => {
+  it('applies every default for a CLI with an empty environment', () => {
+    const env = loadEnv({});
+    assert.deepEqual(JSON.parse(JSON.stringify(env)), {
+      pipelineFile: './pipeline.yaml',
+      http: { host: '0.0.0.0', port: 8080 },
+      kafka: {},
+      keymap: {},
+      log: { level: 'info' },
+      admin: {},
+      shutdown: { timeoutMs: 30_000 },
+    });
+    assert.equal(env.app, undefined);
+    assert.equal(env.kafka.brokers, undefined);
+  });
+
+  it('picks the HTTP port per app', () => {
+    assert.equal(loadEnv({ SYNC_APP: 'legacy-import' }).http.port, 8081);
+    assert.equal(loadEnv({ SYNC_APP: 'id-translation', KEYMAP_DATABASE_URL: KEYMAP_URL }).http.port, 8082);
+    assert.equal(loadEnv({ SYNC_APP: 'domain-transform' }).http.port, 8083);
+    assert.equal(loadEnv({ SYNC_APP: 'legacy-writeback' }).http.port, 8084);
+    assert.equal(loadEnv({ SYNC_APP: 'legacy-writeback', HTTP_PORT: '9000' }).http.port, 9000);
+  });
+
+  it('treats empty variables as unset', () => {
+    const env = loadEnv({ HTTP_PORT: '', LOG_LEVEL: '', KAFKA_BROKERS: '' });
+    assert.equal(env.http.port, 8080);
+    assert.equal(env.log.level, 'info');
+    assert.equal(env.kafka.brokers, undefined);
+  });
+
+  it('parses and groups the given values, frozen', () => {
+    const env = loadEnv({
+      SYNC_APP: 'domain-transform',
+      PIPELINE_FILE: '/etc/sync/pipeline.yaml',
+      HTTP_HOST: '127.0.0.1',
+      KAFKA_BROKERS: ' kafka-0:9092, kafka-1:9092 ,[::1]:9093',
+      KAFKA_CLIENT_ID: 'dt',
+      LOG_LEVEL: 'debug',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    });
+    assert.equal(env.app, 'domain-transform');
+    assert.equal(env.pipelineFile, '/etc/sync/pipeline.yaml');
+    assert.deepEqual(env.http, { host: '127.0.0.1', port: 8083 });
+    assert.deepEqual(env.kafka, { brokers: ['kafka-0:9092', 'kafka-1:9092', '[::1]:9093'], clientId: 'dt' });
+    assert.equal(env.log.level, 'debug');
+    assert.equal(env.shutdown.timeoutMs, 5000);
+    assert.ok(Object.isFrozen(env) && Object.isFrozen(env.http) && Object.isFrozen(env.kafka.brokers));
+  });
+});
+
+describe('loadEnv errors', () => {
+  it('lists every bad variable at once', () => {
+    const issues = issuesOf(() =>
+      loadEnv({
+        SYNC_APP: 'importer',
+        HTTP_PORT: '99999',
+        KAFKA_BROKERS: 'localhost',
+        LOG_LEVEL: 'verbose',
+        SHUTDOWN_TIMEOUT_MS: 'soon',
+        HTTP_HOST: 'fine',
+      }),
+    );
+    assert.deepEqual(
+      issues.map((issue) => issue.path),
+      ['SYNC_APP', 'HTTP_PORT', 'KAFKA_BROKERS', 'LOG_LEVEL', 'SHUTDOWN_TIMEOUT_MS'],
+    );
+    assert.equal(
+      issues[0]?.message,
+      'must be one of legacy-import, id-translation, domain-transform, legacy-writeback, not the string "importer"',
+    );
+    assert.equal(issues[1]?.message, 'must be an integer from 1 to 65535, not the string "99999"');
+  });
+
+  it('requires KEYMAP_DATABASE_URL for id-translation only', () => {
+    const issues = issuesOf(() => loadEnv({ SYNC_APP: 'id-translation' }));
+    assert.deepEqual(issues, [{ path: 'KEYMAP_DATABASE_URL', message: 'is required when SYNC_APP is id-translation' }]);
+    assert.equal(loadEnv({ SYNC_APP: 'legacy-import' }).keymap.databaseUrl, undefined);
+    assert.equal(loadEnv({ SYNC_APP: 'id-translation', KEYMAP_DATABASE_URL: KEYMAP_URL }).keymap.databaseUrl?.reveal(), KEYMAP_URL);
+  });
+
+  it('never echoes a sensitive value in an error', () => {
+    const bad = 'mysql://root:t0p-s3cret@db/keymap';
+    let message = '';
+    try {
+      loadEnv({ SYNC_APP: 'id-translation', KEYMAP_DATABASE_URL: bad });
+    } catch (error: unknown) {
+      assert.ok(error instanceof ConfigValidationError);
+      message = error.message;
+    }
+    assert.match(message, /KEYMAP_DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    assert.ok(!message.includes('t0p-s3cret'));
+  });
+
+  it('takes the app from the entry point, which SYNC_APP must agree with', () => {
+    const env = loadEnv({}, { app: 'legacy-writeback' });
+    assert.equal(env.app, 'legacy-writeback');
+    assert.equal(env.http.port, 8084);
+    assert.deepEqual(
+      issuesOf(() => loadEnv({}, { app: 'id-translation' })).map((issue) => issue.path),
+      ['KEYMAP_DATABASE_URL'],
+    );
+    assert.deepEqual(issuesOf(() => loadEnv({ SYNC_APP: 'legacy-import' }, { app: 'legacy-writeback' })), [
+      { path: 'SYNC_APP', message: 'is legacy-import, but this process is legacy-writeback' },
+    ]);
+  });
+
+  it('requires SYNC_APP when asked to', () => {
+    assert.deepEqual(
+      issuesOf(() => loadEnv({}, { requireApp: true })).map((issue) => issue.path),
+      ['SYNC_APP'],
+    );
+  });
+
+  it('reads ADMIN_TOKEN_FILE, and rejects it together with ADMIN_TOKEN', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'config-env-')), 'token');
+    writeFileSync(file, 'tok-from-file\n');
+    assert.equal(loadEnv({ ADMIN_TOKEN_FILE: file }).admin.token?.reveal(), 'tok-from-file');
+    assert.equal(loadEnv({ ADMIN_TOKEN: 'tok' }).admin.token?.reveal(), 'tok');
+    assert.deepEqual(
+      issuesOf(() => loadEnv({ ADMIN_TOKEN: 'tok', ADMIN_TOKEN_FILE: file })).map((issue) => issue.path),
+      ['ADMIN_TOKEN_FILE'],
+    );
+    assert.deepEqual(issuesOf(() => loadEnv({ ADMIN_TOKEN_FILE: `${file}.missing` })), [
+      { path: 'ADMIN_TOKEN_FILE', message: `cannot read secret file ${file}.missing (ENOENT)` },
+    ]);
+  });
+});
+
+describe('describeEnv', () => {
+  it('prints the effective settings with sensitive values masked', () => {
+    const env = loadEnv({ SYNC_APP: 'id-translation', KEYMAP_DATABASE_URL: KEYMAP_URL, ADMIN_TOKEN: 'admin-tok-123' });
+    const description = describeEnv(env);
+    assert.deepEqual(description, {
+      app: 'id-translation',
+      pipelineFile: './pipeline.yaml',
+      'http.host': '0.0.0.0',
+      'http.port': '8082',
+      'kafka.brokers': '(not set)',
+      'kafka.clientId': '(not set)',
+      'keymap.databaseUrl': '***',
+      'log.level': 'info',
+      'admin.token': '***',
+      'shutdown.timeoutMs': '30000',
+    });
+    const printed = JSON.stringify(description) + JSON.stringify(env);
+    assert.ok(!printed.includes('s3cr3t-pw') && !printed.includes('admin-tok-123'));
+  });
+});
