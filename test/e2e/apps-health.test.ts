@@ -74,7 +74,7 @@ describe('the four apps as separate processes on the real broker', () => {
 describe('an app with a broken pipeline file', () => {
   it('exits with code 2 and names the bad path', async () => {
     const app = await AppProcess.start('legacy-import', { ...env, PIPELINE_FILE: path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'broken-key.pipeline.yaml') });
-    const code = await app.stop('SIGCONT', 30_000).then(() => app.proc.exitCode);
+    const code = await app.waitExit(30_000);
     assert.equal(code, 2);
     assert.match(app.logs(), /systems\.crm\.tables\[1\]\.key: must not be empty/);
   });

@@ -56,6 +56,16 @@ export class AppProcess {
     return { status: res.status, body: await res.json() };
   }
 
+  /** Waits for the process to end by itself. */
+  async waitExit(timeoutMs = 30_000): Promise<number | null> {
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exit;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   isRunning(): boolean {
     return this.proc.exitCode === null && this.proc.signalCode === null;
   }

@@ -9,6 +9,7 @@ import type { AppContext } from './app-context';
 /** Exit codes: documented in docs/operations.md. */
 export const EXIT_CONFIG = 2;
 export const EXIT_STARTUP = 3;
+export const EXIT_SHUTDOWN_TIMEOUT = 1;
 
 /**
  * Starts one app: validates the environment and the pipeline file before anything connects
@@ -37,16 +38,24 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
   }
   try {
     const nest = await NestFactory.create(module(ctx), { logger: new NestJsonLogger(ctx.logger), abortOnError: false });
-    nest.enableShutdownHooks(['SIGTERM', 'SIGINT']);
     const timeoutMs = ctx.env.shutdown.timeoutMs;
+    // Not Nest's enableShutdownHooks: it re-raises the signal after closing, so a clean stop would
+    // end as "killed by SIGTERM"; here a clean stop exits 0 and an overrun exits 1.
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         ctx.logger.info({ signal, timeoutMs }, 'shutting down');
         // Bounded: if in-flight work cannot finish in time, leave; uncommitted work is redelivered.
         setTimeout(() => {
           ctx.logger.error({ timeoutMs }, 'shutdown timed out');
-          process.exit(1);
+          process.exit(EXIT_SHUTDOWN_TIMEOUT);
         }, timeoutMs).unref();
+        nest.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            ctx.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'shutdown failed');
+            process.exit(EXIT_SHUTDOWN_TIMEOUT);
+          },
+        );
       });
     }
     await nest.listen(ctx.env.http.port, ctx.env.http.host);

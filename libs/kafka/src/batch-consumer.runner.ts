@@ -1,4 +1,4 @@
-import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage, Offsets } from 'kafkajs';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
 import { deadLetterRecord } from './dead-letter';
 import { errorKind, errorMessage, type ErrorKind } from './errors';
@@ -150,6 +150,7 @@ export class BatchConsumerRunner {
     heartbeat(): Promise<void>;
     isRunning(): boolean;
     isStale(): boolean;
+    commitOffsetsIfNecessary(offsets?: Offsets): Promise<void>;
   }): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
@@ -179,12 +180,12 @@ export class BatchConsumerRunner {
           const done = await this.processOne(message, ctx, alive);
           if (!done) return;
           payload.resolveOffset(message.offset);
-          await this.commit(batch.topic, batch.partition, message.offset);
+          await this.commit(payload, batch.topic, batch.partition, message.offset);
         }
       } else {
         const last = messages[messages.length - 1]!;
         payload.resolveOffset(last.offset);
-        await this.commit(batch.topic, batch.partition, last.offset);
+        await this.commit(payload, batch.topic, batch.partition, last.offset);
       }
       this.options.hooks?.onBatchDone?.(batch.topic, batch.partition, messages.length, Date.now() - started);
     } finally {
@@ -253,9 +254,18 @@ export class BatchConsumerRunner {
     return true;
   }
 
-  private async commit(topic: string, partition: number, offset: string): Promise<void> {
+  /**
+   * Commits through the batch's own handle: kafkajs' consumer.commitOffsets() silently does nothing
+   * once stop() has begun, which would drop the commit of the batch that shutdown waits for.
+   */
+  private async commit(
+    payload: { commitOffsetsIfNecessary(offsets?: Offsets): Promise<void> },
+    topic: string,
+    partition: number,
+    offset: string,
+  ): Promise<void> {
     try {
-      await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]);
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset(offset) }] }] });
     } catch (err) {
       // Lost the partition in a rebalance: its new owner re-reads from the last commit (at-least-once).
       this.options.log.warn({ topic, partition, offset, err: errorMessage(err) }, 'offset commit failed');
