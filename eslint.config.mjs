@@ -22,5 +22,15 @@ export default tseslint.config(
   { files: ['libs/kafka/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, legacyDrivers] }] } },
   { files: ['libs/legacy-db/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }] } },
   // Tests may talk to PostgreSQL directly to set up and check legacy tables.
-  { files: ['test/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }] } },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }],
+      // node:test's describe/it return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
+    },
+  },
 );

@@ -15,6 +15,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 npm run -s build
+if [ "$tier" = all ]; then npm run -s lint; fi
 
 started_kafka=0
 if [ "$tier" != unit ]; then
