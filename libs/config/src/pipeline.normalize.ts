@@ -31,6 +31,7 @@ export const PIPELINE_DEFAULTS = {
   conflictPolicy: 'legacy-wins',
   staleAfterMs: 300_000,
   operationValues: { insert: 'I', update: 'U', delete: 'D' },
+  retentionMs: 86_400_000,
 } as const;
 
 export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap<string, SystemSchema>): PipelineConfig {
@@ -111,7 +112,7 @@ function normalizeTable(
     name: table.name,
     key: table.key,
     ...(table.columns != null && { columns: table.columns }),
-    capture: normalizeCapture(table.capture, schema, table.name),
+    capture: normalizeCapture(table.capture, schema, table.name, dialect, table.key),
     foreignKeys: (table.foreignKeys ?? []).map((foreignKey) => {
       const target = foreignKey.references.system ?? system;
       return {
@@ -130,9 +131,15 @@ function normalizeTable(
   };
 }
 
-function normalizeCapture(capture: CaptureSchema | undefined, schema: string, table: string): CaptureConfig {
+function normalizeCapture(
+  capture: CaptureSchema | undefined,
+  schema: string,
+  table: string,
+  dialect: Dialect,
+  key: readonly string[],
+): CaptureConfig {
   if (capture == null) {
-    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs };
+    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs };
   }
   const common = {
     batchSize: capture.batchSize ?? PIPELINE_DEFAULTS.batchSize,
@@ -140,7 +147,12 @@ function normalizeCapture(capture: CaptureSchema | undefined, schema: string, ta
   };
   switch (capture.mode) {
     case 'trigger':
-      return { mode: 'trigger', ...common, ...(capture.changelogTable != null && { changelogTable: capture.changelogTable }) };
+      return {
+        mode: 'trigger',
+        ...common,
+        ...(capture.changelogTable != null && { changelogTable: capture.changelogTable }),
+        retentionMs: capture.retentionMs ?? PIPELINE_DEFAULTS.retentionMs,
+      };
     case 'changelog': {
       const values = capture.operationValues;
       return {
@@ -154,11 +166,15 @@ function normalizeCapture(capture: CaptureSchema | undefined, schema: string, ta
             ? PIPELINE_DEFAULTS.operationValues
             : { insert: values.insert, update: values.update, delete: values.delete },
         keysOnly: capture.keysOnly ?? false,
+        changelogSchema: capture.changelogSchema ?? schema,
+        watermarkColumn: capture.watermarkColumn ?? (dialect === 'postgres' ? 'sync_tx' : 'sync_rv'),
+        keyColumns: capture.keyColumns ?? key,
+        ...(capture.rowImageColumn != null && { rowImageColumn: capture.rowImageColumn }),
       };
     }
     case 'cdc':
       // SQL Server names a capture instance <schema>_<table> unless told otherwise.
-      return { mode: 'cdc', ...common, captureInstance: capture.captureInstance ?? `${schema}_${table}` };
+      return { mode: 'cdc', ...common, captureInstance: capture.captureInstance ?? `${schema}_${table}`, resnapshotOnGap: capture.resnapshotOnGap ?? false };
     default:
       return assertNever(capture.mode);
   }

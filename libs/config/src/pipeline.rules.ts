@@ -17,9 +17,9 @@ import type { LocatedIssue } from './validation-issues';
 // one run reports everything; each rule therefore re-checks the types it relies on.
 
 const MODE_FIELDS: Record<CaptureMode, readonly (keyof CaptureSchema)[]> = {
-  trigger: ['changelogTable'],
-  changelog: ['changelogTable', 'positionColumns', 'operationColumn', 'operationValues', 'keysOnly'],
-  cdc: ['captureInstance'],
+  trigger: ['changelogTable', 'retentionMs'],
+  changelog: ['changelogTable', 'positionColumns', 'operationColumn', 'operationValues', 'keysOnly', 'changelogSchema', 'watermarkColumn', 'keyColumns', 'rowImageColumn'],
+  cdc: ['captureInstance', 'resnapshotOnGap'],
 };
 const MODE_SPECIFIC_FIELDS = [...new Set(Object.values(MODE_FIELDS).flat())];
 

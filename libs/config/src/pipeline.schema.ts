@@ -129,9 +129,18 @@ export class CaptureSchema {
   @IsBool()
   keysOnly?: boolean;
 
+  @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' && o.changelogSchema != null) @IsIdentifier() changelogSchema?: string;
+  @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' && o.watermarkColumn != null) @IsIdentifier() watermarkColumn?: string;
+  @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' && o.keyColumns != null) @IsIdentifierList() keyColumns?: string[];
+  @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' && o.rowImageColumn != null) @IsIdentifier() rowImageColumn?: string;
+
+  @ValidateIf((o: CaptureSchema) => o.mode === 'trigger' && o.retentionMs != null) @IsIntegerIn(0, 2_147_483_647) retentionMs?: number;
+
   @ValidateIf((o: CaptureSchema) => o.mode === 'cdc' && o.captureInstance != null)
   @IsIdentifier()
   captureInstance?: string;
+
+  @ValidateIf((o: CaptureSchema) => o.mode === 'cdc' && o.resnapshotOnGap != null) @IsBool() resnapshotOnGap?: boolean;
 }
 
 export class ReferenceSchema {

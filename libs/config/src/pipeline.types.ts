@@ -102,6 +102,8 @@ export type CaptureConfig =
       readonly mode: 'trigger';
       /** Name of the generated changelog table; undefined lets the DDL generator choose. */
       readonly changelogTable?: string;
+      /** Consumed changelog rows older than this are purged (0 keeps them). */
+      readonly retentionMs: number;
     })
   | (CaptureCommon & {
       readonly mode: 'changelog';
@@ -111,8 +113,24 @@ export type CaptureConfig =
       readonly operationValues: OperationValues;
       /** The changelog holds keys only; the current row is read from the base table. */
       readonly keysOnly: boolean;
+      /** Schema of the existing changelog table (default: the base table's). */
+      readonly changelogSchema: string;
+      /**
+       * Commit-safe watermark column: rowversion on SQL Server, xid8 on PostgreSQL (`sync-ctl schema`
+       * adds it when missing: sync_rv / sync_tx by default).
+       */
+      readonly watermarkColumn: string;
+      /** Changelog columns holding the base table's key, in key order (default: the key's names). */
+      readonly keyColumns: readonly string[];
+      /** Column with the row image as JSON; absent: the changelog repeats the base columns (or keysOnly). */
+      readonly rowImageColumn?: string;
     })
-  | (CaptureCommon & { readonly mode: 'cdc'; readonly captureInstance: string });
+  | (CaptureCommon & {
+      readonly mode: 'cdc';
+      readonly captureInstance: string;
+      /** Re-snapshot the entity when its saved LSN fell out of the CDC retention window (default: stop and report). */
+      readonly resnapshotOnGap: boolean;
+    });
 
 export interface ForeignKeyConfig {
   readonly columns: readonly string[];

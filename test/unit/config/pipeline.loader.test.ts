@@ -62,7 +62,7 @@ describe('valid pipeline file', () => {
     assert.equal(erp?.syncSchema, 'sync_bridge');
     assert.equal(erp?.tables[0]?.schema, 'dbo');
     const orders = crmSystem?.tables[1];
-    assert.deepEqual(orders?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500 });
+    assert.deepEqual(orders?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, retentionMs: 86_400_000 });
     assert.equal(orders?.staleAfterMs, 300_000);
     assert.equal(orders?.generatedKey, false);
     assert.equal(crmSystem?.tables[0]?.conflictPolicy, 'legacy-wins');
@@ -80,7 +80,7 @@ describe('valid pipeline file', () => {
   it('defaults an omitted capture to trigger mode', () => {
     const pipeline = parsePipeline(crm(`      - name: users
         key: [id]`), 'no-capture.yaml');
-    assert.deepEqual(pipeline.systems.get('crm')?.tables[0]?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500 });
+    assert.deepEqual(pipeline.systems.get('crm')?.tables[0]?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, retentionMs: 86_400_000 });
   });
 
   it('resolves foreign key references to a full system.schema.table', () => {
@@ -356,5 +356,35 @@ describe('YAML syntax errors', () => {
 
   it('report an unreadable file with its path', () => {
     assert.throws(() => loadPipelineFile('/nonexistent/pipeline.yaml'), /cannot read \/nonexistent\/pipeline\.yaml \(ENOENT\)/);
+  });
+});
+
+describe('capture mode defaults', () => {
+  it('fills the existing-changelog watermark, key columns and schema per dialect', () => {
+    const pipeline = loadPipelineFile(join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'pipeline', 'valid.pipeline.yaml'));
+    const customer = pipeline.systems.get('erp')?.tables[0];
+    assert.deepEqual(customer?.capture, {
+      mode: 'changelog',
+      batchSize: 1000,
+      pollIntervalMs: 500,
+      changelogTable: 'CustomerLog',
+      positionColumns: ['LogVersion'],
+      operationColumn: 'Op',
+      operationValues: { insert: 1, update: 2, delete: 3 },
+      keysOnly: true,
+      changelogSchema: 'dbo',
+      watermarkColumn: 'sync_rv',
+      keyColumns: ['CustomerNo'],
+    });
+    assert.deepEqual(pipeline.systems.get('erp')?.tables[1]?.capture, { mode: 'cdc', batchSize: 1000, pollIntervalMs: 250, captureInstance: 'sales_Order Line', resnapshotOnGap: false });
+  });
+
+  it('rejects a field of another capture mode, naming it', () => {
+    assert.throws(
+      () => parsePipeline(crm(`      - name: users
+        key: [id]
+        capture: { mode: trigger, watermarkColumn: rv }`), 'wrong-mode.yaml'),
+      (err: unknown) => err instanceof ConfigValidationError && err.issues.some((i) => i.path === 'systems.crm.tables[0].capture.watermarkColumn'),
+    );
   });
 });

@@ -1,0 +1,59 @@
+import type { TableConfig } from '@sync/config';
+
+export type CaptureOp = 'c' | 'u' | 'd';
+export type Row = Record<string, unknown>;
+
+/** One committed change read from a changelog, CDC table or existing log, values normalised. */
+export interface CapturedChange {
+  readonly op: CaptureOp;
+  readonly before: Row | null;
+  readonly after: Row | null;
+  /** Unique, stable id of this change within the table (changelog row id, LSN + seqval ...). */
+  readonly changeId: string;
+  /** ISO-8601 time the change was recorded by the database. */
+  readonly committedAt: string;
+  readonly txId: string | null;
+  /** Origin marker the writer set in its session; non-null means the suite wrote it (echo). */
+  readonly origin: string | null;
+}
+
+export interface CaptureBatch {
+  readonly changes: readonly CapturedChange[];
+  /** Position to resume from after these changes were published. */
+  readonly next: string;
+  /** True when the read hit its limit: poll again at once. */
+  readonly full: boolean;
+}
+
+/** A configured column that is gone from the table: the entity must stop with this message. */
+export interface SchemaProblem {
+  readonly message: string;
+}
+
+/**
+ * Reads committed changes of one table, below a commit-safe watermark, in the same shape for
+ * every dialect and capture mode (trigger changelog, existing changelog, SQL Server CDC).
+ * Positions are opaque strings owned by the source; callers store and hand them back.
+ */
+export interface CaptureSource {
+  readonly table: TableConfig;
+  /** A position from which everything committed after this call will be read (taken before a snapshot). */
+  startPosition(): Promise<string>;
+  /** Changes after `position`, at most `limit`, in an order that keeps each key's changes in commit order. */
+  readChanges(position: string, limit: number): Promise<CaptureBatch>;
+  /** Current rows in key order after `afterKey` (keyset pagination), values normalised. */
+  snapshotChunk(afterKey: Row | null, limit: number): Promise<Row[]>;
+  /** Undefined when every configured key and column exists. */
+  checkSchema(): Promise<SchemaProblem | undefined>;
+  /** Rows recorded but not yet read past `position` (the changelog backlog). */
+  backlog(position: string): Promise<number>;
+  /** Deletes changelog rows already read before `position` and older than `olderThanMs`, at most `limit`; returns how many. */
+  purge(position: string, olderThanMs: number, limit: number): Promise<number>;
+  /** Is a saved position still readable? (CDC cleanup can remove it.) Undefined when fine, else why not. */
+  positionProblem(position: string): Promise<string | undefined>;
+}
+
+/** Creates the capture source for one table. */
+export interface CaptureSourceFactory {
+  create(table: TableConfig): CaptureSource;
+}

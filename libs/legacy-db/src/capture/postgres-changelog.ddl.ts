@@ -1,0 +1,69 @@
+import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
+import { changelogNames, NOTIFY_CHANNEL } from './changelog-names';
+
+const q = (name: string): string => quoteIdent('postgres', name);
+
+/**
+ * Reviewable DDL for the trigger capture mode on PostgreSQL: the sync schema, one changelog table
+ * per captured table (full row images as jsonb, the writer's origin from `sync.origin`, the
+ * transaction id as xid8 for the commit-safe watermark), its trigger, and the write-back inbox.
+ * Idempotent: it can be applied again after a change to the table list.
+ */
+export function postgresChangelogDdl(system: SystemConfig): string[] {
+  const schema = q(system.syncSchema);
+  const statements = [`CREATE SCHEMA IF NOT EXISTS ${schema}`];
+  for (const table of system.tables.filter((t) => t.capture.mode === 'trigger')) {
+    statements.push(...tableDdl(schema, table));
+  }
+  return statements;
+}
+
+function tableDdl(schema: string, table: TableConfig): string[] {
+  const names = changelogNames(table);
+  const changelog = `${schema}.${q(names.table)}`;
+  const fn = `${schema}.${q(names.captureFunction)}`;
+  const base = `${q(table.schema)}.${q(table.name)}`;
+  return [
+    `CREATE TABLE IF NOT EXISTS ${changelog} (
+  "id" bigserial PRIMARY KEY,
+  "tx" xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  "op" char(1) NOT NULL CHECK ("op" IN ('c', 'u', 'd')),
+  "before" jsonb,
+  "after" jsonb,
+  "origin" text,
+  "changed_at" timestamptz NOT NULL DEFAULT clock_timestamp()
+)`,
+    `CREATE INDEX IF NOT EXISTS ${q(names.txIndex)} ON ${changelog} ("tx")`,
+    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $capture$
+BEGIN
+  INSERT INTO ${changelog} ("op", "before", "after", "origin")
+  VALUES (
+    CASE TG_OP WHEN 'INSERT' THEN 'c' WHEN 'UPDATE' THEN 'u' ELSE 'd' END,
+    CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+    CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
+    NULLIF(current_setting('sync.origin', true), '')
+  );
+  -- Identical notifications within one transaction are folded into one by PostgreSQL.
+  PERFORM pg_notify('${NOTIFY_CHANNEL}', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
+  RETURN NULL;
+END
+$capture$`,
+    `DROP TRIGGER IF EXISTS ${q(names.trigger)} ON ${base}`,
+    `CREATE TRIGGER ${q(names.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${base} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+  ];
+}
+
+/** DDL that removes what postgresChangelogDdl created for the given tables (not the schema). */
+export function postgresChangelogDropDdl(system: SystemConfig): string[] {
+  const schema = q(system.syncSchema);
+  return system.tables
+    .filter((t) => t.capture.mode === 'trigger')
+    .flatMap((table) => {
+      const names = changelogNames(table);
+      return [
+        `DROP TRIGGER IF EXISTS ${q(names.trigger)} ON ${q(table.schema)}.${q(table.name)}`,
+        `DROP FUNCTION IF EXISTS ${schema}.${q(names.captureFunction)}()`,
+        `DROP TABLE IF EXISTS ${schema}.${q(names.table)}`,
+      ];
+    });
+}
