@@ -72,6 +72,7 @@ describe('valid pipeline file', () => {
       batchSize: 1000,
       pollIntervalMs: 250,
       captureInstance: 'sales_Order Line',
+      resnapshotOnGap: false,
     });
     assert.deepEqual(erp?.connection.tls, { enabled: true, ca: { file: '/etc/erp/ca.pem' }, rejectUnauthorized: true });
     assert.equal(erp?.connection.poolSize, 10);
