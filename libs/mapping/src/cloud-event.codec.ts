@@ -1,0 +1,81 @@
+import { CloudEvent, Kafka, ValidationError, type KafkaMessage } from 'cloudevents';
+import { ContractError } from '@sync/contracts';
+
+/** The CloudEvents attributes the suite sets on every domain event. */
+export interface DomainEventAttributes {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  /** Global id of the aggregate. */
+  readonly subject: string;
+  readonly time: string;
+  readonly dataschema: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** A domain event read from Kafka (binary mode), with the attributes the mappings need. */
+export interface DecodedDomainEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly subject: string | undefined;
+  /** ce_time as sent, undefined when absent (the SDK would invent "now", which is not repeatable). */
+  readonly time: string | undefined;
+  readonly dataschema: string | undefined;
+  readonly data: unknown;
+}
+
+export const CE_CONTENT_TYPE = 'application/json';
+
+// The SDK's binary serializer also writes ce_datacontenttype (carried by content-type in binary
+// mode), ce_partitionkey (the message key) and undefined attributes; those are dropped.
+const DROPPED = new Set(['ce_datacontenttype', 'ce_partitionkey']);
+
+/**
+ * Encodes a domain event as a Kafka message in CloudEvents binary content mode (ce_* headers,
+ * content-type, value = the data as JSON), through the CloudEvents SDK which also validates the
+ * attributes against the CloudEvents 1.0 spec.
+ */
+export function encodeDomainEvent(attrs: DomainEventAttributes): { key: string; value: string; headers: Record<string, string> } {
+  const event = new CloudEvent({ ...attrs, specversion: '1.0', datacontenttype: CE_CONTENT_TYPE, data: attrs.data });
+  const message = Kafka.binary(event);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (typeof value === 'string' && !DROPPED.has(name)) headers[name] = value;
+  }
+  return { key: attrs.subject, value: JSON.stringify(attrs.data), headers };
+}
+
+const REQUIRED_HEADERS = ['ce_id', 'ce_source', 'ce_type', 'ce_specversion'] as const;
+
+/** Decodes a binary-mode CloudEvent; a message that is not one is a ContractError saying why. */
+export function decodeDomainEvent(message: { key: Buffer | string | null; value: Buffer | string | null; headers: Readonly<Record<string, string>> }): DecodedDomainEvent {
+  const missing = REQUIRED_HEADERS.filter((h) => !message.headers[h]);
+  if (missing.length > 0) throw new ContractError(`not a CloudEvent in Kafka binary mode: header ${missing.join(', ')} missing`);
+  if (message.headers['ce_specversion'] !== '1.0') throw new ContractError(`ce_specversion: ${message.headers['ce_specversion']} is not supported (1.0 only)`);
+  const contentType = message.headers['content-type'] ?? CE_CONTENT_TYPE;
+  if (!contentType.startsWith(CE_CONTENT_TYPE)) throw new ContractError(`content-type: ${contentType} is not supported (application/json only)`);
+  if (message.value === null || message.value.length === 0) throw new ContractError('message value: is empty (a domain event needs data)');
+  let event: CloudEvent<unknown>;
+  try {
+    const kafkaMessage: KafkaMessage = { key: message.key ?? '', value: message.value, body: message.value, headers: { ...message.headers, 'content-type': contentType } };
+    const decoded = Kafka.toEvent(kafkaMessage);
+    if (Array.isArray(decoded)) throw new ContractError('batched CloudEvents are not supported');
+    event = decoded as CloudEvent<unknown>;
+    event.validate();
+  } catch (err) {
+    if (err instanceof ContractError) throw err;
+    if (err instanceof SyntaxError) throw new ContractError(`message value: is not valid JSON (${err.message})`);
+    if (err instanceof ValidationError) throw new ContractError(`invalid CloudEvent: ${err.message} ${JSON.stringify(err.errors ?? [])}`);
+    throw new ContractError(`invalid CloudEvent: ${(err as Error).message}`);
+  }
+  return {
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    subject: event.subject,
+    time: message.headers['ce_time'],
+    dataschema: event.dataschema,
+    data: event.data,
+  };
+}

@@ -1,0 +1,12 @@
+export { loadMappings } from './mapping.config';
+export type { LoadedMappings } from './mapping.config';
+export { MappingEngine, legacySourceUri, dataSchemaUri } from './transform.engine';
+export type { TransformInput, TransformOutput, TransformResult, TransformSkip, SkipReason } from './transform.types';
+export { MapperRegistry } from './mapper.registry';
+export type { CustomMapper, ForwardMapperInput, ReverseMapperInput, DomainEventDraft, WritebackDraft } from './mapper.registry';
+export { MappingError } from './mapping.errors';
+export { encodeDomainEvent, decodeDomainEvent, CE_CONTENT_TYPE } from './cloud-event.codec';
+export type { DomainEventAttributes, DecodedDomainEvent } from './cloud-event.codec';
+export { deterministicId } from './deterministic-id';
+export { FIELD_TYPES } from './mapping.types';
+export type { MappingSet, FieldType, TableTarget } from './mapping.types';
