@@ -1,7 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import { BatchConsumerRunner, type BatchConsumerOptions } from './batch-consumer.runner';
+import { readCompactedTopic } from './compacted-topic.reader';
 import { createKafkaClient } from './kafka-client.factory';
-import type { KafkaConnectionOptions, LogSink } from './kafka.interface';
+import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
 import { SyncProducer } from './sync-producer';
 import { TopicAdmin } from './topic-admin';
 
@@ -19,6 +20,11 @@ export class KafkaConnection {
 
   admin(defaults: { partitions: number; replicationFactor: number } = { partitions: 1, replicationFactor: 1 }): TopicAdmin {
     return new TopicAdmin(this.kafka, defaults);
+  }
+
+  /** The latest message per key of a compacted topic, read from its start to its current end. */
+  readCompacted(topic: string, timeoutMs?: number): Promise<Map<string, InboundMessage>> {
+    return readCompactedTopic(this.kafka, topic, this.log, timeoutMs);
   }
 
   /** A batch consumer whose dead letters go out through `dlqProducer`. */

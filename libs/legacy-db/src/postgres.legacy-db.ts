@@ -1,4 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
+import { Client, Pool, type PoolConfig } from 'pg';
 import type { LegacyDb, LegacyDbOptions } from './legacy-db.interface';
 
 export function postgresPoolConfig(o: LegacyDbOptions): PoolConfig {
@@ -16,12 +16,45 @@ export class PostgresLegacyDb implements LegacyDb {
   readonly dialect = 'postgres' as const;
   readonly system: string;
   readonly pool: Pool;
+  private listener: Client | undefined;
+  private listening = false;
+  private readonly config: PoolConfig;
 
-  constructor(options: LegacyDbOptions, onError: (err: Error) => void) {
+  constructor(options: LegacyDbOptions, private readonly onError: (err: Error) => void) {
     this.system = options.system;
-    this.pool = new Pool(postgresPoolConfig(options));
+    this.config = postgresPoolConfig(options);
+    this.pool = new Pool(this.config);
     // An idle client losing its connection emits 'error'; unhandled, it would crash the process.
     this.pool.on('error', onError);
+  }
+
+  /**
+   * LISTENs on a channel on a dedicated connection and calls `onPayload` per notification;
+   * reconnects after the connection is lost. Notifications only shorten waits: polling goes on.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, retryMs = 5_000): void {
+    if (this.listening) return;
+    this.listening = true;
+    const connect = async (): Promise<void> => {
+      if (!this.listening) return;
+      const client = new Client(this.config);
+      this.listener = client;
+      client.on('notification', (n) => onPayload(n.payload ?? ''));
+      client.on('error', (err) => {
+        this.onError(err);
+        client.end().catch(() => undefined);
+        if (this.listening) setTimeout(() => void connect(), retryMs).unref();
+      });
+      try {
+        await client.connect();
+        await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      } catch (err) {
+        this.onError(err as Error);
+        await client.end().catch(() => undefined);
+        if (this.listening) setTimeout(() => void connect(), retryMs).unref();
+      }
+    };
+    void connect();
   }
 
   async ping(): Promise<void> {
@@ -29,6 +62,8 @@ export class PostgresLegacyDb implements LegacyDb {
   }
 
   async close(): Promise<void> {
+    this.listening = false;
+    await this.listener?.end().catch(() => undefined);
     await this.pool.end();
   }
 }

@@ -12,10 +12,24 @@ const q = (name: string): string => quoteIdent('postgres', name);
 export function postgresChangelogDdl(system: SystemConfig): string[] {
   const schema = q(system.syncSchema);
   const statements = [`CREATE SCHEMA IF NOT EXISTS ${schema}`];
-  for (const table of system.tables.filter((t) => t.capture.mode === 'trigger')) {
-    statements.push(...tableDdl(schema, table));
+  for (const table of system.tables) {
+    if (table.capture.mode === 'trigger') statements.push(...tableDdl(schema, table));
+    if (table.capture.mode === 'changelog') statements.push(...watermarkDdl(table.capture));
   }
   return statements;
+}
+
+/**
+ * An existing changelog gets an xid8 column filled by the database itself, so the legacy
+ * application needs no change; it is the commit-safe watermark for reading that log.
+ */
+function watermarkDdl(capture: Extract<TableConfig['capture'], { mode: 'changelog' }>): string[] {
+  const log = `${q(capture.changelogSchema)}.${q(capture.changelogTable)}`;
+  const column = q(capture.watermarkColumn);
+  return [
+    `ALTER TABLE ${log} ADD COLUMN IF NOT EXISTS ${column} xid8 NOT NULL DEFAULT pg_current_xact_id()`,
+    `CREATE INDEX IF NOT EXISTS ${q(`${capture.changelogTable}_${capture.watermarkColumn}`.slice(0, 60))} ON ${log} (${column})`,
+  ];
 }
 
 function tableDdl(schema: string, table: TableConfig): string[] {

@@ -28,7 +28,11 @@ export class PostgresTableCatalog {
   /** Parses a jsonb row image (text) exactly and normalises its values by column type. */
   async rowFromJson(text: string | null): Promise<Row | null> {
     if (text === null) return null;
-    const raw = parseExactJson(text) as Row;
+    return this.normalise(parseExactJson(text) as Row);
+  }
+
+  /** Normalises a row parsed with parseExactJson by column type. */
+  async normalise(raw: Row): Promise<Row> {
     let kinds = await this.columnKinds();
     // A column added to the table since the types were read: read them again, no restart needed.
     if (Object.keys(raw).some((c) => !kinds.has(c))) kinds = await this.columnKinds(true);

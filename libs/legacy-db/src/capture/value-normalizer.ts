@@ -40,6 +40,11 @@ export function parseExactJson(text: string): unknown {
   return parseLossless(text);
 }
 
+/** Text of a scalar read from exact JSON (a lossless number's digits, a string as is). */
+export function scalarText(value: unknown): string {
+  return numberText(value) ?? String(value);
+}
+
 function numberText(value: unknown): string | undefined {
   if (isLosslessNumber(value)) return (value as LosslessNumber).value;
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);

@@ -1,0 +1,18 @@
+import type { MetricsRegistry } from '@sync/observability';
+
+/** Per-table capture figures (label `entity` = system.schema.table). */
+export function captureMetrics(registry: MetricsRegistry) {
+  return {
+    rows: registry.counter('sync_capture_rows_total', 'Changes captured and published, by operation (r = snapshot)', ['entity', 'op']),
+    echoSkipped: registry.counter('sync_capture_echo_skipped_total', "Changes written by the suite's own write-back, not published", ['entity']),
+    errors: registry.counter('sync_capture_errors_total', 'Failed capture polls', ['entity']),
+    pollSeconds: registry.histogram('sync_capture_poll_duration_seconds', 'Duration of one changelog read', ['entity'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
+    lagSeconds: registry.gauge('sync_capture_lag_seconds', 'Now minus the commit time of the last captured change (0 when caught up)', ['entity']),
+    lastChange: registry.gauge('sync_capture_last_change_timestamp_seconds', 'Commit time of the last captured change', ['entity']),
+    backlog: registry.gauge('sync_capture_backlog_rows', 'Changelog rows not yet read', ['entity']),
+    purged: registry.counter('sync_changelog_purged_rows_total', 'Consumed changelog rows deleted by retention', ['entity']),
+    stopped: registry.gauge('sync_capture_entity_stopped', '1 while an entity is stopped by a schema or position problem', ['entity']),
+  };
+}
+
+export type CaptureMetrics = ReturnType<typeof captureMetrics>;

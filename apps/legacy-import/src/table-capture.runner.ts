@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import type { TableConfig } from '@sync/config';
+import type { CaptureSource } from '@sync/legacy-db';
+import { backoffDelay, errorMessage, type OutboundRecord } from '@sync/kafka';
+import type { AppLogger } from '@sync/observability';
+import { changeRecord, keyOf, snapshotRecord } from './change-record.builder';
+import type { CaptureMetrics } from './capture.metrics';
+import { entityName, type CaptureState } from './capture-state';
+
+export interface CapturePorts {
+  publish(records: readonly OutboundRecord[]): Promise<void>;
+  saveState(entity: string, state: CaptureState): Promise<void>;
+}
+
+const SCHEMA_CHECK_EVERY_MS = 5_000;
+const SAVE_IDLE_POSITION_EVERY_MS = 10_000;
+const PURGE_EVERY_MS = 60_000;
+const PURGE_BATCH = 5_000;
+
+/**
+ * Captures one table: snapshot (resumable, keyset chunks) then streaming, publishing each batch
+ * and only then saving the position, so a crash repeats a batch (same event ids) but never skips one.
+ * Polls again at once while batches come back full, else waits for the interval or a wake-up.
+ */
+export class TableCaptureRunner {
+  readonly entity: string;
+  private state: CaptureState | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private failingSince: number | undefined;
+  private lastError: string | undefined;
+  private stoppedBecause: string | undefined;
+  private lastSchemaCheck = 0;
+  private lastSaved = 0;
+  private lastPurge = 0;
+  private resnapshotRequested = false;
+
+  constructor(
+    readonly table: TableConfig,
+    private readonly source: CaptureSource,
+    private readonly ports: CapturePorts,
+    private readonly metrics: CaptureMetrics,
+    private readonly log: AppLogger,
+    saved: CaptureState | undefined,
+  ) {
+    this.entity = entityName(table);
+    this.state = saved;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in hand (published and position saved), then returns. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  /** Poll now (a NOTIFY arrived, or a control change). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Re-reads the whole table while keeping the stream position; other tables are not affected. */
+  requestResnapshot(): void {
+    this.resnapshotRequested = true;
+    this.wake();
+  }
+
+  currentState(): CaptureState | undefined {
+    return this.state;
+  }
+
+  /** Why this entity is unhealthy, if it is: stopped, or failing for longer than its staleness limit. */
+  problem(now = Date.now()): string | undefined {
+    if (this.stoppedBecause) return this.stoppedBecause;
+    if (this.failingSince !== undefined && now - this.failingSince > this.table.staleAfterMs) {
+      return `${this.entity}: capture failing for ${Math.round((now - this.failingSince) / 1000)} s: ${this.lastError ?? ''}`;
+    }
+    return undefined;
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (this.running) {
+      try {
+        const busy = await this.step();
+        attempt = 0;
+        this.failingSince = undefined;
+        this.lastError = undefined;
+        if (!busy) await this.idle(this.stoppedBecause ? SCHEMA_CHECK_EVERY_MS : this.table.capture.pollIntervalMs);
+      } catch (err) {
+        attempt++;
+        this.failingSince ??= Date.now();
+        this.lastError = errorMessage(err);
+        this.metrics.errors.inc({ entity: this.entity });
+        const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 15_000, jitter: 0.2 });
+        this.log.warn({ entity: this.entity, attempt, delayMs: delay, err: this.lastError }, 'capture failed, retrying');
+        await this.idle(delay);
+      }
+    }
+  }
+
+  /** One unit of work; true when there is more to do right away. */
+  private async step(): Promise<boolean> {
+    if (!(await this.schemaOk())) return false;
+    if (this.resnapshotRequested) await this.beginResnapshot();
+    if (!this.state) {
+      this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom: await this.source.startPosition() };
+      await this.ports.saveState(this.entity, this.state);
+      this.log.info({ entity: this.entity }, 'initial snapshot started');
+    }
+    return this.state.phase === 'snapshot' ? this.snapshotStep(this.state) : this.streamStep(this.state.position);
+  }
+
+  private async beginResnapshot(): Promise<void> {
+    this.resnapshotRequested = false;
+    const streamFrom = this.state?.phase === 'streaming' ? this.state.position : this.state?.streamFrom ?? (await this.source.startPosition());
+    this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom };
+    await this.ports.saveState(this.entity, this.state);
+    this.log.info({ entity: this.entity }, 're-snapshot started');
+  }
+
+  private async snapshotStep(state: Extract<CaptureState, { phase: 'snapshot' }>): Promise<boolean> {
+    const { batchSize } = this.table.capture;
+    const rows = await this.source.snapshotChunk(state.afterKey, batchSize);
+    const now = Date.now();
+    if (rows.length > 0) {
+      await this.ports.publish(rows.map((row) => snapshotRecord(this.table, state.snapshotId, row, now)));
+      this.metrics.rows.inc({ entity: this.entity, op: 'r' }, rows.length);
+    }
+    const done = rows.length < batchSize;
+    this.state = done
+      ? { phase: 'streaming', position: state.streamFrom }
+      : { ...state, afterKey: keyOf(this.table, rows[rows.length - 1]!) };
+    await this.ports.saveState(this.entity, this.state);
+    this.lastSaved = now;
+    if (done) this.log.info({ entity: this.entity }, 'snapshot finished, streaming');
+    return true;
+  }
+
+  private async streamStep(position: string): Promise<boolean> {
+    const gap = await this.source.positionProblem(position);
+    if (gap) return this.onPositionGap(gap);
+    const started = process.hrtime.bigint();
+    const batch = await this.source.readChanges(position, this.table.capture.batchSize);
+    this.metrics.pollSeconds.observe({ entity: this.entity }, Number(process.hrtime.bigint() - started) / 1e9);
+    const now = Date.now();
+    // Rows the suite's own write-back wrote carry its origin marker: publishing them would echo.
+    const fresh = batch.changes.filter((c) => c.origin === null);
+    const echoes = batch.changes.length - fresh.length;
+    if (fresh.length > 0) {
+      await this.ports.publish(fresh.map((c) => changeRecord(this.table, c, now)));
+      for (const c of fresh) this.metrics.rows.inc({ entity: this.entity, op: c.op });
+    }
+    if (echoes > 0) this.metrics.echoSkipped.inc({ entity: this.entity }, echoes);
+    const last = batch.changes[batch.changes.length - 1];
+    if (last) {
+      this.metrics.lastChange.set({ entity: this.entity }, Date.parse(last.committedAt) / 1000);
+      this.metrics.lagSeconds.set({ entity: this.entity }, Math.max(0, (now - Date.parse(last.committedAt)) / 1000));
+    } else {
+      this.metrics.lagSeconds.set({ entity: this.entity }, 0);
+    }
+    if (batch.next !== position) {
+      this.state = { phase: 'streaming', position: batch.next };
+      if (batch.changes.length > 0 || now - this.lastSaved > SAVE_IDLE_POSITION_EVERY_MS) {
+        await this.ports.saveState(this.entity, this.state);
+        this.lastSaved = now;
+      }
+    }
+    await this.housekeeping(batch.next, now);
+    return batch.full;
+  }
+
+  private async onPositionGap(gap: string): Promise<boolean> {
+    if (this.table.capture.mode === 'cdc' && this.table.capture.resnapshotOnGap) {
+      this.log.warn({ entity: this.entity, reason: gap }, 'saved position no longer readable, re-snapshotting');
+      this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom: await this.source.startPosition() };
+      await this.ports.saveState(this.entity, this.state);
+      return true;
+    }
+    this.stop_(`${this.entity}: ${gap}`);
+    return false;
+  }
+
+  private async housekeeping(position: string, now: number): Promise<void> {
+    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    this.metrics.backlog.set({ entity: this.entity }, await this.source.backlog(position));
+    if (this.table.capture.mode !== 'trigger' || this.table.capture.retentionMs <= 0) return;
+    let purged = 0;
+    for (let round = 0; round < 20; round++) {
+      const n = await this.source.purge(position, this.table.capture.retentionMs, PURGE_BATCH);
+      purged += n;
+      if (n < PURGE_BATCH) break;
+    }
+    if (purged > 0) this.metrics.purged.inc({ entity: this.entity }, purged);
+  }
+
+  /** Checks the table still has every configured column; a missing one stops only this entity. */
+  private async schemaOk(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.lastSchemaCheck < SCHEMA_CHECK_EVERY_MS) return this.stoppedBecause === undefined;
+    this.lastSchemaCheck = now;
+    const problem = await this.source.checkSchema();
+    if (problem) {
+      this.stop_(problem.message);
+      return false;
+    }
+    if (this.stoppedBecause) this.log.info({ entity: this.entity }, 'schema problem resolved, capture resumes');
+    this.stoppedBecause = undefined;
+    this.metrics.stopped.set({ entity: this.entity }, 0);
+    return true;
+  }
+
+  private stop_(reason: string): void {
+    if (this.stoppedBecause !== reason) this.log.error({ entity: this.entity, reason }, 'entity stopped');
+    this.stoppedBecause = reason;
+    this.metrics.stopped.set({ entity: this.entity }, 1);
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (!this.running || this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.wakeUp = undefined;
+        self.woken = false;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}

@@ -1,0 +1,5 @@
+import type { Command } from '../command';
+import { schemaCommand } from './schema.command';
+
+/** Every sync-ctl command; add new ones here. */
+export const COMMANDS: readonly Command[] = [schemaCommand];

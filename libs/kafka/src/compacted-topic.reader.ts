@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { toInboundMessage } from './batch-consumer.runner';
+import type { InboundMessage, LogSink } from './kafka.interface';
+
+/**
+ * Reads a compacted topic from its start to its current end and returns the latest message per
+ * key (a tombstone removes the key). Used at start-up to load positions and switches.
+ */
+export async function readCompactedTopic(kafka: Kafka, topic: string, log: LogSink, timeoutMs = 60_000): Promise<Map<string, InboundMessage>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `compacted-reader-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  const latest = new Map<string, InboundMessage>();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const remaining = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
+    if (remaining.size === 0) return latest;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          const msg = toInboundMessage(batch.topic, batch.partition, m);
+          const key = msg.key?.toString() ?? '';
+          if (msg.value === null) latest.delete(key);
+          else latest.set(key, msg);
+          const end = remaining.get(batch.partition);
+          if (end !== undefined && BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
+        }
+        if (remaining.size === 0) done();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`reading ${topic} did not reach its end within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([finished, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return latest;
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch((err: unknown) => log.debug({ err: String(err), groupId }, 'could not delete reader group'));
+    await admin.disconnect().catch(() => undefined);
+  }
+}

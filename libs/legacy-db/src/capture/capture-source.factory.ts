@@ -1,0 +1,21 @@
+import type { SystemConfig, TableConfig } from '@sync/config';
+import type { LegacyDb } from '../legacy-db.interface';
+import { PostgresLegacyDb } from '../postgres.legacy-db';
+import type { CaptureSource } from './capture-source.interface';
+import { PostgresChangelogSource } from './postgres-changelog.source';
+import { PostgresTriggerSource } from './postgres-trigger.source';
+
+/** The capture source for a table, by its system's dialect and the table's capture mode. */
+export function createCaptureSource(db: LegacyDb, system: SystemConfig, table: TableConfig): CaptureSource {
+  if (db instanceof PostgresLegacyDb) {
+    switch (table.capture.mode) {
+      case 'trigger':
+        return new PostgresTriggerSource(db.pool, system, table);
+      case 'changelog':
+        return new PostgresChangelogSource(db.pool, system, table);
+      case 'cdc':
+        throw new Error(`${system.name}.${table.schema}.${table.name}: cdc capture needs SQL Server`);
+    }
+  }
+  throw new Error(`${system.name}: capture for dialect ${db.dialect} is not available yet`);
+}

@@ -1,0 +1,39 @@
+import type { SystemConfig } from '@sync/config';
+import { postgresChangelogDdl, postgresChangelogDropDdl } from './capture/postgres-changelog.ddl';
+import type { LegacyDb } from './legacy-db.interface';
+import { MssqlLegacyDb } from './mssql.legacy-db';
+import { PostgresLegacyDb } from './postgres.legacy-db';
+
+/** The suite's objects in a legacy database (changelogs, triggers, watermark columns), as reviewable statements. */
+export function changelogDdl(system: SystemConfig, drop = false): string[] {
+  switch (system.dialect) {
+    case 'postgres':
+      return drop ? postgresChangelogDropDdl(system) : postgresChangelogDdl(system);
+    case 'mssql':
+      throw new Error(`${system.name}: SQL Server DDL generation is not available yet`);
+  }
+}
+
+/** Runs DDL: in one transaction on PostgreSQL (all or nothing); batch by batch on SQL Server. */
+export async function applyDdl(db: LegacyDb, statements: readonly string[]): Promise<void> {
+  if (db instanceof PostgresLegacyDb) {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const sql of statements) await client.query(sql);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    return;
+  }
+  if (db instanceof MssqlLegacyDb) {
+    const pool = await db.connected();
+    for (const sql of statements) await pool.request().batch(sql);
+    return;
+  }
+  throw new Error(`unsupported database for ${db.system}`);
+}
