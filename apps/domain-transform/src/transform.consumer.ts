@@ -1,0 +1,103 @@
+import { errorKind, errorMessage, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type OutboundRecord, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import type { MappingEngine, TransformOutput } from '@sync/mapping';
+import type { Direction, TransformMetrics } from './transform-metrics';
+
+export interface TransformConsumerOptions {
+  /** Dead letters go to `dlq.<app>`. */
+  readonly app: string;
+  /** Consumer groups are `<groupPrefix>.forward` and `<groupPrefix>.reverse`. */
+  readonly groupPrefix: string;
+  readonly log: LogSink;
+  readonly metrics: TransformMetrics;
+}
+
+/**
+ * Runs the mapping engine on Kafka: keyed.* (forward and replication) and domain.* (reverse), each
+ * with its own consumer group. Subscribes to the explicit topic list derived from the mappings, not
+ * a pattern: kafkajs matches a RegExp only against topics existing at subscribe time.
+ */
+export class TransformConsumer {
+  private readonly runners = new Map<Direction, BatchConsumerRunner>();
+
+  constructor(
+    private readonly engine: MappingEngine,
+    private readonly connection: KafkaConnection,
+    private readonly producer: SyncProducer,
+    private readonly admin: TopicAdmin,
+    private readonly options: TransformConsumerOptions,
+  ) {}
+
+  /** Topics per direction; an empty list means that direction has no rules and does not run. */
+  inputTopics(): Record<Direction, string[]> {
+    return { forward: this.engine.keyedTopics(), reverse: this.engine.domainInputTopics() };
+  }
+
+  async start(): Promise<void> {
+    const inputs = this.inputTopics();
+    const all = new Set([...inputs.forward, ...inputs.reverse, ...this.engine.outputTopics(), `dlq.${this.options.app}`]);
+    const created = await this.admin.ensureTopics([...all].map((topic) => ({ topic })));
+    if (created.length > 0) this.options.log.info({ topics: created }, 'created topics');
+    for (const direction of ['forward', 'reverse'] as const) {
+      if (inputs[direction].length === 0) continue;
+      const runner = this.connection.batchConsumer(this.producer, {
+        app: this.options.app,
+        groupId: `${this.options.groupPrefix}.${direction}`,
+        topics: inputs[direction],
+        fromBeginning: true,
+        handler: (messages) => this.handle(direction, messages),
+        hooks: {
+          onDeadLetter: (_message, kind, err) => {
+            this.options.metrics.deadLetters.inc({ direction, kind });
+            if (errorKind(err) === 'poison') this.options.metrics.mappingErrors.inc({ direction });
+          },
+        },
+      });
+      this.runners.set(direction, runner);
+      await runner.start();
+      this.options.log.info({ direction, topics: inputs[direction] }, 'transform consumer started');
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const runner of this.runners.values()) await runner.stop();
+  }
+
+  /** Why the transform is not ready, or undefined. */
+  problem(): string | undefined {
+    for (const [direction, runner] of this.runners) {
+      const problem = runner.problem();
+      if (problem !== undefined) return `${direction} consumer: ${problem}`;
+      if (runner.assignment().size === 0) return `${direction} consumer: no partitions assigned yet`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Maps a whole batch, then produces every output in one send: per-key order holds because the
+   * outputs keep the input order and are keyed by global id. A message that cannot be mapped fails
+   * the batch; the runner then replays it message by message and dead-letters the bad one.
+   */
+  private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void> {
+    const end = this.options.metrics.batchSeconds.startTimer({ direction });
+    const records: OutboundRecord[] = [];
+    const produced: TransformOutput[] = [];
+    for (const message of messages) {
+      const result = await this.engine.transform(message);
+      for (const out of result.outputs) {
+        produced.push(out);
+        records.push({ topic: out.topic, key: out.key, value: out.value, headers: out.headers });
+      }
+      for (const skip of result.skipped) this.options.metrics.skipped.inc({ direction, rule: skip.rule, reason: skip.reason });
+    }
+    try {
+      await this.producer.send(records);
+    } catch (err) {
+      // Nothing is committed until the outputs are acknowledged; the broker being away is no reason
+      // to dead-letter a good message.
+      throw new TransientError(`producing ${records.length} transform outputs failed: ${errorMessage(err)}`, { cause: err });
+    }
+    for (const message of messages) this.options.metrics.messagesIn.inc({ direction, topic: message.topic });
+    for (const out of produced) this.options.metrics.outputs.inc({ direction, rule: out.rule });
+    end();
+  }
+}
