@@ -1,5 +1,6 @@
 import type { Command } from '../command';
+import { mapCommand } from './map.command';
 import { schemaCommand } from './schema.command';
 
 /** Every sync-ctl command; add new ones here. */
-export const COMMANDS: readonly Command[] = [schemaCommand];
+export const COMMANDS: readonly Command[] = [schemaCommand, mapCommand];
