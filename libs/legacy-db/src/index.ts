@@ -12,3 +12,21 @@ export type { ValueKind } from './capture/value-normalizer';
 export { encodeXidPosition, decodeXidPosition } from './capture/postgres-xid-window';
 export type { XidWindowPosition } from './capture/postgres-xid-window';
 export { changelogDdl, applyDdl } from './ddl';
+export { mssqlChangelogDdl, mssqlChangelogDropDdl, mssqlChangelogNames, MSSQL_ORIGIN_COLUMN } from './capture/mssql-changelog.ddl';
+export type { MssqlChangelogNames } from './capture/mssql-changelog.ddl';
+export { MssqlTableCatalog, mssqlCatalogQueries, keyParam } from './capture/mssql-table.catalog';
+export { MssqlTriggerSource, mssqlTriggerQueries } from './capture/mssql-trigger.source';
+export { MssqlChangelogSource, mssqlChangelogQueries, mapOperation, changelogChangeId } from './capture/mssql-changelog.source';
+export {
+  MssqlCdcSource,
+  mssqlCdcQueries,
+  mssqlOriginCaptureInstance,
+  pairCdcRows,
+  cdcImage,
+  cdcPositionGap,
+  CdcPositionGapError,
+} from './capture/mssql-cdc.source';
+export type { CdcRow, CdcChange } from './capture/mssql-cdc.source';
+export { encodeRowversion, decodeRowversion, rowversionBefore, encodeLsnPosition, decodeLsnPosition } from './capture/mssql-position';
+export type { LsnPosition } from './capture/mssql-position';
+export type { MssqlStatement, MssqlParam, MssqlParamType } from './capture/mssql-statement';
