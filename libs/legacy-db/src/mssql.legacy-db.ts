@@ -1,9 +1,26 @@
 import sql from 'mssql';
 import type { LegacyDb, LegacyDbOptions } from './legacy-db.interface';
 
+/**
+ * mssql's parseConnectionString reads only ADO-style strings ("Server=...;Database=..."): it
+ * turns `mssql://user:pass@host:port/db` into a config without a server. URLs are read here.
+ */
+function configFromUrl(url: string): sql.config {
+  if (!/^(mssql|sqlserver):\/\//i.test(url)) return sql.ConnectionPool.parseConnectionString(url);
+  const u = new URL(url);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  return {
+    server: u.hostname,
+    ...(u.port ? { port: Number(u.port) } : {}),
+    ...(u.username ? { user: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(database ? { database } : {}),
+  };
+}
+
 export function mssqlPoolConfig(o: LegacyDbOptions): sql.config {
   const tls = o.tls;
-  const base: sql.config = o.url ? sql.ConnectionPool.parseConnectionString(o.url.reveal()) : { server: o.host ?? '127.0.0.1' };
+  const base: sql.config = o.url ? configFromUrl(o.url.reveal()) : { server: o.host ?? '127.0.0.1' };
   return {
     ...base,
     ...(o.port !== undefined ? { port: o.port } : {}),

@@ -89,7 +89,7 @@ describe('SQL Server trigger changelog statements', () => {
     const s = q.read(rv, 500);
     assert.equal(
       s.text,
-      'SELECT TOP (@limit) [id], [rv], [op], [before], [after], [origin], [tx], [changed_at] FROM [sync].[Sales_Order_Line_changes] WHERE [rv] > @after AND [rv] < MIN_ACTIVE_ROWVERSION() ORDER BY [rv]',
+      'SELECT TOP (@limit) [id], [rv], [op], [before], [after], [origin], [tx], [changed_at] FROM [sync].[Sales_Order_Line_changes] WITH (READPAST) WHERE [rv] > @after AND [rv] < MIN_ACTIVE_ROWVERSION() ORDER BY [rv]',
     );
     assert.deepEqual(s.params, [
       { name: 'limit', type: 'int', value: 500 },

@@ -11,8 +11,9 @@ export function loadTsqlParser(): Promise<void> {
 
 /**
  * Parses one T-SQL batch with sqlparser-rs's MS SQL dialect and returns how many statements it
- * holds. The capture statements use no table hints (the dialect rejects `WITH (HOLDLOCK)` on
- * MERGE), so nothing is stripped before parsing.
+ * holds. Nothing is stripped before parsing: the one table hint the capture statements use,
+ * `WITH (READPAST)` on a SELECT, parses; the dialect only rejects hints such as `WITH (HOLDLOCK)`
+ * on MERGE, which capture does not issue.
  */
 export function parseTsql(text: string): number {
   try {

@@ -23,8 +23,12 @@ import { MssqlTableCatalog } from './mssql-table.catalog';
 export function mssqlTriggerQueries(changelog: string) {
   return {
     watermark: (): MssqlStatement => ({ text: 'SELECT MIN_ACTIVE_ROWVERSION() AS [watermark]', params: [] }),
+    // READPAST: a row locked by a writer belongs to an open transaction, so its rv is at or above
+    // MIN_ACTIVE_ROWVERSION() and excluded anyway; skipping it instead of waiting keeps a long
+    // legacy transaction from blocking the read when the plan scans (the only other writer, the
+    // purge, deletes rows already read).
     read: (after: Buffer, limit: number): MssqlStatement => ({
-      text: `SELECT TOP (@limit) [id], [rv], [op], [before], [after], [origin], [tx], [changed_at] FROM ${changelog} WHERE [rv] > @after AND [rv] < MIN_ACTIVE_ROWVERSION() ORDER BY [rv]`,
+      text: `SELECT TOP (@limit) [id], [rv], [op], [before], [after], [origin], [tx], [changed_at] FROM ${changelog} WITH (READPAST) WHERE [rv] > @after AND [rv] < MIN_ACTIVE_ROWVERSION() ORDER BY [rv]`,
       params: [
         { name: 'limit', type: 'int', value: limit },
         { name: 'after', type: 'rowversion', value: after },
