@@ -11,8 +11,8 @@ describe('mssqlChangelogDdl', () => {
 
   it('is a list of T-SQL batches that each parse, with no GO separators', () => {
     const batches = mssqlChangelogDdl(system);
-    // schema + 3 per trigger table (2 tables) + 3 for the existing changelog; nothing for CDC
-    assert.equal(batches.length, 1 + 3 * 2 + 3);
+    // schema + 4 per trigger table (2 tables) + 3 for the existing changelog; nothing for CDC
+    assert.equal(batches.length, 1 + 4 * 2 + 3);
     for (const batch of batches) {
       assert.equal(parseTsql(batch), 1, batch);
       assert.doesNotMatch(batch, /^\s*GO\s*$/im);
@@ -24,7 +24,7 @@ describe('mssqlChangelogDdl', () => {
   });
 
   it('creates a changelog per trigger table with identity id, rowversion watermark, JSON images and origin, guarded', () => {
-    const [table, index] = mssqlChangelogDdl(system).slice(1, 3);
+    const [table, index] = mssqlChangelogDdl(system).slice(2, 4);
     assert.match(table!, /^IF OBJECT_ID\(N'\[sync\]\.\[Sales_Order_Line_changes\]', N'U'\) IS NULL\nCREATE TABLE \[sync\]\.\[Sales_Order_Line_changes\] \(/);
     for (const column of [
       '[id] bigint IDENTITY(1,1) NOT NULL PRIMARY KEY',
@@ -44,7 +44,7 @@ describe('mssqlChangelogDdl', () => {
   });
 
   it('writes a set-based trigger: inserted and deleted matched on the whole key, row images by FOR JSON, origin from SESSION_CONTEXT', () => {
-    const trigger = mssqlChangelogDdl(system)[3]!;
+    const trigger = mssqlChangelogDdl(system)[4]!;
     assert.match(trigger, /^CREATE OR ALTER TRIGGER \[Sales\]\.\[sync_Sales_Order_Line_capture\] ON \[Sales\]\.\[Order Line\] AFTER INSERT, UPDATE, DELETE AS\nBEGIN\n  SET NOCOUNT ON;/);
     assert.ok(trigger.includes('FROM inserted AS i\n  FULL OUTER JOIN deleted AS d ON i.[order] = d.[order] AND i.[Line No] = d.[Line No]'));
     assert.ok(trigger.includes("CASE WHEN d.[order] IS NULL THEN 'c' WHEN i.[order] IS NULL THEN 'd' ELSE 'u' END"));
@@ -57,7 +57,7 @@ describe('mssqlChangelogDdl', () => {
   });
 
   it('adds a guarded rowversion watermark, its index and the origin column to an existing changelog', () => {
-    const [watermark, index, origin] = mssqlChangelogDdl(system).slice(7);
+    const [watermark, index, origin] = mssqlChangelogDdl(system).slice(9);
     assert.match(watermark!, /^IF COL_LENGTH\(N'\[audit\]\.\[Order Log\]', N'sync_rv'\) IS NULL\nBEGIN\n/);
     assert.ok(watermark!.includes("IF EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'[audit].[Order Log]') AND system_type_id = 189)"));
     assert.ok(watermark!.includes('THROW 50001,'));
@@ -67,6 +67,15 @@ describe('mssqlChangelogDdl', () => {
       origin,
       "IF COL_LENGTH(N'[audit].[Order Log]', N'sync_origin') IS NULL\nALTER TABLE [audit].[Order Log] ADD [sync_origin] nvarchar(128) NULL DEFAULT CAST(SESSION_CONTEXT(N'sync_origin') AS nvarchar(128))",
     );
+  });
+
+  it('refuses, before creating anything, a table whose columns the trigger cannot write as JSON', () => {
+    const guard = mssqlChangelogDdl(system)[1]!;
+    assert.equal(
+      guard.split('\n')[0],
+      "IF EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'[Sales].[Order Line]') AND system_type_id IN (34, 35, 99, 240))",
+    );
+    assert.match(guard, /THROW 50002, N'erp\.Sales\.Order Line has image, text, ntext or CLR-type/);
   });
 
   it('leaves CDC tables alone (CDC is enabled with sys.sp_cdc_enable_table)', () => {
@@ -92,7 +101,7 @@ describe('mssqlChangelogDdl', () => {
   });
 
   it('the parser check can fail: a trigger with a broken body is rejected', () => {
-    const trigger = mssqlChangelogDdl(system)[3]!;
+    const trigger = mssqlChangelogDdl(system)[4]!;
     for (const [from, to] of [
       ['FULL OUTER JOIN', 'FULL OUTER'],
       ['AS nvarchar(128)),', 'AS nvarchar(128),'],

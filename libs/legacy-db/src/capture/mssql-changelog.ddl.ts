@@ -11,6 +11,13 @@ const ORIGIN_EXPR = "CAST(SESSION_CONTEXT(N'sync_origin') AS nvarchar(128))";
 /** rowversion's system type id in sys.types (also called timestamp). */
 const ROWVERSION_TYPE_ID = 189;
 
+/**
+ * image, text, ntext (not readable from inserted/deleted in an AFTER trigger) and CLR types such
+ * as geometry, geography, hierarchyid (FOR JSON rejects them). A trigger over such a column would
+ * fail every write of the legacy application, so the DDL refuses the table instead.
+ */
+const UNCAPTURABLE_TYPE_IDS = '34, 35, 99, 240';
+
 /** Names of the objects the SQL Server trigger mode generates for one table. */
 export interface MssqlChangelogNames {
   /** Quoted, qualified changelog table in the sync schema. */
@@ -69,6 +76,10 @@ function triggerTableDdl(syncSchema: string, table: TableConfig): string[] {
   const firstKey = qi(table.key[0]!);
   const order = table.key.map((k) => `COALESCE(i.${qi(k)}, d.${qi(k)})`).join(', ');
   return [
+    `IF EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(${nstr(base)}) AND system_type_id IN (${UNCAPTURABLE_TYPE_IDS}))
+  THROW 50002, ${nstr(
+    `${table.system}.${table.schema}.${table.name} has image, text, ntext or CLR-type (geometry, geography, hierarchyid) columns, which the capture trigger cannot write as JSON: capture it with CDC or an existing changelog`,
+  )}, 1;`,
     `IF OBJECT_ID(${nstr(n.changelog)}, N'U') IS NULL
 CREATE TABLE ${n.changelog} (
   [id] bigint IDENTITY(1,1) NOT NULL PRIMARY KEY,
