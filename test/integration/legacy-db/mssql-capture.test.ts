@@ -104,7 +104,12 @@ function defineSuite(url: string): void {
         (1, 1, 12345678901234.5678, 0x0102FF, '2024-05-06T07:08:09.123+02:00', N'', 9007199254740993, 1),
         (1, 2, 0.1000, NULL, NULL, NULL, NULL, 0)`);
       await pool.request().batch('UPDATE [Sales].[Order Line] SET [note] = N\'x\' WHERE [order] = 1');
-      await pool.request().batch("EXEC sp_set_session_context @key = N'sync_origin', @value = N'writeback'; DELETE FROM [Sales].[Order Line] WHERE [order] = 1 AND [Line No] = 2");
+      // Cleared again in the same batch: the pooled connection serves later requests too.
+      await pool
+        .request()
+        .batch(
+          "EXEC sp_set_session_context @key = N'sync_origin', @value = N'writeback'; DELETE FROM [Sales].[Order Line] WHERE [order] = 1 AND [Line No] = 2; EXEC sp_set_session_context @key = N'sync_origin', @value = NULL",
+        );
 
       const { changes, position } = await drain(source, start);
       assert.equal(changes.length, 5);
@@ -193,7 +198,7 @@ function defineSuite(url: string): void {
         INSERT INTO [dbo].[orders] VALUES (2, N'new'); INSERT INTO [dbo].[orders_log] ([action], [order_no]) VALUES ('I', 2);
         DELETE FROM [dbo].[orders] WHERE [order_no] = 2; INSERT INTO [dbo].[orders_log] ([action], [order_no]) VALUES ('D', 2);`);
       await pool.request().batch(
-        "EXEC sp_set_session_context @key = N'sync_origin', @value = N'writeback'; INSERT INTO [dbo].[orders_log] ([action], [order_no]) VALUES ('U', 1)",
+        "EXEC sp_set_session_context @key = N'sync_origin', @value = N'writeback'; INSERT INTO [dbo].[orders_log] ([action], [order_no]) VALUES ('U', 1); EXEC sp_set_session_context @key = N'sync_origin', @value = NULL",
       );
       const { changes } = await drain(source, start);
       assert.deepEqual(
