@@ -191,7 +191,10 @@ export class TableCaptureRunner {
   }
 
   private async housekeeping(position: string, now: number): Promise<void> {
-    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    const retention = this.table.capture.mode === 'trigger' ? this.table.capture.retentionMs : 0;
+    // Short retentions are purged more often, but never more than once a second.
+    const every = retention > 0 ? Math.min(PURGE_EVERY_MS, Math.max(1_000, retention / 2)) : PURGE_EVERY_MS;
+    if (now - this.lastPurge < every) return;
     this.lastPurge = now;
     this.metrics.backlog.set({ entity: this.entity }, await this.source.backlog(position));
     if (this.table.capture.mode !== 'trigger' || this.table.capture.retentionMs <= 0) return;
