@@ -1,4 +1,5 @@
 import type { SystemConfig } from '@sync/config';
+import { mssqlChangelogDdl, mssqlChangelogDropDdl } from './capture/mssql-changelog.ddl';
 import { postgresChangelogDdl, postgresChangelogDropDdl } from './capture/postgres-changelog.ddl';
 import type { LegacyDb } from './legacy-db.interface';
 import { MssqlLegacyDb } from './mssql.legacy-db';
@@ -10,7 +11,7 @@ export function changelogDdl(system: SystemConfig, drop = false): string[] {
     case 'postgres':
       return drop ? postgresChangelogDropDdl(system) : postgresChangelogDdl(system);
     case 'mssql':
-      throw new Error(`${system.name}: SQL Server DDL generation is not available yet`);
+      return drop ? mssqlChangelogDropDdl(system) : mssqlChangelogDdl(system);
   }
 }
 

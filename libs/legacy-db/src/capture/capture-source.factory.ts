@@ -1,6 +1,10 @@
 import type { SystemConfig, TableConfig } from '@sync/config';
 import type { LegacyDb } from '../legacy-db.interface';
+import { MssqlLegacyDb } from '../mssql.legacy-db';
 import { PostgresLegacyDb } from '../postgres.legacy-db';
+import { MssqlCdcSource } from './mssql-cdc.source';
+import { MssqlChangelogSource } from './mssql-changelog.source';
+import { MssqlTriggerSource } from './mssql-trigger.source';
 import type { CaptureSource } from './capture-source.interface';
 import { PostgresChangelogSource } from './postgres-changelog.source';
 import { PostgresTriggerSource } from './postgres-trigger.source';
@@ -17,5 +21,15 @@ export function createCaptureSource(db: LegacyDb, system: SystemConfig, table: T
         throw new Error(`${system.name}.${table.schema}.${table.name}: cdc capture needs SQL Server`);
     }
   }
-  throw new Error(`${system.name}: capture for dialect ${db.dialect} is not available yet`);
+  if (db instanceof MssqlLegacyDb) {
+    switch (table.capture.mode) {
+      case 'trigger':
+        return new MssqlTriggerSource(db, system, table);
+      case 'changelog':
+        return new MssqlChangelogSource(db, system, table);
+      case 'cdc':
+        return new MssqlCdcSource(db, system, table);
+    }
+  }
+  throw new Error(`${system.name}: no capture source for dialect ${db.dialect}`);
 }
