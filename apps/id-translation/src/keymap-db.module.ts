@@ -2,21 +2,27 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBoots
 import { APP_CONTEXT, type AppContext } from '@sync/app-core';
 import { errorMessage } from '@sync/kafka';
 import { ReadinessRegistry } from '@sync/observability';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { connectKeymap, createKeymapDataSource } from './keymap.data-source';
 
-/** The key map's own PostgreSQL database (TypeORM); entities and migrations arrive with the key map. */
+/** The key map's own PostgreSQL database (TypeORM): entities, and migrations run when it connects. */
 @Injectable()
 export class KeymapDb implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly dataSource: DataSource;
   private initializing: Promise<unknown> | undefined;
+  private migrated = false;
 
   constructor(
-    @Inject(APP_CONTEXT) ctx: AppContext,
+    @Inject(APP_CONTEXT) private readonly ctx: AppContext,
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
   ) {
     const url = ctx.env.keymap.databaseUrl?.reveal();
     if (!url) throw new Error('KEYMAP_DATABASE_URL is required for id-translation');
-    this.dataSource = new DataSource({ type: 'postgres', url, entities: [], migrations: [], extra: { max: 10, connectionTimeoutMillis: 3000 } });
+    this.dataSource = createKeymapDataSource(url);
+  }
+
+  private get logger(): AppContext['logger'] {
+    return this.ctx.logger;
   }
 
   onApplicationBootstrap(): void {
@@ -31,10 +37,15 @@ export class KeymapDb implements OnApplicationBootstrap, OnApplicationShutdown {
     });
   }
 
-  /** Connects on first use and again after a failed attempt, so a late database does not need a restart. */
-  private async ensureInitialized(): Promise<void> {
-    if (this.dataSource.isInitialized) return;
-    this.initializing ??= this.dataSource.initialize().finally(() => (this.initializing = undefined));
+  /** Connects and migrates on first use, and again after a failed attempt, so a late database does not need a restart. */
+  async ensureInitialized(): Promise<void> {
+    if (this.migrated) return;
+    this.initializing ??= connectKeymap(this.dataSource)
+      .then((ran) => {
+        this.migrated = true;
+        if (ran.length > 0) this.logger.info({ migrations: ran }, 'key map migrated');
+      })
+      .finally(() => (this.initializing = undefined));
     await this.initializing;
   }
 

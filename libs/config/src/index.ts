@@ -28,6 +28,8 @@ export {
   type ConflictPolicy,
   type ConnectionConfig,
   type ForeignKeyConfig,
+  type IdTranslationConfig,
+  type MergeConfig,
   type KafkaPipelineConfig,
   type OperationValues,
   type PipelineConfig,

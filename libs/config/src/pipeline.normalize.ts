@@ -32,6 +32,9 @@ export const PIPELINE_DEFAULTS = {
   staleAfterMs: 300_000,
   operationValues: { insert: 'I', update: 'U', delete: 'D' },
   retentionMs: 86_400_000,
+  parkTimeoutMs: 3_600_000,
+  cacheSize: 100_000,
+  groupPrefix: 'id-translation',
 } as const;
 
 export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap<string, SystemSchema>): PipelineConfig {
@@ -40,6 +43,11 @@ export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap
     version: 1,
     kafka: normalizeKafka(pipeline.kafka),
     systems: new Map([...systems].map(([name, system]) => [name, normalizeSystem(name, system, dialects)])),
+    idTranslation: {
+      parkTimeoutMs: pipeline.idTranslation?.parkTimeoutMs ?? PIPELINE_DEFAULTS.parkTimeoutMs,
+      cacheSize: pipeline.idTranslation?.cacheSize ?? PIPELINE_DEFAULTS.cacheSize,
+      groupPrefix: pipeline.idTranslation?.groupPrefix ?? PIPELINE_DEFAULTS.groupPrefix,
+    },
     mappings: pipeline.mappings ?? {},
     replication: pipeline.replication ?? [],
   });
@@ -128,6 +136,8 @@ function normalizeTable(
     conflictPolicy: table.conflictPolicy ?? PIPELINE_DEFAULTS.conflictPolicy,
     staleAfterMs: table.staleAfterMs ?? PIPELINE_DEFAULTS.staleAfterMs,
     generatedKey: table.generatedKey ?? false,
+    ...(table.merge != null && { merge: { group: table.merge.group, on: table.merge.on } }),
+    ...(table.allocateKeysFrom != null && { allocateKeysFrom: table.allocateKeysFrom }),
   };
 }
 

@@ -103,6 +103,12 @@ function tableRules(
       message: `a generated key is a single identity/serial column, but key has ${key.length} columns`,
     });
   }
+  if (table.allocateKeysFrom != null && table.generatedKey === true) {
+    issues.push({ at: [...at, 'allocateKeysFrom'], message: 'the database generates this key (generatedKey: true): there is nothing to allocate' });
+  }
+  if (table.allocateKeysFrom != null && key !== undefined && key.length !== 1) {
+    issues.push({ at: [...at, 'allocateKeysFrom'], message: `keys are allocated for a single integer column, but key has ${key.length} columns` });
+  }
   if (table.capture instanceof CaptureSchema) {
     issues.push(...captureRules(table.capture, [...at, 'capture'], dialect));
   }

@@ -157,6 +157,11 @@ export class ForeignKeySchema {
   references!: ReferenceSchema;
 }
 
+export class MergeSchema {
+  @Required() @IsIdentifier() group!: string;
+  @Required() @IsIdentifierList() on!: string[];
+}
+
 export class TableSchema {
   @Required() @IsIdentifier() name!: string;
   @IsOptional() @IsIdentifier() schema?: string;
@@ -173,6 +178,11 @@ export class TableSchema {
   @IsOptional() @IsOneOf(CONFLICT_POLICIES) conflictPolicy?: ConflictPolicy;
   @IsOptional() @IsIntegerIn(1_000, 7 * 24 * 3_600_000) staleAfterMs?: number;
   @IsOptional() @IsBool() generatedKey?: boolean;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => MergeSchema)
+  merge?: MergeSchema;
+
+  @IsOptional() @IsIntegerIn(1, Number.MAX_SAFE_INTEGER) allocateKeysFrom?: number;
 }
 
 export class SystemSchema {
@@ -187,6 +197,12 @@ export class SystemSchema {
   tables!: TableSchema[];
 }
 
+export class IdTranslationSchema {
+  @IsOptional() @IsIntegerIn(1_000, 30 * 24 * 3_600_000) parkTimeoutMs?: number;
+  @IsOptional() @IsIntegerIn(0, 10_000_000) cacheSize?: number;
+  @IsOptional() @IsIdentifier() groupPrefix?: string;
+}
+
 export class PipelineSchema {
   @Required() @IsEqualTo(1, 'the only pipeline file version') version!: 1;
 
@@ -195,6 +211,9 @@ export class PipelineSchema {
 
   // Plain record here; each entry becomes a SystemSchema in pipeline.loader.ts.
   @Required() @IsMapping() systems!: Record<string, unknown>;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => IdTranslationSchema)
+  idTranslation?: IdTranslationSchema;
 
   @IsOptional() @IsMapping() mappings?: Record<string, unknown>;
   @IsOptional() @IsList({ nonEmpty: false }) replication?: unknown[];

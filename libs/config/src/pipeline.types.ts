@@ -16,10 +16,21 @@ export interface PipelineConfig {
   readonly kafka: KafkaPipelineConfig;
   /** Systems by name. A Map, so a name like `constructor` cannot collide with object members. */
   readonly systems: ReadonlyMap<string, SystemConfig>;
+  readonly idTranslation: IdTranslationConfig;
   /** Not validated here yet: owned by domain-transform. */
   readonly mappings: Readonly<Record<string, unknown>>;
   /** Not validated here yet: owned by domain-transform. */
   readonly replication: readonly unknown[];
+}
+
+/** Settings of the id-translation app (pipeline section `idTranslation`). */
+export interface IdTranslationConfig {
+  /** A write-back command parked longer than this goes to dlq.id-translation. */
+  readonly parkTimeoutMs: number;
+  /** Key-map entries kept in memory per replica (0 disables the cache). */
+  readonly cacheSize: number;
+  /** Consumer groups are `<groupPrefix>.legacy`, `.writeback` and `.links`. */
+  readonly groupPrefix: string;
 }
 
 export interface TlsConfig {
@@ -84,6 +95,21 @@ export interface TableConfig {
   readonly staleAfterMs: number;
   /** The database generates the key (identity/serial); write-back reports it on idmap.links. */
   readonly generatedKey: boolean;
+  /**
+   * Rows of this table that are the same real-world entity share one global id across systems:
+   * rows with equal values in `on` (within `group`) are merged on first sight.
+   */
+  readonly merge?: MergeConfig;
+  /**
+   * For a non-generated single-column integer key: id-translation allocates keys from this value
+   * upwards for rows the new side (or another source) inserts.
+   */
+  readonly allocateKeysFrom?: number;
+}
+
+export interface MergeConfig {
+  readonly group: string;
+  readonly on: readonly string[];
 }
 
 interface CaptureCommon {

@@ -1,0 +1,30 @@
+import type { MetricsRegistry } from '@sync/observability';
+
+export type Direction = 'legacy' | 'writeback' | 'links';
+
+/** id-translation's Prometheus series, in one place. */
+export class TranslationMetrics {
+  readonly translations;
+  readonly parked;
+  readonly parkedTotal;
+  readonly released;
+  readonly parkedExpired;
+  readonly skipped;
+  readonly cache;
+  readonly linkConflicts;
+  readonly deadLetters;
+  readonly batchSeconds;
+
+  constructor(metrics: MetricsRegistry) {
+    this.translations = metrics.counter('sync_idtrans_translations_total', 'Messages translated and published (rate() gives translations per second)', ['direction']);
+    this.parked = metrics.gauge('sync_idtrans_parked_commands', 'Write-back commands parked now, waiting for a legacy key');
+    this.parkedTotal = metrics.counter('sync_idtrans_parked_total', 'Write-back commands parked');
+    this.released = metrics.counter('sync_idtrans_released_total', 'Parked write-back commands released');
+    this.parkedExpired = metrics.counter('sync_idtrans_parked_expired_total', 'Parked write-back commands that waited too long and went to dlq.id-translation');
+    this.skipped = metrics.counter('sync_idtrans_skipped_total', 'Write-back requests that needed nothing (delete of a row the target never had)');
+    this.cache = metrics.counter('sync_idtrans_cache_lookups_total', 'Key-map cache lookups by result', ['result']);
+    this.linkConflicts = metrics.counter('sync_idtrans_link_conflicts_total', 'idmap.links that contradict a mapping already stored (the stored one is kept)');
+    this.deadLetters = metrics.counter('sync_idtrans_dead_letters_total', 'Messages sent to dlq.id-translation', ['direction', 'kind']);
+    this.batchSeconds = metrics.histogram('sync_idtrans_batch_seconds', 'Time to translate and publish one batch', ['direction'], [0.005, 0.02, 0.1, 0.5, 2, 10]);
+  }
+}

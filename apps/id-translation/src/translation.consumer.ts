@@ -1,0 +1,122 @@
+import { Topics } from '@sync/contracts';
+import { errorMessage, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import type { TableIndex } from '@sync/keymap';
+import type { LegacyTranslator } from './legacy.translator';
+import type { Direction, TranslationMetrics } from './translation-metrics';
+import type { KeymapRepository } from './keymap.repository';
+import type { WritebackTranslator } from './writeback.translator';
+
+export interface TranslationConsumerOptions {
+  /** Dead letters go to `dlq.<app>`. */
+  readonly app: string;
+  /** Consumer groups are `<groupPrefix>.legacy`, `.writeback` and `.links`. */
+  readonly groupPrefix: string;
+  readonly parkTimeoutMs: number;
+  readonly log: LogSink;
+  readonly metrics: TranslationMetrics;
+}
+
+/**
+ * Runs the translators on Kafka: one consumer group per direction, subscribed to the explicit topic
+ * lists the pipeline implies (kafkajs matches a RegExp only against topics existing at subscribe
+ * time), and a timer that dead-letters commands parked too long.
+ */
+export class TranslationConsumer {
+  private readonly runners = new Map<Direction, BatchConsumerRunner>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiring: Promise<void> | undefined;
+
+  constructor(
+    private readonly index: TableIndex,
+    private readonly legacy: LegacyTranslator,
+    private readonly writeback: WritebackTranslator,
+    private readonly repository: KeymapRepository,
+    private readonly connection: KafkaConnection,
+    private readonly producer: SyncProducer,
+    private readonly admin: TopicAdmin,
+    private readonly options: TranslationConsumerOptions,
+  ) {}
+
+  inputTopics(): Record<Direction, string[]> {
+    const topics = this.index.topics();
+    return { legacy: topics.legacy, writeback: topics.writeback, links: [Topics.idmapLinks] };
+  }
+
+  async start(): Promise<void> {
+    const topics = this.index.topics();
+    const all = new Set([...topics.legacy, ...topics.writeback, ...topics.keyed, ...topics.resolved, Topics.idmapLinks, Topics.dlq(this.options.app)]);
+    const created = await this.admin.ensureTopics([...all].map((topic) => ({ topic })));
+    if (created.length > 0) this.options.log.info({ topics: created }, 'created topics');
+    const inputs = this.inputTopics();
+    for (const direction of ['links', 'writeback', 'legacy'] as const) {
+      if (inputs[direction].length === 0) continue;
+      const runner = this.connection.batchConsumer(this.producer, {
+        app: this.options.app,
+        groupId: `${this.options.groupPrefix}.${direction}`,
+        topics: inputs[direction],
+        fromBeginning: true,
+        handler: (messages) => this.handle(direction, messages),
+        hooks: { onDeadLetter: (_m, kind) => this.options.metrics.deadLetters.inc({ direction, kind }) },
+      });
+      this.runners.set(direction, runner);
+      await runner.start();
+      this.options.log.info({ direction, topics: inputs[direction].length }, 'translation consumer started');
+    }
+    const every = Math.max(200, Math.min(5_000, Math.floor(this.options.parkTimeoutMs / 4)));
+    this.expiryTimer = setInterval(() => {
+      this.expiring ??= this.expireAndGauge().finally(() => (this.expiring = undefined));
+    }, every);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.expiryTimer);
+    for (const runner of this.runners.values()) await runner.stop();
+    await this.expiring;
+  }
+
+  /** Why translation is not ready, or undefined. */
+  problem(): string | undefined {
+    for (const [direction, runner] of this.runners) {
+      const problem = runner.problem();
+      if (problem !== undefined) return `${direction} consumer: ${problem}`;
+      if (runner.assignment().size === 0) return `${direction} consumer: no partitions assigned yet`;
+    }
+    return undefined;
+  }
+
+  private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void> {
+    const end = this.options.metrics.batchSeconds.startTimer({ direction });
+    switch (direction) {
+      case 'legacy': {
+        const records = await this.legacy.translate(messages);
+        try {
+          await this.producer.send(records);
+        } catch (err) {
+          throw new TransientError(`producing ${records.length} keyed events failed: ${errorMessage(err)}`, { cause: err });
+        }
+        this.options.metrics.translations.inc({ direction }, records.length);
+        break;
+      }
+      case 'writeback':
+        await this.writeback.handleRequests(messages);
+        break;
+      case 'links':
+        await this.writeback.handleLinks(messages);
+        break;
+      default: {
+        const never: never = direction;
+        throw new Error(`unknown direction ${String(never)}`);
+      }
+    }
+    end();
+  }
+
+  private async expireAndGauge(): Promise<void> {
+    try {
+      await this.writeback.expireParked();
+      this.options.metrics.parked.set(await this.repository.parkedCount());
+    } catch (err) {
+      this.options.log.warn({ err: errorMessage(err) }, 'checking parked commands failed; will retry');
+    }
+  }
+}

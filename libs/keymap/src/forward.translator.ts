@@ -1,0 +1,76 @@
+import { ContractError, type ChangeEvent, type KeyedChangeEvent, type Row } from '@sync/contracts';
+import { canonicalKey, canonicalNaturalKey, keyValues } from './canonical-key';
+import { legacyGlobalId, mergeGlobalId } from './global-id';
+import { tableRefOf, type IndexedTable, type ResolvedForeignKey, type TableIndex } from './table-index';
+
+/** One legacy row named by its key: what the key map stores and looks up. */
+export interface LocalKeyRef {
+  readonly system: string;
+  readonly tableRef: string;
+  /** Canonical key text (see canonicalKey). */
+  readonly localKey: string;
+  readonly keyValues: Row;
+  /** Set when the row's table merges by natural key and the row carries one. */
+  readonly merge?: { readonly group: string; readonly naturalKey: string };
+}
+
+/** What translating one change event needs from the key map. */
+export interface ForwardPlan {
+  readonly event: ChangeEvent;
+  readonly table: IndexedTable;
+  readonly row: LocalKeyRef;
+  /** Per declared foreign key: the referenced row, or null when a referencing column is null. */
+  readonly references: ReadonlyArray<{ readonly fk: ResolvedForeignKey; readonly ref: LocalKeyRef | null }>;
+}
+
+/** Identity of a local key for maps and caches. */
+export function refId(ref: { system: string; tableRef: string; localKey: string }): string {
+  return `${ref.system}\u0000${ref.tableRef}\u0000${ref.localKey}`;
+}
+
+/** Reads keys and foreign keys off a change event; throws ContractError when it cannot be translated. */
+export function planForward(event: ChangeEvent, index: TableIndex): ForwardPlan {
+  const { system, schema, table: name } = event.source;
+  const tableRef = tableRefOf(schema, name);
+  const table = index.get(system, tableRef);
+  if (!table) throw new ContractError(`source: ${system}.${tableRef} is not a table of the pipeline`);
+  const image = (event.op === 'd' ? event.before : event.after) ?? {};
+  const localKey = canonicalKey(table.config.key, image);
+  if (localKey === undefined) {
+    throw new ContractError(`${event.op === 'd' ? 'before' : 'after'}: key [${table.config.key.join(', ')}] of ${system}.${tableRef} has a null or missing column`);
+  }
+  const merge = table.config.merge;
+  const naturalKey = merge ? canonicalNaturalKey(merge.on, image) : undefined;
+  const row: LocalKeyRef = {
+    system,
+    tableRef,
+    localKey,
+    keyValues: keyValues(table.config.key, image),
+    ...(merge && naturalKey !== undefined ? { merge: { group: merge.group, naturalKey } } : {}),
+  };
+  const references = table.foreignKeys.map((fk) => {
+    const targetKey = canonicalKey(fk.columnsInTargetKeyOrder, image);
+    if (targetKey === undefined) return { fk, ref: null };
+    const values: Row = {};
+    fk.target.key.forEach((column, i) => (values[column] = image[fk.columnsInTargetKeyOrder[i]!]));
+    return { fk, ref: { system: fk.target.system, tableRef: fk.targetRef, localKey: targetKey, keyValues: values } };
+  });
+  return { event, table, row, references };
+}
+
+/** The global id a key gets on first sight: its merge group's id when it has one, else its own. */
+export function firstSightGlobalId(ref: LocalKeyRef): string {
+  return ref.merge ? mergeGlobalId(ref.merge.group, ref.merge.naturalKey) : legacyGlobalId(ref.system, ref.tableRef, ref.localKey);
+}
+
+/** The key's own id, used when its merge id is already taken by another row of the same table. */
+export function ownGlobalId(ref: LocalKeyRef): string {
+  return legacyGlobalId(ref.system, ref.tableRef, ref.localKey);
+}
+
+/** The keyed event for a plan, given the global id of every local key it names. */
+export function keyedEvent(plan: ForwardPlan, globalIdOf: (ref: LocalKeyRef) => string): KeyedChangeEvent {
+  const references: Record<string, string | null> = {};
+  for (const { fk, ref } of plan.references) references[fk.name] = ref === null ? null : globalIdOf(ref);
+  return { ...plan.event, globalId: globalIdOf(plan.row), references };
+}
