@@ -2,31 +2,6 @@ import { errorKind, errorMessage, TransientError, type BatchConsumerRunner, type
 import type { MappingEngine, TransformOutput } from '@sync/mapping';
 import type { Direction, TransformMetrics } from './transform-metrics';
 
-// kafkajs writes one record batch per partition per send and does not split it: past the broker's
-// message.max.bytes (1 MiB by default) the whole send fails with MESSAGE_TOO_LARGE. A batch's
-// outputs are larger than its inputs (1.5 events per change, CloudEvents headers), so they go out
-// in as few sends as fit, in order.
-const MAX_SEND_BYTES = 512 * 1024;
-
-/** Splits records, in order, into runs of at most `maxBytes` (estimated: key, value and headers). */
-export function chunksBySize(records: readonly OutboundRecord[], maxBytes: number): OutboundRecord[][] {
-  const chunks: OutboundRecord[][] = [];
-  let current: OutboundRecord[] = [];
-  let size = 0;
-  for (const r of records) {
-    let bytes = 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-    for (const [name, value] of Object.entries(r.headers ?? {})) bytes += name.length + value.length + 4;
-    if (current.length > 0 && size + bytes > maxBytes) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(r);
-    size += bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
 
 export interface TransformConsumerOptions {
   /** Dead letters go to `dlq.<app>`. */
@@ -116,7 +91,7 @@ export class TransformConsumer {
       for (const skip of result.skipped) this.options.metrics.skipped.inc({ direction, rule: skip.rule, reason: skip.reason });
     }
     try {
-      for (const chunk of chunksBySize(records, MAX_SEND_BYTES)) await this.producer.send(chunk);
+      await this.producer.send(records);
     } catch (err) {
       // Nothing is committed until the outputs are acknowledged; the broker being away is no reason
       // to dead-letter a good message.

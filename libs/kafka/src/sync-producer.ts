@@ -1,6 +1,35 @@
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { OutboundRecord } from './kafka.interface';
 
+// kafkajs writes one record batch per partition per request and does not split it: past the
+// broker's message.max.bytes (1 MiB by default) the whole send fails with MESSAGE_TOO_LARGE.
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+function sizeOf(value: string | Buffer | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/** Splits records, in order, into runs of at most `maxBytes` (estimated: key, value, headers, overhead). */
+export function chunksBySize(records: readonly OutboundRecord[], maxBytes: number): OutboundRecord[][] {
+  const chunks: OutboundRecord[][] = [];
+  let current: OutboundRecord[] = [];
+  let size = 0;
+  for (const r of records) {
+    let bytes = 70 + sizeOf(r.key) + sizeOf(r.value);
+    for (const [name, value] of Object.entries(r.headers ?? {})) bytes += name.length + sizeOf(value) + 4;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 /** Groups records by topic, keeping their order within each topic. */
 export function groupByTopic(records: readonly OutboundRecord[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
@@ -45,10 +74,14 @@ export class SyncProducer {
     return this.connected;
   }
 
-  /** Sends all records in one batch request per broker; resolves once every one is acknowledged. */
+  /**
+   * Sends records in as few batch requests as fit the broker's size limit, in order; resolves once
+   * every one is acknowledged.
+   */
   async send(records: readonly OutboundRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.producer.sendBatch({ topicMessages: groupByTopic(records), acks: -1 });
+    for (const chunk of chunksBySize(records, MAX_REQUEST_BYTES)) {
+      await this.producer.sendBatch({ topicMessages: groupByTopic(chunk), acks: -1 });
+    }
   }
 
   async disconnect(): Promise<void> {

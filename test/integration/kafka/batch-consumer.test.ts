@@ -89,6 +89,15 @@ describe('libs/kafka on the real broker', () => {
     assert.equal(committed.get(0), '500');
   });
 
+  it('sends more than the broker accepts in one request by splitting it, in order', async () => {
+    const topic = uniqueName('it.large');
+    await admin.ensureTopics([{ topic }]);
+    const big = Array.from({ length: 3000 }, (_, i) => `${i}:${'x'.repeat(1000)}`);
+    await produce(topic, big);
+    const got = await readAll(topic, 3000);
+    assert.deepEqual(values(got), big);
+  });
+
   it('retries a failing message a bounded number of times, dead-letters it with the reason, and moves on', async () => {
     const topic = uniqueName('it.poison');
     const groupId = uniqueName('g');
