@@ -27,6 +27,18 @@ export class LegacyDatabase {
     }
   }
 
+  /** Runs several parameterised statements in one transaction. */
+  async transaction(statements: ReadonlyArray<[string, unknown[]]>): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      for (const [sql, params] of statements) await client.query(sql, params);
+      await client.query('COMMIT');
+    } finally {
+      await client.end();
+    }
+  }
+
   async connect(): Promise<Client> {
     const client = new Client({ connectionString: this.url });
     await client.connect();
