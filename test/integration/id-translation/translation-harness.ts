@@ -74,10 +74,10 @@ export function pipeline(yaml: string): PipelineConfig {
 }
 
 /** A Debezium-style change event as legacy-import publishes it. */
-export function changeEvent(system: string, table: string, op: 'c' | 'u' | 'd', row: Record<string, unknown>, position: number): string {
+export function changeEvent(system: string, table: string, op: 'c' | 'r' | 'u' | 'd', row: Record<string, unknown>, position: number): string {
   return JSON.stringify({
     op,
-    before: op === 'c' ? null : row,
+    before: op === 'c' || op === 'r' ? null : row,
     after: op === 'd' ? null : row,
     source: { system, schema: 'public', table, position: String(position), committedAt: '2025-01-01T00:00:00.000Z', txId: null },
     ts_ms: position,
