@@ -1,17 +1,22 @@
 import type { SystemConfig } from '@sync/config';
 import { mssqlChangelogDdl, mssqlChangelogDropDdl } from './capture/mssql-changelog.ddl';
 import { postgresChangelogDdl, postgresChangelogDropDdl } from './capture/postgres-changelog.ddl';
+import { inboxDdl } from './sink/inbox.ddl';
 import type { LegacyDb } from './legacy-db.interface';
 import { MssqlLegacyDb } from './mssql.legacy-db';
 import { PostgresLegacyDb } from './postgres.legacy-db';
 
-/** The suite's objects in a legacy database (changelogs, triggers, watermark columns), as reviewable statements. */
+/**
+ * The suite's objects in a legacy database (changelogs, triggers, watermark columns, the
+ * write-back inbox and parked table), as reviewable statements. Dropping keeps the inbox: it is
+ * the record of what the write-back applied.
+ */
 export function changelogDdl(system: SystemConfig, drop = false): string[] {
   switch (system.dialect) {
     case 'postgres':
-      return drop ? postgresChangelogDropDdl(system) : postgresChangelogDdl(system);
+      return drop ? postgresChangelogDropDdl(system) : [...postgresChangelogDdl(system), ...inboxDdl(system)];
     case 'mssql':
-      return drop ? mssqlChangelogDropDdl(system) : mssqlChangelogDdl(system);
+      return drop ? mssqlChangelogDropDdl(system) : [...mssqlChangelogDdl(system), ...inboxDdl(system)];
   }
 }
 

@@ -1,0 +1,240 @@
+import sql from 'mssql';
+import type { SystemConfig, TableConfig } from '@sync/config';
+import type { Row } from '../capture/capture-source.interface';
+import { mssqlChangelogNames } from '../capture/mssql-changelog.ddl';
+import type { MssqlLegacyDb } from '../mssql.legacy-db';
+import { classifyMssqlError, SinkError } from './sink-error';
+import { recordedResult, resultRecord, type PendingCommand } from './sink-results';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, resolveConflict, validateCommand, type KeyedCommand } from './writeback-plan';
+import {
+  MSSQL_MAX_PARAMS,
+  MSSQL_MAX_ROWS,
+  tableName,
+  tsqlCatalog,
+  tsqlConflicts,
+  tsqlDelete,
+  tsqlInboxInsert,
+  tsqlInboxLookup,
+  tsqlInsertGenerated,
+  tsqlLockRows,
+  tsqlMerge,
+  tsqlPark,
+  tsqlParked,
+  tsqlSetOrigin,
+  tsqlUpdate,
+  type TsqlStatement,
+} from './mssql-writeback.sql';
+import type { LegacyVersion, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+
+/** Every statement builder of the SQL Server sink, for unit tests and review. */
+export const mssqlWritebackStatements = {
+  setOrigin: tsqlSetOrigin,
+  inboxLookup: tsqlInboxLookup,
+  lockRows: tsqlLockRows,
+  conflicts: tsqlConflicts,
+  delete: tsqlDelete,
+  merge: tsqlMerge,
+  update: tsqlUpdate,
+  insertGenerated: tsqlInsertGenerated,
+  inboxInsert: tsqlInboxInsert,
+  park: tsqlPark,
+  parked: tsqlParked,
+  catalog: tsqlCatalog,
+} as const;
+
+interface TableMeta {
+  readonly columns: ReadonlySet<string>;
+  /** The (single) key column is an identity column. */
+  readonly identityKey: boolean;
+}
+
+function rowsPerStatement(paramsPerRow: number): number {
+  return Math.min(MSSQL_MAX_ROWS, Math.max(1, Math.floor(MSSQL_MAX_PARAMS / Math.max(1, paramsPerRow))));
+}
+
+/**
+ * SQL Server write-back: one transaction per batch; MERGE … WITH (HOLDLOCK) for upserts, keys the
+ * database generates reported through MERGE … OUTPUT; inbox row and SESSION_CONTEXT origin in the
+ * same transaction. IDENTITY_INSERT only for identity-keyed tables configured with
+ * `generatedKey: false` (the configuration says the suite supplies those keys).
+ */
+export class MssqlWritebackSink implements WritebackSink {
+  readonly system: string;
+  private readonly metas = new Map<string, TableMeta>();
+
+  constructor(private readonly db: MssqlLegacyDb, private readonly config: SystemConfig) {
+    this.system = config.name;
+  }
+
+  async applyBatch(table: TableConfig, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
+    for (const c of commands) validateCommand(table, c);
+    let tx: sql.Transaction | undefined;
+    try {
+      const pool = await this.db.connected();
+      const meta = await this.meta(pool, table);
+      for (const c of commands) {
+        const unknown = Object.keys(c.columns).filter((col) => !meta.columns.has(col));
+        if (unknown.length > 0) throw new SinkError('poison', `command ${c.commandId}: ${tableName(table)} has no column(s) ${unknown.join(', ')}`);
+      }
+      tx = new sql.Transaction(pool);
+      await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+      const results = await this.applyInTransaction(tx, table, meta, commands);
+      await tx.commit();
+      return results;
+    } catch (err) {
+      if (tx) await tx.rollback().catch(() => undefined);
+      throw classifyMssqlError(err);
+    }
+  }
+
+  private async run<R>(tx: sql.Transaction, s: TsqlStatement): Promise<R[]> {
+    const request = new sql.Request(tx);
+    for (const p of s.params) request.input(p.name, p.value);
+    const res = await request.query<R>(s.text);
+    return (res.recordset ?? []) as R[];
+  }
+
+  private async applyInTransaction(tx: sql.Transaction, table: TableConfig, meta: TableMeta, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
+    const recorded = new Map<string, { outcome: string; result: string | null }>();
+    for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, MSSQL_MAX_PARAMS)) {
+      for (const r of await this.run<{ command_id: string; outcome: string; result: string | null }>(tx, tsqlInboxLookup(this.config.syncSchema, ids))) {
+        recorded.set(r.command_id, r);
+      }
+    }
+    const results: Array<SinkResult | undefined> = new Array(commands.length);
+    const pending: PendingCommand[] = [];
+    const seen = new Set<string>();
+    commands.forEach((command, index) => {
+      const hit = recorded.get(command.commandId);
+      if (hit) results[index] = recordedResult(command.commandId, hit.outcome, hit.result);
+      else if (seen.has(command.commandId)) results[index] = { commandId: command.commandId, outcome: 'duplicate' };
+      else {
+        seen.add(command.commandId);
+        pending.push({ index, command });
+      }
+    });
+
+    const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
+    const existing = new Set<string>();
+    const distinctKeys = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).values()];
+    for (const keys of chunk(distinctKeys, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) {
+      for (const r of await this.run<Record<string, string | null>>(tx, tsqlLockRows(table, keys))) {
+        existing.add(JSON.stringify(table.key.map((_, i) => r[`k${i}`] ?? null)));
+      }
+    }
+
+    const legacy = await this.conflicts(tx, table, keyed);
+    const toApply: Array<PendingCommand & { key: Row }> = [];
+    const generated: PendingCommand[] = [];
+    for (const p of pending) {
+      const version = legacy.get(p.index);
+      if (version) {
+        const resolution = resolveConflict(table.conflictPolicy, p.command, version);
+        p.conflict = { policy: table.conflictPolicy, resolution, legacy: version };
+        if (resolution === 'skipped') continue;
+      }
+      if (Object.keys(p.command.key).length === 0) generated.push(p);
+      else toApply.push({ ...p, key: p.command.key });
+    }
+
+    const identityInsert = meta.identityKey && !table.generatedKey;
+    for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
+      await this.run(tx, tsqlSetOrigin(runItems[0]!.command.origin));
+      const folded = foldRun(table, runItems);
+      for (const keys of chunk(folded.deletes, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) await this.run(tx, tsqlDelete(table, keys));
+      for (const group of byColumnSet(table, folded.upserts)) {
+        const perRow = table.key.length + group.columns.length;
+        for (const rows of chunk(group.rows, perRow, rowsPerStatement(perRow) * perRow)) {
+          if (meta.identityKey && table.generatedKey) {
+            // The database owns these keys: an explicit key can only address an existing row.
+            if (group.columns.length > 0) await this.run(tx, tsqlUpdate(table, group.columns, rows));
+          } else {
+            await this.run(tx, tsqlMerge(table, group.columns, rows, identityInsert));
+          }
+        }
+      }
+    }
+    // Generated-key inserts in input order, per origin and column set.
+    for (const runItems of originRuns(generated)) {
+      await this.run(tx, tsqlSetOrigin(runItems[0]!.command.origin));
+      const groups = new Map<string, PendingCommand[]>();
+      for (const p of runItems) {
+        const id = Object.keys(p.command.columns).sort().join('\u0000');
+        groups.set(id, [...(groups.get(id) ?? []), p]);
+      }
+      for (const group of groups.values()) {
+        const columns = Object.keys(group[0]!.command.columns).sort();
+        for (const part of chunk(group, columns.length + 1, rowsPerStatement(columns.length + 1) * (columns.length + 1))) {
+          const out = await this.run<{ ord: number; k: string }>(tx, tsqlInsertGenerated(table, columns, part.map((p) => p.command.columns)));
+          for (const r of out) part[r.ord]!.generatedKey = { [table.key[0]!]: keyValue(r.k) };
+        }
+      }
+    }
+
+    const inbox = pending.map((p) => resultRecord(p));
+    for (const rows of chunk(inbox, 6, rowsPerStatement(6) * 6)) await this.run(tx, tsqlInboxInsert(this.config.syncSchema, table, rows));
+    for (const p of pending) {
+      results[p.index] = {
+        commandId: p.command.commandId,
+        outcome: p.conflict?.resolution === 'skipped' ? 'skipped-conflict' : 'applied',
+        ...(p.generatedKey ? { key: p.generatedKey } : {}),
+        ...(p.conflict ? { conflict: p.conflict } : {}),
+      };
+    }
+    return results as SinkResult[];
+  }
+
+  private async conflicts(tx: sql.Transaction, table: TableConfig, keyed: readonly PendingCommand[]): Promise<Map<number, LegacyVersion>> {
+    const out = new Map<number, LegacyVersion>();
+    if (table.capture.mode !== 'trigger') return out;
+    const changelog = mssqlChangelogNames(this.config.syncSchema, table).changelog;
+    const probes = keyed
+      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
+      .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
+    const perRow = 2 + table.key.length;
+    for (const part of chunk(probes, perRow, rowsPerStatement(perRow) * perRow)) {
+      const rows = await this.run<{ i: number; position: string; op: 'c' | 'u' | 'd'; changed_at: Date; after: string | null }>(tx, tsqlConflicts(table, changelog, part));
+      for (const r of rows) {
+        // datetime2 from SYSUTCDATETIME() is read by the driver as UTC.
+        out.set(r.i, { position: r.position, op: r.op, changedAt: r.changed_at.toISOString(), row: r.after === null ? null : (JSON.parse(r.after) as Row) });
+      }
+    }
+    return out;
+  }
+
+  async park(table: TableConfig, command: SinkCommand, reason: string): Promise<void> {
+    try {
+      const pool = await this.db.connected();
+      const s = tsqlPark(this.config.syncSchema, table, command.commandId, command.globalId, command, reason);
+      const request = pool.request();
+      for (const p of s.params) request.input(p.name, p.value);
+      await request.query(s.text);
+    } catch (err) {
+      throw classifyMssqlError(err);
+    }
+  }
+
+  async parked(table: TableConfig): Promise<Array<{ commandId: string; reason: string; command: SinkCommand }>> {
+    const pool = await this.db.connected();
+    const s = tsqlParked(this.config.syncSchema, table);
+    const request = pool.request();
+    for (const p of s.params) request.input(p.name, p.value);
+    const res = await request.query<{ command_id: string; reason: string; command: string }>(s.text);
+    return res.recordset.map((r) => ({ commandId: r.command_id, reason: r.reason, command: JSON.parse(r.command) as SinkCommand }));
+  }
+
+  private async meta(pool: sql.ConnectionPool, table: TableConfig): Promise<TableMeta> {
+    const id = `${table.schema}.${table.name}`;
+    const cached = this.metas.get(id);
+    if (cached) return cached;
+    const s = tsqlCatalog(table);
+    const request = pool.request();
+    for (const p of s.params) request.input(p.name, p.value);
+    const res = await request.query<{ name: string; is_identity: boolean }>(s.text);
+    if (res.recordset.length === 0) throw new SinkError('poison', `${tableName(table)} does not exist or has no columns`);
+    const identity = new Set(res.recordset.filter((r) => r.is_identity).map((r) => r.name));
+    const meta: TableMeta = { columns: new Set(res.recordset.map((r) => r.name)), identityKey: table.key.length === 1 && identity.has(table.key[0]!) };
+    this.metas.set(id, meta);
+    return meta;
+  }
+}

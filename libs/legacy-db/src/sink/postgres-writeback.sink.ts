@@ -1,0 +1,216 @@
+import type { Pool, PoolClient } from 'pg';
+import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
+import type { Row } from '../capture/capture-source.interface';
+import { changelogNames } from '../capture/changelog-names';
+import { classifyPostgresError, SinkError } from './sink-error';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, resolveConflict, validateCommand, type KeyedCommand } from './writeback-plan';
+import {
+  PG_MAX_PARAMS,
+  pgAllocateKeys,
+  pgCatalogQuery,
+  pgConflicts,
+  pgDelete,
+  pgInboxInsert,
+  pgInboxLookup,
+  pgInsert,
+  pgLockRows,
+  pgPark,
+  pgParked,
+  pgSequenceQuery,
+  pgSetOrigin,
+  pgUpdate,
+  qualified,
+  type ConflictProbe,
+  type InboxRow,
+  type PgStatement,
+  type PgTableMeta,
+} from './postgres-writeback.sql';
+import { recordedResult, resultRecord, type PendingCommand } from './sink-results';
+import type { LegacyVersion, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+
+interface ConflictRow {
+  i: number;
+  position: string;
+  op: 'c' | 'u' | 'd';
+  changed_at: Date;
+  after: string | null;
+}
+
+/** PostgreSQL write-back: one transaction per batch, multi-row statements, inbox and origin marker. */
+export class PostgresWritebackSink implements WritebackSink {
+  readonly system: string;
+  private readonly metas = new Map<string, PgTableMeta>();
+
+  constructor(private readonly pool: Pool, private readonly config: SystemConfig) {
+    this.system = config.name;
+  }
+
+  async applyBatch(table: TableConfig, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
+    for (const c of commands) validateCommand(table, c);
+    const meta = await this.meta(table);
+    for (const c of commands) {
+      const unknown = Object.keys(c.columns).filter((col) => !meta.types.has(col));
+      if (unknown.length > 0) throw new SinkError('poison', `command ${c.commandId}: ${qualified(table)} has no column(s) ${unknown.join(', ')}`);
+    }
+    if (table.generatedKey && commands.some((c) => Object.keys(c.key).length === 0) && meta.keySequence === null) {
+      throw new SinkError('poison', `${qualified(table)}: generatedKey is set but the key column has no sequence or identity`);
+    }
+    const client = await this.connect();
+    let failure: unknown;
+    try {
+      await client.query('BEGIN');
+      const results = await this.applyInTransaction(client, table, meta, commands);
+      await client.query('COMMIT');
+      return results;
+    } catch (err) {
+      failure = err;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw classifyPostgresError(err);
+    } finally {
+      // A connection that failed mid-transaction may be broken: destroy it rather than reuse it.
+      const kind = failure === undefined ? undefined : classifyPostgresError(failure).kind;
+      client.release(kind === 'transient' ? (failure as Error) : undefined);
+    }
+  }
+
+  private async applyInTransaction(client: PoolClient, table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
+    const run = (s: PgStatement) => client.query(s.text, s.values);
+    const recorded = new Map<string, { outcome: string; result: string | null }>();
+    for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, PG_MAX_PARAMS)) {
+      const res = await run(pgInboxLookup(this.config.syncSchema, ids));
+      for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
+    }
+    const results: Array<SinkResult | undefined> = new Array(commands.length);
+    const pending: PendingCommand[] = [];
+    const seen = new Set<string>();
+    commands.forEach((command, index) => {
+      const hit = recorded.get(command.commandId);
+      if (hit) results[index] = recordedResult(command.commandId, hit.outcome, hit.result);
+      else if (seen.has(command.commandId)) results[index] = { commandId: command.commandId, outcome: 'duplicate' };
+      else {
+        seen.add(command.commandId);
+        pending.push({ index, command });
+      }
+    });
+
+    const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
+    const existing = new Set<string>();
+    const distinctKeys = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).values()];
+    for (const keys of chunk(distinctKeys, table.key.length, PG_MAX_PARAMS)) {
+      const res = await run(pgLockRows(table, meta, keys));
+      for (const r of res.rows as Array<Record<string, string | null>>) existing.add(JSON.stringify(table.key.map((_, i) => r[`k${i}`] ?? null)));
+    }
+
+    const legacy = await this.conflicts(client, table, keyed);
+    const toApply: Array<PendingCommand & { key: Row }> = [];
+    const needKeys: PendingCommand[] = [];
+    for (const p of pending) {
+      const version = legacy.get(p.index);
+      if (version) {
+        const resolution = resolveConflict(table.conflictPolicy, p.command, version);
+        p.conflict = { policy: table.conflictPolicy, resolution, legacy: version };
+        if (resolution === 'skipped') continue;
+      }
+      if (Object.keys(p.command.key).length === 0) needKeys.push(p);
+      else toApply.push({ ...p, key: p.command.key });
+    }
+    if (needKeys.length > 0) {
+      const res = await run(pgAllocateKeys(meta.keySequence!, needKeys.length));
+      const column = table.key[0]!;
+      needKeys.forEach((p, i) => {
+        p.generatedKey = { [column]: keyValue((res.rows[i] as { k: string }).k) };
+        toApply.push({ ...p, key: p.generatedKey });
+      });
+      toApply.sort((a, b) => a.index - b.index);
+    }
+
+    for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
+      await run(pgSetOrigin(runItems[0]!.command.origin));
+      const folded = foldRun(table, runItems);
+      for (const keys of chunk(folded.deletes, table.key.length, PG_MAX_PARAMS)) await run(pgDelete(table, meta, keys));
+      for (const key of folded.deletes) existing.delete(keyString(table, key));
+      for (const group of byColumnSet(table, folded.upserts)) {
+        const updates = group.rows.filter((r) => !r.afterDelete && existing.has(keyString(table, r.key)));
+        const inserts = group.rows.filter((r) => r.afterDelete || !existing.has(keyString(table, r.key)));
+        const perRow = table.key.length + group.columns.length;
+        if (group.columns.length > 0) for (const rows of chunk(updates, perRow, PG_MAX_PARAMS)) await run(pgUpdate(table, meta, group.columns, rows));
+        for (const rows of chunk(inserts, perRow, PG_MAX_PARAMS)) await run(pgInsert(table, meta, group.columns, rows));
+        for (const r of group.rows) existing.add(keyString(table, r.key));
+      }
+    }
+
+    const inbox: InboxRow[] = pending.map((p) => resultRecord(p));
+    for (const rows of chunk(inbox, 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, rows));
+    for (const p of pending) {
+      results[p.index] = {
+        commandId: p.command.commandId,
+        outcome: p.conflict?.resolution === 'skipped' ? 'skipped-conflict' : 'applied',
+        ...(p.generatedKey ? { key: p.generatedKey } : {}),
+        ...(p.conflict ? { conflict: p.conflict } : {}),
+      };
+    }
+    return results as SinkResult[];
+  }
+
+  /** Later legacy edits of the rows the commands are based on; only trigger-captured tables keep the history needed. */
+  private async conflicts(client: PoolClient, table: TableConfig, keyed: readonly PendingCommand[]): Promise<Map<number, LegacyVersion>> {
+    const out = new Map<number, LegacyVersion>();
+    if (table.capture.mode !== 'trigger') return out;
+    const probes: ConflictProbe[] = keyed
+      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
+      .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
+    const changelog = `${quoteIdent('postgres', this.config.syncSchema)}.${quoteIdent('postgres', changelogNames(table).table)}`;
+    for (const part of chunk(probes, 2 + table.key.length, PG_MAX_PARAMS)) {
+      const statement = pgConflicts(table, changelog, part);
+      const res = await client.query(statement.text, statement.values);
+      for (const r of res.rows as ConflictRow[]) {
+        out.set(r.i, { position: r.position, op: r.op, changedAt: r.changed_at.toISOString(), row: r.after === null ? null : (JSON.parse(r.after) as Row) });
+      }
+    }
+    return out;
+  }
+
+  async park(table: TableConfig, command: SinkCommand, reason: string): Promise<void> {
+    const s = pgPark(this.config.syncSchema, table, command.commandId, command.globalId, command, reason);
+    try {
+      await this.pool.query(s.text, s.values);
+    } catch (err) {
+      throw classifyPostgresError(err);
+    }
+  }
+
+  async parked(table: TableConfig): Promise<Array<{ commandId: string; reason: string; command: SinkCommand }>> {
+    const s = pgParked(this.config.syncSchema, table);
+    const res = await this.pool.query<{ command_id: string; reason: string; command: string }>(s.text, s.values);
+    return res.rows.map((r) => ({ commandId: r.command_id, reason: r.reason, command: JSON.parse(r.command) as SinkCommand }));
+  }
+
+  private async connect(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw classifyPostgresError(err);
+    }
+  }
+
+  private async meta(table: TableConfig): Promise<PgTableMeta> {
+    const id = `${table.schema}.${table.name}`;
+    const cached = this.metas.get(id);
+    if (cached) return cached;
+    try {
+      const cols = await this.pool.query<{ name: string; type: string; identity: boolean }>(pgCatalogQuery, [qualified(table)]);
+      if (cols.rows.length === 0) throw new SinkError('poison', `${qualified(table)} has no columns`);
+      const seq = table.generatedKey && table.key.length === 1 ? await this.pool.query<{ seq: string | null }>(pgSequenceQuery, [qualified(table), table.key[0]]) : undefined;
+      const meta: PgTableMeta = {
+        types: new Map(cols.rows.map((r) => [r.name, r.type])),
+        hasIdentity: cols.rows.some((r) => r.identity),
+        keySequence: seq?.rows[0]?.seq ?? null,
+      };
+      this.metas.set(id, meta);
+      return meta;
+    } catch (err) {
+      // A missing table (42P01) is a configuration problem that no retry fixes.
+      throw classifyPostgresError(err);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import type { Row } from '../capture/capture-source.interface';
+import type { InboxRow } from './postgres-writeback.sql';
+import type { SinkCommand, SinkConflict, SinkResult } from './writeback-sink.interface';
+
+/** A command not yet in the inbox, with what this batch decided for it. */
+export interface PendingCommand {
+  readonly index: number;
+  readonly command: SinkCommand;
+  conflict?: SinkConflict;
+  generatedKey?: Row;
+}
+
+/** What the inbox records for a command: enough to re-publish its generated key and conflict after a redelivery. */
+export function resultRecord(p: PendingCommand): InboxRow {
+  return {
+    commandId: p.command.commandId,
+    globalId: p.command.globalId,
+    origin: p.command.origin,
+    outcome: p.conflict?.resolution === 'skipped' ? 'skipped-conflict' : 'applied',
+    result: p.generatedKey || p.conflict ? { ...(p.generatedKey ? { key: p.generatedKey } : {}), ...(p.conflict ? { conflict: p.conflict } : {}) } : undefined,
+  };
+}
+
+/** A redelivered command: its recorded outcome, generated key and conflict, as first reported. */
+export function recordedResult(commandId: string, outcome: string, result: string | null): SinkResult {
+  const parsed = result ? (JSON.parse(result) as { key?: Row; conflict?: SinkConflict }) : {};
+  return {
+    commandId,
+    outcome: 'duplicate',
+    recordedOutcome: outcome === 'skipped-conflict' ? 'skipped-conflict' : 'applied',
+    ...(parsed.key ? { key: parsed.key } : {}),
+    ...(parsed.conflict ? { conflict: parsed.conflict } : {}),
+  };
+}
