@@ -4,7 +4,6 @@
 // the first time (insert + read back), pass 2 replays the same events with a warm cache and pass 3
 // with a cold cache (batched lookups only).
 import 'reflect-metadata';
-import { Client } from 'pg';
 import { parsePipeline } from '@sync/config';
 import { TableIndex } from '@sync/keymap';
 import type { InboundMessage } from '@sync/kafka';
@@ -46,8 +45,9 @@ async function run(translator: LegacyTranslator, messages: InboundMessage[]): Pr
 
 async function main(): Promise<void> {
   const name = `bench_idtrans_${Date.now().toString(36)}`;
-  const admin = new Client({ connectionString: base });
-  await admin.connect();
+  // The maintenance database through TypeORM too (pg itself is reserved to libs/legacy-db).
+  const admin = createKeymapDataSource(base, { poolSize: 1 });
+  await admin.initialize();
   await admin.query(`CREATE DATABASE "${name}"`);
   const url = new URL(base);
   url.pathname = `/${name}`;
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   } finally {
     await dataSource.destroy();
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    await admin.destroy();
   }
 }
 
