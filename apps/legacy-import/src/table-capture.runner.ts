@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TableConfig } from '@sync/config';
-import type { CaptureSource } from '@sync/legacy-db';
+import type { CaptureBatch, CaptureSource } from '@sync/legacy-db';
 import { backoffDelay, errorMessage, type OutboundRecord } from '@sync/kafka';
 import type { AppLogger } from '@sync/observability';
 import { changeRecord, keyOf, snapshotRecord } from './change-record.builder';
@@ -36,6 +36,8 @@ export class TableCaptureRunner {
   private lastSaved = 0;
   private lastPurge = 0;
   private resnapshotRequested = false;
+  /** The next batch, read while the current one is being published (only after a full batch). */
+  private prefetch: { position: string; batch: Promise<CaptureBatch> } | undefined;
 
   constructor(
     readonly table: TableConfig,
@@ -150,8 +152,16 @@ export class TableCaptureRunner {
     const gap = await this.source.positionProblem(position);
     if (gap) return this.onPositionGap(gap);
     const started = process.hrtime.bigint();
-    const batch = await this.source.readChanges(position, this.table.capture.batchSize);
+    const prefetched = this.prefetch?.position === position ? this.prefetch.batch : undefined;
+    this.prefetch = undefined;
+    const batch = await (prefetched ?? this.source.readChanges(position, this.table.capture.batchSize));
     this.metrics.pollSeconds.observe({ entity: this.entity }, Number(process.hrtime.bigint() - started) / 1e9);
+    if (batch.full) {
+      // Read the next batch while this one is published: the database and Kafka work in parallel.
+      const next = this.source.readChanges(batch.next, this.table.capture.batchSize);
+      next.catch(() => undefined); // a failure surfaces when the next step awaits it
+      this.prefetch = { position: batch.next, batch: next };
+    }
     const now = Date.now();
     // Rows the suite's own write-back wrote carry its origin marker: publishing them would echo.
     const fresh = batch.changes.filter((c) => c.origin === null);
