@@ -1,0 +1,51 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { APP_CONTEXT, KafkaCoreService, type AppContext } from '@sync/app-core';
+import { createWritebackSink, LegacyDbRegistry } from '@sync/legacy-db';
+import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
+import { WritebackConsumer } from './writeback.consumer';
+import { WritebackMetrics } from './writeback-metrics';
+
+/** Starts the write-back consumer once Kafka is connected and reports its readiness. */
+@Injectable()
+export class LegacyWritebackService implements OnModuleInit {
+  readonly consumer: WritebackConsumer;
+
+  constructor(
+    @Inject(APP_CONTEXT) private readonly ctx: AppContext,
+    @Inject(KafkaCoreService) private readonly kafka: KafkaCoreService,
+    @Inject(LegacyDbRegistry) dbs: LegacyDbRegistry,
+    @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
+    @Inject(MetricsRegistry) metrics: MetricsRegistry,
+  ) {
+    const systems = [...ctx.pipeline.systems.values()];
+    const targets = systems.flatMap((system) => {
+      const sink = createWritebackSink(dbs.get(system.name), system);
+      return system.tables.map((table) => ({ table, sink }));
+    });
+    this.consumer = new WritebackConsumer(kafka.connection, kafka.producer, targets, {
+      app: ctx.app,
+      // One group per set of systems: deployments for different legacy systems do not share offsets.
+      groupId: `${ctx.app}.${systems
+        .map((s) => s.name)
+        .sort()
+        .join('+')}`,
+      log: ctx.logger,
+      metrics: new WritebackMetrics(metrics),
+    });
+  }
+
+  onModuleInit(): void {
+    let started = false;
+    this.kafka.onConnected(
+      async () => {
+        // kafkajs subscribes to existing topics only: create the resolved.* topics first.
+        await this.kafka.admin.ensureTopics(this.consumer.topics().map((topic) => ({ topic })));
+        await this.consumer.start();
+        started = true;
+        this.ctx.logger.info({ topics: this.consumer.topics() }, 'write-back consuming');
+      },
+      () => this.consumer.stop(),
+    );
+    this.readiness.register('writeback', () => (started ? this.consumer.problem() : 'write-back consumer not started yet'));
+  }
+}

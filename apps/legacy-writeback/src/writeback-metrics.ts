@@ -1,0 +1,22 @@
+import type { MetricsRegistry } from '@sync/observability';
+
+/** The write-back's Prometheus series, in one place. */
+export class WritebackMetrics {
+  readonly rowsApplied;
+  readonly batchSeconds;
+  readonly conflicts;
+  readonly deadLetters;
+  readonly inboxHits;
+  readonly parked;
+  readonly failures;
+
+  constructor(metrics: MetricsRegistry) {
+    this.rowsApplied = metrics.counter('sync_writeback_rows_applied_total', 'Commands applied to the legacy database', ['table', 'op']);
+    this.batchSeconds = metrics.histogram('sync_writeback_batch_seconds', 'Time to apply one batch and publish its results', ['table'], [0.005, 0.02, 0.1, 0.5, 2, 10]);
+    this.conflicts = metrics.counter('sync_writeback_conflicts_total', 'Commands whose row the legacy side changed after the change they are based on', ['table', 'policy', 'resolution']);
+    this.deadLetters = metrics.counter('sync_writeback_dead_letters_total', 'Commands sent to dlq.legacy-writeback', ['kind']);
+    this.inboxHits = metrics.counter('sync_writeback_inbox_hits_total', 'Redelivered commands found in the inbox (skipped, result re-published)', ['table']);
+    this.parked = metrics.counter('sync_writeback_parked_total', 'Commands parked after repeated foreign-key violations', ['table']);
+    this.failures = metrics.counter('sync_writeback_failures_total', 'Failed batch attempts by error kind', ['table', 'kind']);
+  }
+}
