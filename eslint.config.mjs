@@ -21,9 +21,9 @@ export default tseslint.config(
   },
   { files: ['libs/kafka/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, legacyDrivers] }] } },
   { files: ['libs/legacy-db/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }] } },
-  // Tests may talk to PostgreSQL directly to set up and check legacy tables.
+  // Tests and benchmarks may talk to PostgreSQL directly to set up and check legacy tables.
   {
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }],
       // node:test's describe/it return promises the runner itself awaits.

@@ -1,9 +1,8 @@
-import { Controller, Get, Headers, HttpCode, Inject, NotFoundException, Param, Post, UnauthorizedException } from '@nestjs/common';
-import { timingSafeEqual } from 'node:crypto';
-import { APP_CONTEXT, type AppContext } from '@sync/app-core';
+import { Controller, Get, Headers, HttpCode, Inject, NotFoundException, Param, Post } from '@nestjs/common';
+import { APP_CONTEXT, authoriseAdmin, type AppContext } from '@sync/app-core';
 import { LegacyImportService } from './legacy-import.service';
 
-/** Admin actions, protected by the bearer token from ADMIN_TOKEN(_FILE); without a token they are off. */
+/** legacy-import's own admin actions, protected by the bearer token from ADMIN_TOKEN(_FILE). */
 @Controller('admin')
 export class AdminController {
   constructor(
@@ -11,25 +10,17 @@ export class AdminController {
     @Inject(LegacyImportService) private readonly service: LegacyImportService,
   ) {}
 
-  private authorise(header: string | undefined): void {
-    const token = this.ctx.env.admin.token?.reveal();
-    if (!token) throw new UnauthorizedException('admin actions are off: no ADMIN_TOKEN configured');
-    const given = Buffer.from(header?.replace(/^Bearer /i, '') ?? '');
-    const expected = Buffer.from(token);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new UnauthorizedException('invalid admin token');
-  }
-
   @Get('entities')
   entities(@Headers('authorization') auth: string | undefined): unknown {
-    this.authorise(auth);
+    authoriseAdmin(this.ctx, auth);
     return this.service.entities();
   }
 
   @Post('entities/:entity/resnapshot')
   @HttpCode(202)
-  resnapshot(@Headers('authorization') auth: string | undefined, @Param('entity') entity: string): { entity: string; resnapshot: 'started' } {
-    this.authorise(auth);
-    if (!this.service.resnapshot(entity)) throw new NotFoundException(`entity ${entity} is not captured by this app`);
-    return { entity, resnapshot: 'started' };
+  async resnapshot(@Headers('authorization') auth: string | undefined, @Param('entity') entity: string): Promise<{ entity: string; resnapshot: 'requested' }> {
+    authoriseAdmin(this.ctx, auth);
+    if (!(await this.service.resnapshot(entity, 'admin-api', 'requested over HTTP'))) throw new NotFoundException(`entity ${entity} is not captured by this app`);
+    return { entity, resnapshot: 'requested' };
   }
 }

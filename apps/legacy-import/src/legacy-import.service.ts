@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { APP_CONTEXT, KafkaCoreService, type AppContext } from '@sync/app-core';
+import { APP_CONTEXT, ControlWatcher, KafkaCoreService, type AppContext } from '@sync/app-core';
 import { Topics } from '@sync/contracts';
 import { createCaptureSource, LegacyDbRegistry, NOTIFY_CHANNEL, PostgresLegacyDb } from '@sync/legacy-db';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
@@ -18,6 +18,7 @@ export class LegacyImportService implements OnModuleInit {
     @Inject(LegacyDbRegistry) private readonly dbs: LegacyDbRegistry,
     @Inject(MetricsRegistry) private readonly metrics: MetricsRegistry,
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
+    @Inject(ControlWatcher) private readonly control: ControlWatcher,
   ) {}
 
   onModuleInit(): void {
@@ -25,6 +26,10 @@ export class LegacyImportService implements OnModuleInit {
       () => this.start(),
       () => this.stop(),
     );
+    this.control.onChange((change) => {
+      if (change.kind === 'resnapshot') this.runners.get(change.request.entity)?.requestResnapshot();
+      else if (change.record.direction === 'legacy-to-new') this.runners.get(change.record.entity)?.setControl(change.record.state);
+    });
     this.readiness.register('capture', () => {
       const problems = [...this.runners.values()].map((r) => r.problem()).filter((p): p is string => p !== undefined);
       return problems.length > 0 ? problems.join('; ') : undefined;
@@ -47,6 +52,8 @@ export class LegacyImportService implements OnModuleInit {
       for (const table of system.tables) {
         const entity = entityName(table);
         const runner = new TableCaptureRunner(table, createCaptureSource(db, system, table), ports, metrics, this.ctx.logger, saved.get(entity));
+        const state = this.control.state.stateOf(entity, 'legacy-to-new');
+        if (state !== 'enabled') runner.setControl(state);
         this.runners.set(entity, runner);
       }
       if (db instanceof PostgresLegacyDb) {
@@ -72,14 +79,14 @@ export class LegacyImportService implements OnModuleInit {
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }
 
-  /** Starts a re-snapshot of one entity; false when it is not captured here. */
-  resnapshot(entity: string): boolean {
-    const runner = this.runners.get(entity);
-    runner?.requestResnapshot();
-    return runner !== undefined;
+  /** Asks every importer (through sync.control) to re-snapshot one entity; false when it is not configured. */
+  async resnapshot(entity: string, by: string, reason: string): Promise<boolean> {
+    if (!this.runners.has(entity)) return false;
+    await this.control.publish({ entity, action: 'resnapshot', by, reason, at: new Date().toISOString() });
+    return true;
   }
 
-  entities(): Array<{ entity: string; state: CaptureState | undefined; problem: string | undefined }> {
-    return [...this.runners.values()].map((r) => ({ entity: r.entity, state: r.currentState(), problem: r.problem() }));
+  entities(): Array<{ entity: string; sync: string; state: CaptureState | undefined; problem: string | undefined }> {
+    return [...this.runners.values()].map((r) => ({ entity: r.entity, sync: r.controlState(), state: r.currentState(), problem: r.problem() }));
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TableConfig } from '@sync/config';
 import type { CaptureBatch, CaptureSource } from '@sync/legacy-db';
 import { backoffDelay, errorMessage, type OutboundRecord } from '@sync/kafka';
+import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
 import { changeRecord, keyOf, snapshotRecord } from './change-record.builder';
 import type { CaptureMetrics } from './capture.metrics';
@@ -36,6 +37,7 @@ export class TableCaptureRunner {
   private lastSaved = 0;
   private lastPurge = 0;
   private resnapshotRequested = false;
+  private control: SyncState = 'enabled';
   /** The next batch, read while the current one is being published (only after a full batch). */
   private prefetch: { position: string; batch: Promise<CaptureBatch> } | undefined;
 
@@ -70,6 +72,18 @@ export class TableCaptureRunner {
     this.wakeUp?.();
   }
 
+  /**
+   * Obeys the entity's legacy→new switch: paused and disabled stop reading (the position is kept,
+   * so resuming delivers everything); enabling a disabled entity re-snapshots it.
+   */
+  setControl(state: SyncState): void {
+    const previous = this.control;
+    this.control = state;
+    if (previous === 'disabled' && state === 'enabled') this.resnapshotRequested = true;
+    this.log.info({ entity: this.entity, from: previous, to: state }, 'sync state changed');
+    this.wake();
+  }
+
   /** Re-reads the whole table while keeping the stream position; other tables are not affected. */
   requestResnapshot(): void {
     this.resnapshotRequested = true;
@@ -78,6 +92,10 @@ export class TableCaptureRunner {
 
   currentState(): CaptureState | undefined {
     return this.state;
+  }
+
+  controlState(): SyncState {
+    return this.control;
   }
 
   /** Why this entity is unhealthy, if it is: stopped, or failing for longer than its staleness limit. */
@@ -92,6 +110,11 @@ export class TableCaptureRunner {
   private async run(): Promise<void> {
     let attempt = 0;
     while (this.running) {
+      if (this.control !== 'enabled') {
+        this.prefetch = undefined;
+        await this.idle(this.table.capture.pollIntervalMs);
+        continue;
+      }
       try {
         const busy = await this.step();
         attempt = 0;
@@ -245,14 +268,13 @@ export class TableCaptureRunner {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        self.wakeUp = undefined;
-        self.woken = false;
+        this.wakeUp = undefined;
+        this.woken = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }

@@ -1,3 +1,5 @@
+import type { AppEnv } from '@sync/config';
+
 /** One `sync-ctl` command. Each lives in commands/<name>.command.ts and is listed in commands/index.ts. */
 export interface Command {
   /** Words after `sync-ctl` that select it, e.g. ['schema'] or ['ids', 'lookup']. */
@@ -14,6 +16,8 @@ export interface CommandIo {
   err(text: string): void;
   /** Pipeline file from PIPELINE_FILE (default ./pipeline.yaml); commands take --pipeline to override. */
   readonly pipelineFile: string;
+  /** The validated environment (KAFKA_BROKERS, KEYMAP_DATABASE_URL ...). */
+  readonly env: AppEnv;
 }
 
 /** Exit codes shared by every command. */

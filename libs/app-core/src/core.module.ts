@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ObservabilityModule } from '@sync/observability';
 import type { AppContext } from './app-context';
+import { ControlController } from './control.controller';
+import { ControlWatcher } from './control-watcher.service';
 import { KafkaCoreService } from './kafka-core.service';
 import { APP_CONTEXT } from './tokens';
 
@@ -12,8 +14,9 @@ export class CoreModule {
       module: CoreModule,
       global: true,
       imports: [ObservabilityModule.forApp(ctx.app)],
-      providers: [{ provide: APP_CONTEXT, useValue: ctx }, KafkaCoreService],
-      exports: [APP_CONTEXT, KafkaCoreService],
+      controllers: [ControlController],
+      providers: [{ provide: APP_CONTEXT, useValue: ctx }, KafkaCoreService, ControlWatcher],
+      exports: [APP_CONTEXT, KafkaCoreService, ControlWatcher],
     };
   }
 }

@@ -3,3 +3,5 @@ export { KafkaCoreService } from './kafka-core.service';
 export { runApp, EXIT_CONFIG, EXIT_STARTUP } from './bootstrap';
 export { APP_CONTEXT } from './tokens';
 export type { AppContext } from './app-context';
+export { ControlWatcher } from './control-watcher.service';
+export { authoriseAdmin } from './admin.guard';

@@ -38,6 +38,8 @@ export const Topics = {
   /** Messages an app could not process, with the reason in headers. */
   dlq: (app: string): string => `dlq.${segment(app, 'app')}`,
   control: 'sync.control',
+  /** Every control change, kept by time (sync.control keeps only the latest per key). */
+  controlHistory: 'sync.control.history',
   offsets: 'sync.offsets',
   conflicts: 'sync.conflicts',
   idmapLinks: 'idmap.links',

@@ -8,15 +8,25 @@ import type { InboundMessage, LogSink } from './kafka.interface';
  * key (a tombstone removes the key). Used at start-up to load positions and switches.
  */
 export async function readCompactedTopic(kafka: Kafka, topic: string, log: LogSink, timeoutMs = 60_000): Promise<Map<string, InboundMessage>> {
+  const latest = new Map<string, InboundMessage>();
+  await readTopicToEnd(kafka, topic, log, timeoutMs, (msg) => {
+    const key = msg.key?.toString() ?? '';
+    if (msg.value === null) latest.delete(key);
+    else latest.set(key, msg);
+  });
+  return latest;
+}
+
+/** Calls `onMessage` for every message of a topic, from its start to its end when the call began. */
+export async function readTopicToEnd(kafka: Kafka, topic: string, log: LogSink, timeoutMs: number, onMessage: (message: InboundMessage) => void): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  const groupId = `compacted-reader-${randomUUID()}`;
+  const groupId = `topic-reader-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-  const latest = new Map<string, InboundMessage>();
   try {
     const ends = await admin.fetchTopicOffsets(topic);
     const remaining = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
-    if (remaining.size === 0) return latest;
+    if (remaining.size === 0) return;
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     let done!: () => void;
@@ -25,12 +35,10 @@ export async function readCompactedTopic(kafka: Kafka, topic: string, log: LogSi
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          const msg = toInboundMessage(batch.topic, batch.partition, m);
-          const key = msg.key?.toString() ?? '';
-          if (msg.value === null) latest.delete(key);
-          else latest.set(key, msg);
           const end = remaining.get(batch.partition);
-          if (end !== undefined && BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
+          if (end === undefined || BigInt(m.offset) >= end) continue;
+          onMessage(toInboundMessage(batch.topic, batch.partition, m));
+          if (BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
         }
         if (remaining.size === 0) done();
       },
@@ -44,7 +52,6 @@ export async function readCompactedTopic(kafka: Kafka, topic: string, log: LogSi
     } finally {
       clearTimeout(timer);
     }
-    return latest;
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await admin.deleteGroups([groupId]).catch((err: unknown) => log.debug({ err: String(err), groupId }, 'could not delete reader group'));

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { BatchConsumerRunner, type BatchConsumerOptions } from './batch-consumer.runner';
-import { readCompactedTopic } from './compacted-topic.reader';
+import { readCompactedTopic, readTopicToEnd } from './compacted-topic.reader';
 import { createKafkaClient } from './kafka-client.factory';
 import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
 import { SyncProducer } from './sync-producer';
@@ -25,6 +25,13 @@ export class KafkaConnection {
   /** The latest message per key of a compacted topic, read from its start to its current end. */
   readCompacted(topic: string, timeoutMs?: number): Promise<Map<string, InboundMessage>> {
     return readCompactedTopic(this.kafka, topic, this.log, timeoutMs);
+  }
+
+  /** Every message of a topic from its start to its end when the call began, in partition order. */
+  async readAll(topic: string, timeoutMs = 60_000): Promise<InboundMessage[]> {
+    const all: InboundMessage[] = [];
+    await readTopicToEnd(this.kafka, topic, this.log, timeoutMs, (m) => all.push(m));
+    return all;
   }
 
   /** A batch consumer whose dead letters go out through `dlqProducer`. */

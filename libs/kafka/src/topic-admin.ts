@@ -55,6 +55,25 @@ export class TopicAdmin {
     return this.admin.listTopics();
   }
 
+  /** Messages currently held by a topic (high minus low watermark, summed over partitions); 0 when it does not exist. */
+  async messageCount(topic: string): Promise<number> {
+    await this.connect();
+    if (!(await this.admin.listTopics()).includes(topic)) return 0;
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
+  }
+
+  /** Messages of a topic the group has not committed yet (its lag), summed over partitions. */
+  async groupLag(groupId: string, topic: string): Promise<number> {
+    await this.connect();
+    if (!(await this.admin.listTopics()).includes(topic)) return 0;
+    const [ends, committed] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.committedOffsets(groupId, topic)]);
+    return ends.reduce((sum, p) => {
+      const c = BigInt(committed.get(p.partition) ?? '-1');
+      return sum + Number(BigInt(p.high) - (c < 0n ? BigInt(p.low) : c));
+    }, 0);
+  }
+
   /** Committed offsets of a consumer group for one topic, per partition. */
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
     await this.connect();

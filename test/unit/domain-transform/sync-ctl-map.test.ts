@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { COMMANDS } from '../../../apps/sync-ctl/src/commands';
 import { dispatch } from '../../../apps/sync-ctl/src/dispatcher';
 import { repoRoot } from '../../support/test-env';
+import { loadEnv } from '@sync/config';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'mappings');
 const PIPELINE = path.join(fixtures, 'users.pipeline.yaml');
@@ -13,7 +14,7 @@ const PIPELINE = path.join(fixtures, 'users.pipeline.yaml');
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await dispatch(COMMANDS, argv, { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`), pipelineFile: PIPELINE });
+  const code = await dispatch(COMMANDS, argv, { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`), pipelineFile: PIPELINE, env: loadEnv({}) });
   return { code, out, err };
 }
 

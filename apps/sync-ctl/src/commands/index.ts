@@ -1,7 +1,19 @@
 import type { Command } from '../command';
+import { disableCommand, enableCommand, historyCommand, pauseCommand, resnapshotCommand, resumeCommand, statusCommand } from './control.command';
 import { idsCommand } from './ids.command';
 import { mapCommand } from './map.command';
 import { schemaCommand } from './schema.command';
 
 /** Every sync-ctl command; add new ones here. */
-export const COMMANDS: readonly Command[] = [schemaCommand, mapCommand, idsCommand];
+export const COMMANDS: readonly Command[] = [
+  statusCommand,
+  pauseCommand,
+  resumeCommand,
+  enableCommand,
+  disableCommand,
+  resnapshotCommand,
+  historyCommand,
+  schemaCommand,
+  mapCommand,
+  idsCommand,
+];

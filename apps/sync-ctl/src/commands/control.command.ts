@@ -1,0 +1,192 @@
+import { userInfo } from 'node:os';
+import type { PipelineConfig } from '@sync/config';
+import { parseJsonValue, Topics } from '@sync/contracts';
+import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
+import { EXIT, UsageError, type Command, type CommandIo } from '../command';
+import { withKafka } from './kafka-session';
+import { loadPipeline, parseOptions } from './pipeline-args';
+import { formatTable } from './table-format';
+
+function entities(pipeline: PipelineConfig): string[] {
+  return [...pipeline.systems.values()].flatMap((s) => s.tables.map((t) => `${s.name}.${t.schema}.${t.name}`));
+}
+
+function requireEntity(pipeline: PipelineConfig, entity: string | undefined): string {
+  if (!entity) throw new UsageError('name the entity: <system>.<schema>.<table>');
+  const known = entities(pipeline);
+  if (!known.includes(entity)) throw new UsageError(`entity "${entity}" is not in the pipeline file (known: ${known.join(', ')})`);
+  return entity;
+}
+
+function directionsOf(value: string | undefined): Direction[] {
+  if (value === undefined || value === 'both') return [...DIRECTIONS];
+  if (!DIRECTIONS.includes(value as Direction)) throw new UsageError(`--direction ${value}: use legacy-to-new, new-to-legacy or both`);
+  return [value as Direction];
+}
+
+const SWITCH_OPTIONS = {
+  pipeline: { type: 'string' },
+  direction: { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function switchCommand(name: 'pause' | 'resume' | 'enable' | 'disable', state: SyncState, summary: string, effect: string): Command {
+  return {
+    path: [name],
+    summary,
+    help: `Usage: sync-ctl ${name} <system.schema.table> [--direction legacy-to-new|new-to-legacy|both] [--reason TEXT] [--by NAME] [--pipeline FILE] [--json]
+
+${effect}
+Every app applies it within seconds, without a restart. Direction defaults to both.
+Written to the compacted topic sync.control (and sync.control.history), with who, when and why.
+
+Example:
+  sync-ctl ${name} crm.public.users --direction legacy-to-new --reason "cut-over rehearsal"`,
+    async run(args, io) {
+      const { values, positionals } = parseOptions(args, SWITCH_OPTIONS);
+      const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+      const entity = requireEntity(pipeline, positionals[0]);
+      const at = new Date().toISOString();
+      const by = values.by ?? userInfo().username;
+      const messages: ControlMessage[] = directionsOf(values.direction).map((direction) => ({ entity, direction, state, by, at, reason: values.reason ?? '' }));
+      await publish(pipeline, io, messages);
+      if (values.json) io.out(JSON.stringify(messages));
+      else for (const m of messages) io.out(`${entity} ${'direction' in m ? m.direction : ''}: ${state}`);
+      return EXIT.ok;
+    },
+  };
+}
+
+async function publish(pipeline: PipelineConfig, io: CommandIo, messages: readonly ControlMessage[]): Promise<void> {
+  await withKafka(pipeline, io.env, async ({ producer, admin }) => {
+    await admin.ensureTopics([{ topic: Topics.control, compacted: true }, { topic: Topics.controlHistory }]);
+    await producer.send(
+      messages.flatMap((m) => {
+        const value = JSON.stringify(m);
+        return [
+          { topic: Topics.control, key: controlKey(m), value },
+          { topic: Topics.controlHistory, key: m.entity, value },
+        ];
+      }),
+    );
+  });
+}
+
+export const pauseCommand = switchCommand('pause', 'paused', 'pause an entity: nothing flows, positions are kept', 'Pauses the entity: nothing flows in that direction; positions are kept, so `resume` delivers everything that happened meanwhile, in order.');
+export const resumeCommand = switchCommand('resume', 'enabled', 'resume a paused entity: everything held back is delivered', 'Resumes a paused entity: everything that happened while it was paused is delivered, in order.');
+export const enableCommand = switchCommand('enable', 'enabled', 'enable an entity (a disabled one is re-snapshotted)', 'Enables the entity. If it was disabled, legacy-import re-snapshots it first (changes made while it was disabled were not captured as changes).');
+export const disableCommand = switchCommand('disable', 'disabled', 'disable an entity: it stops; re-enabling re-snapshots', 'Disables the entity: it stops flowing. Enabling it again re-snapshots it from the legacy table.');
+
+export const resnapshotCommand: Command = {
+  path: ['resnapshot'],
+  summary: 're-read one entity from its legacy table while others keep streaming',
+  help: `Usage: sync-ctl resnapshot <system.schema.table> [--reason TEXT] [--by NAME] [--pipeline FILE]
+
+Asks legacy-import to publish the whole table again (op "r" events), then continue streaming from
+where it was. Other entities are not affected.`,
+  async run(args, io) {
+    const { values, positionals } = parseOptions(args, SWITCH_OPTIONS);
+    const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+    const entity = requireEntity(pipeline, positionals[0]);
+    await publish(pipeline, io, [{ entity, action: 'resnapshot', by: values.by ?? userInfo().username, reason: values.reason ?? '', at: new Date().toISOString() }]);
+    io.out(`${entity}: re-snapshot requested`);
+    return EXIT.ok;
+  },
+};
+
+export const historyCommand: Command = {
+  path: ['history'],
+  summary: 'every control change, oldest first, with who, when and why',
+  help: `Usage: sync-ctl history [<system.schema.table>] [--pipeline FILE] [--json]
+
+Lists the control changes recorded in sync.control.history (all entities, or one).`,
+  async run(args, io) {
+    const { values, positionals } = parseOptions(args, { pipeline: { type: 'string' }, json: { type: 'boolean' } });
+    const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+    const only = positionals[0] === undefined ? undefined : requireEntity(pipeline, positionals[0]);
+    const messages = await withKafka(pipeline, io.env, async ({ connection, admin }) => {
+      await admin.ensureTopics([{ topic: Topics.controlHistory }]);
+      return (await connection.readAll(Topics.controlHistory)).flatMap((m) => {
+        try {
+          return [parseControlMessage(parseJsonValue(m.value))];
+        } catch {
+          return [];
+        }
+      });
+    });
+    const rows = messages.filter((m) => only === undefined || m.entity === only).sort((a, b) => a.at.localeCompare(b.at));
+    if (values.json) io.out(JSON.stringify(rows));
+    else io.out(formatTable(['at', 'entity', 'change', 'by', 'reason'], rows.map((m) => [m.at, m.entity, 'action' in m ? 'resnapshot' : `${m.direction} ${m.state}`, m.by, m.reason])));
+    return EXIT.ok;
+  },
+};
+
+interface EntityStatus {
+  entity: string;
+  legacyToNew: SyncState;
+  newToLegacy: SyncState;
+  capture: string;
+  legacyEvents: number;
+  writebackPending: number;
+}
+
+export const statusCommand: Command = {
+  path: ['status'],
+  summary: 'per entity: switches, capture phase, events published, write-backs pending, DLQ counts',
+  help: `Usage: sync-ctl status [--pipeline FILE] [--json]
+
+Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (snapshot or
+streaming), the events held in its legacy.* topic, and the write-back commands not yet applied
+(lag of legacy-writeback's consumer group on resolved.*); then the dead-letter count per app.
+Exit code 1 when any dead letters exist.`,
+  async run(args, io) {
+    const { values } = parseOptions(args, { pipeline: { type: 'string' }, json: { type: 'boolean' } });
+    const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+    const systems = [...pipeline.systems.keys()].sort();
+    // Same naming rule as legacy-writeback's consumer group (apps/legacy-writeback legacy-writeback.service.ts).
+    const writebackGroup = `legacy-writeback.${systems.join('+')}`;
+    const report = await withKafka(pipeline, io.env, async ({ connection, admin }) => {
+      await admin.ensureTopics([{ topic: Topics.control, compacted: true }, { topic: Topics.offsets, compacted: true }]);
+      const control = new ControlState();
+      for (const m of (await connection.readCompacted(Topics.control)).values()) {
+        try {
+          control.apply(parseControlMessage(parseJsonValue(m.value)));
+        } catch {
+          // an invalid record is reported by the apps' dead-letter queues
+        }
+      }
+      const offsets = await connection.readCompacted(Topics.offsets);
+      const rows: EntityStatus[] = [];
+      for (const system of pipeline.systems.values()) {
+        for (const t of system.tables) {
+          const entity = `${system.name}.${t.schema}.${t.name}`;
+          const ref = { system: system.name, schema: t.schema, table: t.name };
+          const phase = (() => {
+            const raw = offsets.get(entity)?.value?.toString();
+            return raw ? ((JSON.parse(raw) as { phase?: string }).phase ?? '?') : 'not started';
+          })();
+          rows.push({
+            entity,
+            legacyToNew: control.stateOf(entity, 'legacy-to-new'),
+            newToLegacy: control.stateOf(entity, 'new-to-legacy'),
+            capture: phase,
+            legacyEvents: await admin.messageCount(Topics.legacy(ref)),
+            writebackPending: await admin.groupLag(writebackGroup, Topics.resolved(ref)),
+          });
+        }
+      }
+      const dlq: Record<string, number> = {};
+      for (const app of ['legacy-import', 'id-translation', 'domain-transform', 'legacy-writeback']) dlq[app] = await admin.messageCount(Topics.dlq(app));
+      return { entities: rows, deadLetters: dlq };
+    });
+    if (values.json) io.out(JSON.stringify(report));
+    else {
+      io.out(formatTable(['entity', 'legacy→new', 'new→legacy', 'capture', 'legacy events', 'write-backs pending'], report.entities.map((r) => [r.entity, r.legacyToNew, r.newToLegacy, r.capture, String(r.legacyEvents), String(r.writebackPending)])));
+      io.out('');
+      io.out(formatTable(['app', 'dead letters'], Object.entries(report.deadLetters).map(([app, n]) => [app, String(n)])));
+    }
+    return Object.values(report.deadLetters).some((n) => n > 0) ? EXIT.failed : EXIT.ok;
+  },
+};
