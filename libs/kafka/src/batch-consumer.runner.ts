@@ -131,6 +131,18 @@ export class BatchConsumerRunner {
     await this.consumer.disconnect();
   }
 
+  /**
+   * Stops fetching these topics (all partitions) until resumed; committed offsets stay where they
+   * are, so nothing is skipped. A batch already in hand is finished.
+   */
+  pauseTopics(topics: readonly string[]): void {
+    if (topics.length > 0) this.consumer.pause(topics.map((topic) => ({ topic })));
+  }
+
+  resumeTopics(topics: readonly string[]): void {
+    if (topics.length > 0) this.consumer.resume(topics.map((topic) => ({ topic })));
+  }
+
   /** Partitions currently assigned to this member, per topic. */
   assignment(): ReadonlyMap<string, readonly number[]> {
     return this.assigned;

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_TOKEN, ImportHarness } from '../integration/legacy-import/import-harness';
+import { repoRoot, testBrokers } from '../support/test-env';
+import { TopicCollector } from '../support/topic-collector';
+import { waitFor } from '../support/wait-for';
+
+const run = promisify(execFile);
+
+describe('per-entity control: pause and resume legacy→new while another entity flows', () => {
+  let h: ImportHarness;
+  let events: TopicCollector;
+
+  async function syncCtl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [path.join(repoRoot, 'dist', 'apps', 'sync-ctl', 'src', 'main.js'), ...args], {
+        env: { PATH: process.env['PATH'] ?? '', PIPELINE_FILE: h.pipelineFile, KAFKA_BROKERS: testBrokers().join(','), LEGACY_DATABASE_URL: h.db.url },
+        timeout: 60_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  async function entityState(entity: string): Promise<string | undefined> {
+    const res = await fetch(h.apps[0]!.url('/admin/entities'), { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const list = (await res.json()) as Array<{ entity: string; sync: string }>;
+    return list.find((e) => e.entity === entity)?.sync;
+  }
+
+  before(async () => {
+    h = await ImportHarness.create(
+      'CREATE TABLE users (id int PRIMARY KEY, name text); CREATE TABLE orders (id int PRIMARY KEY, total int)',
+      `      - name: users\n        key: [id]\n        capture: { mode: trigger, pollIntervalMs: 100 }\n      - name: orders\n        key: [id]\n        capture: { mode: trigger, pollIntervalMs: 100 }\n`,
+    );
+    events = await new TopicCollector().start([h.topic('users'), h.topic('orders')]);
+    await h.startImporter();
+  });
+
+  after(async () => {
+    await events.stop();
+    await h.close();
+  });
+
+  it('holds back 100 changes while paused and delivers them all, in order, once, on resume', async () => {
+    const users = `${h.system}.public.users`;
+    await h.db.exec(`INSERT INTO users SELECT g, 'before ' || g FROM generate_series(1, 10) g`);
+    await events.waitForCount(h.topic('users'), 10);
+
+    const paused = await syncCtl('pause', users, '--direction', 'legacy-to-new', '--reason', 'e2e test', '--by', 'tester');
+    assert.equal(paused.code, 0, paused.stderr);
+    await waitFor('importer applied the pause', async () => ((await entityState(users)) === 'paused' ? true : undefined), 15_000, 200);
+
+    for (let i = 0; i < 100; i++) await h.db.exec(`INSERT INTO users VALUES ($1, 'while paused')`, [100 + i]);
+    await h.db.exec(`INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 20) g`);
+    await events.waitForCount(h.topic('orders'), 20);
+    // The other entity flowed; give the paused one a few more poll intervals to (wrongly) deliver.
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(events.on(h.topic('users')).length, 10, 'nothing arrives for a paused entity');
+
+    const status = await syncCtl('status', '--json');
+    const report = JSON.parse(status.stdout) as { entities: Array<{ entity: string; legacyToNew: string; newToLegacy: string }> };
+    assert.deepEqual(report.entities.find((e) => e.entity === users), { ...report.entities.find((e) => e.entity === users), legacyToNew: 'paused', newToLegacy: 'enabled' });
+
+    const resumed = await syncCtl('resume', users, '--direction', 'legacy-to-new', '--by', 'tester');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const all = await events.waitForCount(h.topic('users'), 110, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const held = events.on(h.topic('users')).slice(10).map((e) => (e.key as { id: number }).id);
+    assert.deepEqual(held, Array.from({ length: 100 }, (_, i) => 100 + i), 'all 100, in order, none twice');
+    assert.equal(all.length, 110);
+
+    const history = await syncCtl('history', users, '--json');
+    const changes = (JSON.parse(history.stdout) as Array<{ state?: string; by: string; reason: string }>).map((c) => [c.state, c.by]);
+    assert.deepEqual(changes, [['paused', 'tester'], ['enabled', 'tester']]);
+  });
+
+  it('rejects an unknown entity with exit code 2 and names it', async () => {
+    const res = await syncCtl('pause', `${h.system}.public.nope`);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /entity ".*\.public\.nope" is not in the pipeline file/);
+  });
+});
