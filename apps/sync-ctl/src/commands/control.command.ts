@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import type { PipelineConfig } from '@sync/config';
 import { parseJsonValue, Topics } from '@sync/contracts';
 import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
+import { createKeymapDataSource } from '../../../id-translation/src/keymap.data-source';
 import { EXIT, UsageError, type Command, type CommandIo } from '../command';
 import { withKafka } from './kafka-session';
 import { loadPipeline, parseOptions } from './pipeline-args';
@@ -130,6 +131,25 @@ interface EntityStatus {
   capture: string;
   legacyEvents: number;
   writebackPending: number;
+  /** Write-back commands id-translation holds until a key they need is known; null without KEYMAP_DATABASE_URL. */
+  parked: number | null;
+}
+
+/** Parked commands per entity from id-translation's key map, when its database is configured. */
+async function parkedCounts(io: CommandIo): Promise<Map<string, number> | undefined> {
+  const url = io.env.keymap.databaseUrl?.reveal();
+  if (!url) return undefined;
+  const ds = createKeymapDataSource(url, { poolSize: 1 });
+  try {
+    await ds.initialize();
+    const rows = (await ds.query('SELECT system, table_ref, count(*)::int AS n FROM keymap_parked_command GROUP BY system, table_ref')) as Array<{ system: string; table_ref: string; n: number }>;
+    return new Map(rows.map((r) => [`${r.system}.${r.table_ref}`, r.n]));
+  } catch (err) {
+    io.err(`parked counts unavailable: ${(err as Error).message}`);
+    return undefined;
+  } finally {
+    if (ds.isInitialized) await ds.destroy();
+  }
 }
 
 export const statusCommand: Command = {
@@ -138,8 +158,9 @@ export const statusCommand: Command = {
   help: `Usage: sync-ctl status [--pipeline FILE] [--json]
 
 Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (snapshot or
-streaming), the events held in its legacy.* topic, and the write-back commands not yet applied
-(lag of legacy-writeback's consumer group on resolved.*); then the dead-letter count per app.
+streaming), the events held in its legacy.* topic, the write-back commands not yet applied
+(lag of legacy-writeback's consumer group on resolved.*) and, when KEYMAP_DATABASE_URL is set,
+the commands id-translation has parked; then the dead-letter count per app.
 Exit code 1 when any dead letters exist.`,
   async run(args, io) {
     const { values } = parseOptions(args, { pipeline: { type: 'string' }, json: { type: 'boolean' } });
@@ -147,6 +168,7 @@ Exit code 1 when any dead letters exist.`,
     const systems = [...pipeline.systems.keys()].sort();
     // Same naming rule as legacy-writeback's consumer group (apps/legacy-writeback legacy-writeback.service.ts).
     const writebackGroup = `legacy-writeback.${systems.join('+')}`;
+    const parked = await parkedCounts(io);
     const report = await withKafka(pipeline, io.env, async ({ connection, admin }) => {
       await admin.ensureTopics([{ topic: Topics.control, compacted: true }, { topic: Topics.offsets, compacted: true }]);
       const control = new ControlState();
@@ -174,6 +196,7 @@ Exit code 1 when any dead letters exist.`,
             capture: phase,
             legacyEvents: await admin.messageCount(Topics.legacy(ref)),
             writebackPending: await admin.groupLag(writebackGroup, Topics.resolved(ref)),
+            parked: parked ? (parked.get(entity) ?? 0) : null,
           });
         }
       }
@@ -183,7 +206,12 @@ Exit code 1 when any dead letters exist.`,
     });
     if (values.json) io.out(JSON.stringify(report));
     else {
-      io.out(formatTable(['entity', 'legacy→new', 'new→legacy', 'capture', 'legacy events', 'write-backs pending'], report.entities.map((r) => [r.entity, r.legacyToNew, r.newToLegacy, r.capture, String(r.legacyEvents), String(r.writebackPending)])));
+      io.out(
+        formatTable(
+          ['entity', 'legacy→new', 'new→legacy', 'capture', 'legacy events', 'write-backs pending', 'parked'],
+          report.entities.map((r) => [r.entity, r.legacyToNew, r.newToLegacy, r.capture, String(r.legacyEvents), String(r.writebackPending), r.parked === null ? '-' : String(r.parked)]),
+        ),
+      );
       io.out('');
       io.out(formatTable(['app', 'dead letters'], Object.entries(report.deadLetters).map(([app, n]) => [app, String(n)])));
     }
