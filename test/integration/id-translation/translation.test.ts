@@ -147,7 +147,12 @@ describe('id-translation on real Kafka and PostgreSQL', () => {
     const shortLived = await TranslationReplica.start(pipeline(yaml(uniqueName('expiry'), 1_000)), db.url);
     try {
       await producer.send([{ topic: Topics.writeback(t(TGT, 'orders')), key: G, value: writebackRequest(TGT, 'orders', 'o-lonely', G, { total: 3 }, { customer_id: `nobody-${tag}` }), headers: { origin: 'service:it' } }]);
-      const dead = await waitFor('the parked command in the DLQ', () => out.on(Topics.dlq('id-translation')).find((c) => (c.value as { commandId?: string }).commandId === 'o-lonely'), 60_000);
+      // dlq.id-translation is shared with earlier runs: pick this run's dead letter by its source topic.
+      const dead = await waitFor(
+        'the parked command in the DLQ',
+        () => out.on(Topics.dlq('id-translation')).find((c) => (c.value as { commandId?: string }).commandId === 'o-lonely' && c.message.headers[DLQ_HEADERS.sourceTopic] === Topics.writeback(t(TGT, 'orders'))),
+        60_000,
+      );
       assert.match(dead.message.headers[DLQ_HEADERS.reason] ?? '', /parked for \d+ s, longer than the limit.*customer_id -> .*unknown/);
       assert.equal(dead.message.headers[DLQ_HEADERS.sourceTopic], Topics.writeback(t(TGT, 'orders')));
       const metrics = await shortLived.metrics.render();
