@@ -20,7 +20,7 @@ export class DomainTransformService implements OnModuleInit {
   ) {
     this.consumer = new TransformConsumer(engine, kafka.connection, kafka.producer, kafka.admin, {
       app: ctx.app,
-      groupPrefix: ctx.app,
+      groupPrefix: ctx.pipeline.domainTransform.groupPrefix,
       log: ctx.logger,
       metrics: new TransformMetrics(metrics),
     });

@@ -48,8 +48,10 @@ export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap
       cacheSize: pipeline.idTranslation?.cacheSize ?? PIPELINE_DEFAULTS.cacheSize,
       groupPrefix: pipeline.idTranslation?.groupPrefix ?? PIPELINE_DEFAULTS.groupPrefix,
     },
+    domainTransform: { groupPrefix: pipeline.domainTransform?.groupPrefix ?? 'domain-transform' },
     mappings: pipeline.mappings ?? {},
     replication: pipeline.replication ?? [],
+    verify: pipeline.verify ?? {},
   });
 }
 

@@ -203,6 +203,10 @@ export class IdTranslationSchema {
   @IsOptional() @IsIdentifier() groupPrefix?: string;
 }
 
+export class DomainTransformSchema {
+  @IsOptional() @IsIdentifier() groupPrefix?: string;
+}
+
 export class PipelineSchema {
   @Required() @IsEqualTo(1, 'the only pipeline file version') version!: 1;
 
@@ -215,6 +219,10 @@ export class PipelineSchema {
   @IsOptional() @IsMapping() @ValidateNested() @Type(() => IdTranslationSchema)
   idTranslation?: IdTranslationSchema;
 
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => DomainTransformSchema)
+  domainTransform?: DomainTransformSchema;
+
   @IsOptional() @IsMapping() mappings?: Record<string, unknown>;
   @IsOptional() @IsList({ nonEmpty: false }) replication?: unknown[];
+  @IsOptional() @IsMapping() verify?: Record<string, unknown>;
 }

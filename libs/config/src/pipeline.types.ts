@@ -17,10 +17,19 @@ export interface PipelineConfig {
   /** Systems by name. A Map, so a name like `constructor` cannot collide with object members. */
   readonly systems: ReadonlyMap<string, SystemConfig>;
   readonly idTranslation: IdTranslationConfig;
+  readonly domainTransform: DomainTransformConfig;
   /** Not validated here yet: owned by domain-transform. */
   readonly mappings: Readonly<Record<string, unknown>>;
   /** Not validated here yet: owned by domain-transform. */
   readonly replication: readonly unknown[];
+  /** Not validated here: owned by `sync-ctl verify` (docs/verify.md). */
+  readonly verify: Readonly<Record<string, unknown>>;
+}
+
+/** Settings of the domain-transform app (pipeline section `domainTransform`). */
+export interface DomainTransformConfig {
+  /** Consumer groups are `<groupPrefix>.forward` and `.reverse` (default `domain-transform`). */
+  readonly groupPrefix: string;
 }
 
 /** Settings of the id-translation app (pipeline section `idTranslation`). */
