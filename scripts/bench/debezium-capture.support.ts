@@ -1,0 +1,152 @@
+/**
+ * The Debezium side of compare.bench.ts: the workload of capture-bench.support.ts through
+ * Debezium's PostgreSQL connector (pgoutput) on the Kafka Connect worker that
+ * scripts/debezium.sh runs, talking to it over its REST API.
+ */
+import { Client } from 'pg';
+import { KafkaConnection, silentLog } from '@sync/kafka';
+import {
+  BENCH_TABLE_DDL,
+  captureResult,
+  exec,
+  fixedRateLatency,
+  insertRows,
+  rssSampler,
+  vmRssBytes,
+  waitUntil,
+  withBenchDatabase,
+  type CaptureResult,
+  type CaptureWorkload,
+} from './capture-bench.support';
+
+/** The few Connect REST calls the benchmark needs (standalone mode serves the same API). */
+class ConnectRest {
+  constructor(private readonly baseUrl: string) {}
+
+  async call(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`Connect ${method} ${path}: HTTP ${res.status} ${text}`);
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  }
+
+  async taskStates(name: string): Promise<string[]> {
+    const status = (await this.call('GET', `/connectors/${name}/status`)) as { connector: { state: string }; tasks: Array<{ state: string; trace?: string }> };
+    const failed = status.tasks.find((t) => t.state === 'FAILED');
+    if (status.connector.state === 'FAILED' || failed) throw new Error(`Debezium connector ${name} failed: ${failed?.trace ?? status.connector.state}`);
+    return status.tasks.map((t) => t.state);
+  }
+
+  async waitForState(name: string, state: 'RUNNING' | 'PAUSED'): Promise<void> {
+    await waitUntil(`connector ${name} ${state}`, async () => {
+      const states = await this.taskStates(name);
+      return states.length > 0 && states.every((s) => s === state);
+    }, 60_000, 100);
+  }
+}
+
+async function dropSlot(url: string, slot: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    // The connector's walsender lets go of the slot shortly after the task stops.
+    await waitUntil(`slot ${slot} released`, async () => {
+      const r = await c.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      return r.rows.length === 0 || !r.rows[0]!.active;
+    }, 15_000, 100).catch(async () => {
+      await c.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active', [slot]);
+    });
+    await waitUntil(`slot ${slot} dropped`, async () => {
+      const r = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      if (r.rows[0]!.n === 0) return true;
+      await c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot]);
+      return false;
+    }, 15_000, 200);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * On `baseUrl`'s cluster (wal_level=logical): the insert into a published table (slot present,
+ * connector paused) and into an unpublished one, then capture throughput of that backlog from
+ * resume until the topic's high watermark holds every row, then the fixed-rate latency probe.
+ */
+export async function runDebeziumCapture(opts: {
+  readonly baseUrl: string;
+  readonly brokers: string[];
+  readonly connectUrl: string;
+  readonly connectPid: number;
+  readonly workload: CaptureWorkload;
+}): Promise<CaptureResult> {
+  const N = opts.workload.rows;
+  const rest = new ConnectRest(opts.connectUrl);
+  return withBenchDatabase(opts.baseUrl, 'bench_dbz', async (url) => {
+    const dbName = new URL(url).pathname.slice(1);
+    const name = dbName;
+    const slot = dbName;
+    const topic = `${name}.public.rows`;
+    const kafka = new KafkaConnection({ brokers: opts.brokers, clientId: 'bench-debezium' }, silentLog);
+    const producer = kafka.producer();
+    const admin = kafka.admin();
+    const rss = rssSampler(() => vmRssBytes(opts.connectPid));
+    let created = false;
+    try {
+      await exec(url, `CREATE TABLE plain ${BENCH_TABLE_DDL}; CREATE TABLE rows ${BENCH_TABLE_DDL}`);
+      await producer.connect();
+      await admin.ensureTopics([{ topic }]);
+      const u = new URL(url);
+      await rest.call('PUT', `/connectors/${name}/config`, {
+        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+        'tasks.max': '1',
+        'plugin.name': 'pgoutput',
+        'database.hostname': u.hostname,
+        'database.port': u.port,
+        'database.user': 'postgres',
+        // trust auth: the connector still requires the property
+        'database.password': 'unused',
+        'database.dbname': dbName,
+        'topic.prefix': name,
+        'table.include.list': 'public.rows',
+        'slot.name': slot,
+        'publication.name': `${name}_pub`,
+        'publication.autocreate.mode': 'filtered',
+        'snapshot.mode': 'no_data',
+        // numeric as a string, as our events carry it, instead of base64 bytes
+        'decimal.handling.mode': 'string',
+      });
+      created = true;
+      await rest.waitForState(name, 'RUNNING');
+      // RUNNING comes before the replication stream is open: wait for a first row to arrive.
+      await exec(url, `INSERT INTO rows (id, name, amount) VALUES (0, 'warm-up', 0)`);
+      await waitUntil('Debezium streaming', async () => (await admin.messageCount(topic)) >= 1, 120_000, 100);
+
+      // Write cost with only logical decoding: a published table with the slot present vs an
+      // unpublished one; the connector is paused so the backlog is there for the throughput run.
+      await rest.call('PUT', `/connectors/${name}/pause`);
+      await rest.waitForState(name, 'PAUSED');
+      const plainMs = await insertRows(url, 'plain', N);
+      const capturedMs = await insertRows(url, 'rows', N);
+
+      const t0 = performance.now();
+      await rest.call('PUT', `/connectors/${name}/resume`);
+      await waitUntil(`${N} Debezium records`, async () => (await admin.messageCount(topic)) >= N + 1, 600_000, 20);
+      const captureMs = performance.now() - t0;
+
+      const latency = await fixedRateLatency({ kafka, dlqProducer: producer, url, table: 'rows', topic, firstId: N + 1, workload: opts.workload });
+      // Peak VmRSS of the Connect worker JVM while the connector ran.
+      return captureResult(N, { uncapturedInsert: plainMs, capturedInsert: capturedMs, capture: captureMs }, latency, rss.peakMb());
+    } finally {
+      rss.stop();
+      if (created) await rest.call('DELETE', `/connectors/${name}`).catch((err: unknown) => console.error(err));
+      await dropSlot(url, slot).catch((err: unknown) => console.error(err));
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    }
+  });
+}
