@@ -42,7 +42,7 @@ describe('the four apps as separate processes on the real broker', () => {
     }
     const ready = await apps[1]!.json('/health/ready');
     assert.equal(ready.status, 200);
-    assert.deepEqual(Object.keys((ready.body as { info: object }).info).sort(), ['kafka', 'keymap-db', 'startup']);
+    assert.deepEqual(Object.keys((ready.body as { info: object }).info).sort(), ['control', 'kafka', 'keymap-db', 'startup', 'translation-consumers']);
   });
 
   it('with Kafka stopped, ready turns 503 naming kafka while live stays 200; ready recovers without a restart', async () => {
