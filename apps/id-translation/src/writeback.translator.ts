@@ -153,15 +153,17 @@ export class WritebackTranslator {
   }
 
   async handleLinks(messages: readonly InboundMessage[]): Promise<void> {
-    const links = messages.map((m) => {
+    const links = messages.flatMap((m) => {
       const link = parseIdmapLink(parseJsonValue(m.value));
       const tableRef = tableRefOf(link.schema, link.table);
       const table = this.index.get(link.system, tableRef);
-      if (!table) throw new ContractError(`${link.system}.${tableRef} is not a table of the pipeline`);
+      // idmap.links is shared by every deployment on the broker: links of other pipelines' tables are not ours.
+      if (!table) return [];
       const localKey = canonicalKey(table.config.key, link.key);
       if (localKey === undefined) throw new ContractError(`key: must hold every key column [${table.config.key.join(', ')}] of ${link.system}.${tableRef}`);
-      return { link, ref: { system: link.system, tableRef, localKey, keyValues: keyValues(table.config.key, link.key) } };
+      return [{ link, ref: { system: link.system, tableRef, localKey, keyValues: keyValues(table.config.key, link.key) } }];
     });
+    if (links.length === 0) return;
     const work = await this.locked(async (tx, session) => {
       await tx.insertEntries(links.map(({ link, ref }): NewEntry => ({ ref, globalId: link.globalId, origin: 'link' })));
       const stored = await tx.findGlobalIds(links.map((l) => l.ref));
