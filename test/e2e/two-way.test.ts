@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Headers, Topics, type IdmapLink } from '@sync/contracts';
+import { KafkaConnection, silentLog, type SyncProducer } from '@sync/kafka';
+import { dataSchemaUri, encodeDomainEvent } from '@sync/mapping';
+import { testBrokers } from '../support/test-env';
+import { TopicCollector, type Collected } from '../support/topic-collector';
+import { TwoWayStack } from '../support/two-way-stack';
+import { waitFor } from '../support/wait-for';
+
+const SERVICE_ORIGIN = 'svc:profile';
+
+interface DomainEvent {
+  readonly type: string;
+  readonly subject: string;
+  readonly origin: string;
+  readonly data: Record<string, unknown>;
+}
+
+function domainEvent(c: Collected): DomainEvent {
+  const h = c.message.headers;
+  return { type: h['ce_type'] ?? '', subject: h['ce_subject'] ?? '', origin: h[Headers.origin] ?? '', data: c.value as Record<string, unknown> };
+}
+
+describe('two-way sync: the four apps as processes between a legacy PostgreSQL database and a new service', () => {
+  let stack: TwoWayStack;
+  let topics: TopicCollector;
+  let producer: SyncProducer;
+  const connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'e2e-new-service' }, silentLog);
+
+  const userTopic = (): string => Topics.domain(stack.userAggregate, 1);
+  const orderTopic = (): string => Topics.domain(stack.orderAggregate, 1);
+  const legacyUsers = (): string => Topics.legacy({ system: stack.system, schema: 'public', table: 'users' });
+  const events = (topic: string): DomainEvent[] => topics.on(topic).map(domainEvent);
+
+  /** What the new service does: publish its own change as a CloudEvent in Kafka binary mode. */
+  async function publish(type: string, subject: string, data: Record<string, unknown>): Promise<string> {
+    const id = randomUUID();
+    const encoded = encodeDomainEvent({ id, source: '/services/profile', type, subject, time: new Date().toISOString(), dataschema: dataSchemaUri(stack.userAggregate, 1, type), data });
+    await producer.send([{ topic: userTopic(), key: encoded.key, value: encoded.value, headers: { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: SERVICE_ORIGIN, [Headers.causationId]: id } }]);
+    return id;
+  }
+
+  before(async () => {
+    const t0 = Date.now();
+    const lap = (what: string): void => { if (process.env['E2E_DEBUG']) console.log(`${what}: ${Date.now() - t0} ms`); };
+    stack = await TwoWayStack.create();
+    lap('dbs');
+    producer = connection.producer();
+    await producer.connect();
+    topics = await new TopicCollector().start([userTopic(), orderTopic(), legacyUsers(), Topics.idmapLinks]);
+    lap('collector');
+    await stack.startApps();
+    lap('apps');
+  });
+
+  after(async () => {
+    if (process.env['E2E_DEBUG']) console.log(stack.logs());
+    await topics?.stop().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    await stack?.close();
+  });
+
+  it('legacy inserts and updates become domain events: users as UserChanged + AddressChanged, orders as OrderPlaced with the user global id', async () => {
+    const [ada] = await stack.legacy.exec<{ id: number }>(`INSERT INTO users (name, email, street, city, zip) VALUES ('Ada', 'ada@example.org', 'Main St 1', 'Springfield', '12345') RETURNING id`);
+    await stack.legacy.exec(`INSERT INTO orders (user_id, total) VALUES ($1, 19.90)`, [ada!.id]);
+    const created = await waitFor('UserChanged and AddressChanged for Ada', () => {
+      const got = events(userTopic());
+      return got.length >= 2 ? got : undefined;
+    }, 45_000);
+    assert.deepEqual(created.map((e) => e.type).sort(), ['AddressChanged', 'UserChanged']);
+    const adaId = created[0]!.subject;
+    assert.ok(created.every((e) => e.subject === adaId && e.origin === `legacy:${stack.system}`));
+    assert.deepEqual(created.find((e) => e.type === 'AddressChanged')!.data, { street: 'Main St 1', city: 'Springfield', zip: '12345' });
+    assert.deepEqual(created.find((e) => e.type === 'UserChanged')!.data, { name: 'Ada', email: 'ada@example.org' });
+
+    const [order] = await waitFor('OrderPlaced', () => (events(orderTopic()).length > 0 ? events(orderTopic()) : undefined), 30_000);
+    assert.equal(order!.type, 'OrderPlaced');
+    assert.equal(order!.data['userId'], adaId, 'the foreign key arrives as the user global id');
+    assert.equal(order!.data['total'], '19.90');
+
+    // Only the address changed: one AddressChanged, no UserChanged.
+    await stack.legacy.exec(`UPDATE users SET city = 'Shelbyville', updated_at = now() WHERE id = $1`, [ada!.id]);
+    await waitFor('AddressChanged for the move', () => events(userTopic()).some((e) => e.data['city'] === 'Shelbyville') || undefined, 30_000);
+    assert.deepEqual(events(userTopic()).slice(2).map((e) => e.type), ['AddressChanged']);
+  });
+
+  it("a new service's events become a legacy row with a generated key; later events update that row; nothing echoes back", async () => {
+    const userId = randomUUID();
+    const before = events(userTopic()).length;
+    await publish('UserChanged', userId, { name: 'Grace', email: 'grace@example.org' });
+    await publish('AddressChanged', userId, { street: 'Harbour Rd 2', city: 'Arlington', zip: '22201' });
+
+    const link = await waitFor('idmap.links reports the generated key', () => {
+      const found = topics.on(Topics.idmapLinks).map((c) => c.value as IdmapLink).find((l) => l.system === stack.system && l.globalId === userId);
+      return found;
+    }, 45_000);
+    const legacyId = Number(link.key['id']);
+    assert.ok(Number.isInteger(legacyId) && legacyId > 0, `a generated key: ${JSON.stringify(link.key)}`);
+    const row = await waitFor('the address is written to the generated row', async () => {
+      const [r] = await stack.legacy.exec<Record<string, unknown>>('SELECT id, name, email, street, city, zip FROM users WHERE id = $1', [legacyId]);
+      return r?.['city'] === 'Arlington' ? r : undefined;
+    }, 30_000);
+    assert.deepEqual(row, { id: legacyId, name: 'Grace', email: 'grace@example.org', street: 'Harbour Rd 2', city: 'Arlington', zip: '22201' });
+
+    // A later event for the same global id is resolved to the generated key: an update, not a second row.
+    await publish('AddressChanged', userId, { street: 'Harbour Rd 2', city: 'Alexandria', zip: '22301' });
+    await waitFor('the move is written back', async () => {
+      const [r] = await stack.legacy.exec<{ city: string }>('SELECT city FROM users WHERE id = $1', [legacyId]);
+      return r?.city === 'Alexandria' || undefined;
+    }, 30_000);
+    const [count] = await stack.legacy.exec<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE name = 'Grace'`);
+    assert.equal(count!.n, 1, 'one legacy row for the new user');
+
+    // The write-back's rows were captured with the service's origin, and legacy-import skipped them.
+    const logged = await stack.legacy.exec<{ n: number }>(`SELECT count(*)::int AS n FROM sync.public_users_changes WHERE origin = $1`, [SERVICE_ORIGIN]);
+    assert.ok(logged[0]!.n >= 2, `write-back changes recorded with their origin (${logged[0]!.n})`);
+
+    // A legacy edit of the new user's row after the write-backs: changes are published in changelog
+    // order, so once its event is out, any echo of the write-backs would already have been published.
+    await stack.legacy.exec(`UPDATE users SET zip = '22302' WHERE id = $1`, [legacyId]);
+    const marker = await waitFor('the legacy edit of the new row reaches the domain topic', () => events(userTopic()).find((e) => e.origin !== SERVICE_ORIGIN && e.data['zip'] === '22302'), 30_000);
+    assert.equal(marker.subject, userId, 'the legacy row is known under the global id the service chose');
+    assert.equal(marker.type, 'AddressChanged');
+    assert.deepEqual(marker.data, { street: 'Harbour Rd 2', city: 'Alexandria', zip: '22302' });
+
+    const legacyEvents = topics.on(legacyUsers()).map((c) => (c.value as { after: { id: number; zip: string } | null }).after);
+    assert.deepEqual(
+      legacyEvents.filter((a) => a?.id === legacyId).map((a) => a?.zip),
+      ['22302'],
+      'legacy.* carries only the legacy edit of that row, none of the write-back rows',
+    );
+    const fromLegacy = events(userTopic()).slice(before).filter((e) => e.origin !== SERVICE_ORIGIN);
+    assert.deepEqual(fromLegacy.map((e) => [e.type, e.subject, e.data['zip']]), [['AddressChanged', userId, '22302']], 'no domain event echoed the write-backs');
+    assert.equal(await stack.app('legacy-writeback').status('/health/ready'), 200, stack.logs());
+  });
+});
