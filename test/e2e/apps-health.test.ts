@@ -1,30 +1,51 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { APP_NAMES } from '@sync/config';
+import { readFileSync } from 'node:fs';
+import { APP_NAMES, parsePipeline } from '@sync/config';
+import { applyDdl, changelogDdl, createLegacyDb } from '@sync/legacy-db';
+import { LegacyDatabase } from '../support/legacy-database';
 import { AppProcess } from '../support/app-process';
 import { kafkaBroker } from '../support/infra';
 import { repoRoot, testBrokers, testDatabaseUrl } from '../support/test-env';
 import { waitFor } from '../support/wait-for';
 
-const env = {
+const PIPELINE_FILE = path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'e2e.pipeline.yaml');
+const env: Record<string, string> = {
   KAFKA_BROKERS: testBrokers().join(','),
-  PIPELINE_FILE: path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'e2e.pipeline.yaml'),
-  CRM_DATABASE_URL: testDatabaseUrl('postgres'),
+  PIPELINE_FILE,
   KEYMAP_DATABASE_URL: testDatabaseUrl('postgres'),
   LOG_LEVEL: 'warn',
   SHUTDOWN_TIMEOUT_MS: '15000',
 };
 
+/** The legacy database of the e2e pipeline: its tables, with change capture installed. */
+async function legacyDatabase(): Promise<LegacyDatabase> {
+  const db = await LegacyDatabase.create('e2e_health');
+  await db.exec('CREATE TABLE users (id serial PRIMARY KEY, name text); CREATE TABLE orders (id serial PRIMARY KEY, user_id int REFERENCES users (id))');
+  const system = parsePipeline(readFileSync(PIPELINE_FILE, 'utf8'), PIPELINE_FILE).systems.get('crm')!;
+  const conn = createLegacyDb({ system: 'crm', dialect: 'postgres', url: { reveal: () => db.url }, poolSize: 1 }, () => undefined);
+  try {
+    await applyDdl(conn, changelogDdl(system));
+  } finally {
+    await conn.close();
+  }
+  return db;
+}
+
 describe('the four apps as separate processes on the real broker', () => {
   const apps: AppProcess[] = [];
+  let db: LegacyDatabase;
 
   before(async () => {
+    db = await legacyDatabase();
+    env['CRM_DATABASE_URL'] = db.url;
     for (const app of APP_NAMES) apps.push(await AppProcess.start(app, env));
   });
 
   after(async () => {
     for (const app of apps) await app.stop('SIGKILL').catch(() => undefined);
+    await db?.drop();
   });
 
   function allStatus(pathname: string): Promise<number[]> {
@@ -60,7 +81,10 @@ describe('the four apps as separate processes on the real broker', () => {
     } finally {
       kafkaBroker('start');
     }
-    await waitFor('every app ready again', async () => (await allStatus('/health/ready')).every((s) => s === 200), 90_000, 500);
+    await waitFor('every app ready again', async () => (await allStatus('/health/ready')).every((s) => s === 200), 90_000, 500).catch(async (err: Error) => {
+      const bodies = await Promise.all(apps.map(async (a) => `${a.app}: ${JSON.stringify((await a.json('/health/ready').catch(() => ({ body: 'no answer' }))).body)}`));
+      throw new Error(`${err.message}\n${bodies.join('\n')}`);
+    });
     assert.deepEqual(apps.map((a) => a.proc.pid), pids, 'no app was restarted');
     assert.ok(apps.every((a) => a.isRunning()));
   });
@@ -73,7 +97,7 @@ describe('the four apps as separate processes on the real broker', () => {
 
 describe('an app with a broken pipeline file', () => {
   it('exits with code 2 and names the bad path', async () => {
-    const app = await AppProcess.start('legacy-import', { ...env, PIPELINE_FILE: path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'broken-key.pipeline.yaml') });
+    const app = await AppProcess.start('legacy-import', { ...env, CRM_DATABASE_URL: testDatabaseUrl('postgres'), PIPELINE_FILE: path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'broken-key.pipeline.yaml') });
     const code = await app.waitExit(30_000);
     assert.equal(code, 2);
     assert.match(app.logs(), /systems\.crm\.tables\[1\]\.key: must not be empty/);
