@@ -100,6 +100,33 @@ mappings:
 ${names.verify ?? ''}`;
 }
 
+/** The verify section for the e2e pipeline: the sample new service's tables (examples/new-service) as the new side. */
+export function twoWayVerifyYaml(system: string): string {
+  return `verify:
+  newSide:
+    connection: { url: { env: SERVICE_DATABASE_URL } }
+  rangeBits: 6
+  entities:
+    users:
+      source: { system: ${system}, table: users }
+      mapping: users
+      tables: { users: id, addresses: user_id }
+      fields:
+        users.name: UserChanged.name
+        users.email: UserChanged.email
+        addresses.street: AddressChanged.street
+        addresses.city: AddressChanged.city
+        addresses.zip: AddressChanged.zip
+    orders:
+      source: { system: ${system}, table: orders }
+      tables: { orders: id }
+      fields:
+        orders.user_id: OrderPlaced.userId
+        orders.total: OrderPlaced.total
+        orders.placed_at: OrderPlaced.placedAt
+`;
+}
+
 /** A legacy database with the demo schema and capture installed, a key-map database, the pipeline file and the four apps. */
 export class TwoWayStack {
   readonly system = uniqueName('crm').toLowerCase().slice(0, 30);

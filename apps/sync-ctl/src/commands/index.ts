@@ -3,6 +3,7 @@ import { disableCommand, enableCommand, historyCommand, pauseCommand, resnapshot
 import { idsCommand } from './ids.command';
 import { mapCommand } from './map.command';
 import { schemaCommand } from './schema.command';
+import { verifyCommand } from './verify.command';
 
 /** Every sync-ctl command; add new ones here. */
 export const COMMANDS: readonly Command[] = [
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   schemaCommand,
   mapCommand,
   idsCommand,
+  verifyCommand,
 ];

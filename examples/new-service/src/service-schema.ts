@@ -1,0 +1,29 @@
+/**
+ * The sample new service's own tables: what it knows about users, their addresses and their
+ * orders, all by global id (it never sees a legacy key). Idempotent DDL, run at start.
+ */
+export const SERVICE_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS users (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  email text,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS addresses (
+  user_id text PRIMARY KEY,
+  street text,
+  city text,
+  zip text,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS orders (
+  id text PRIMARY KEY,
+  user_id text,
+  total numeric(12, 2),
+  placed_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS processed_events (
+  event_id text PRIMARY KEY,
+  processed_at timestamptz NOT NULL DEFAULT now()
+);`;
