@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import type { CaptureBatch, CaptureOp, CaptureSource, CapturedChange, Row, SchemaProblem } from './capture-source.interface';
-import { PostgresTableCatalog } from './postgres-table.catalog';
-import { currentXmin, decodeXidPosition, encodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
+import type { CaptureBatch, CaptureOp, CapturedChange, Row } from './capture-source.interface';
+import { PostgresXidSource } from './postgres-xid.source';
+import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
 import { parseExactJson, scalarText } from './value-normalizer';
 
 const q = (name: string): string => quoteIdent('postgres', name);
@@ -19,16 +19,15 @@ interface LogRow extends Record<string, unknown> {
  * a sequence or timestamp, so not commit order: the xid8 watermark column (`sync-ctl schema` adds
  * it with DEFAULT pg_current_xact_id()) bounds every read as in trigger mode.
  */
-export class PostgresChangelogSource implements CaptureSource {
-  private readonly catalog: PostgresTableCatalog;
+export class PostgresChangelogSource extends PostgresXidSource {
   private readonly capture: ChangelogCapture;
   private readonly query: XidWindowQuery;
   private readonly opByCode: Map<string, CaptureOp>;
 
-  constructor(private readonly pool: Pool, _system: SystemConfig, readonly table: TableConfig) {
+  constructor(pool: Pool, _system: SystemConfig, table: TableConfig) {
+    super(pool, table);
     if (table.capture.mode !== 'changelog') throw new Error(`${table.name}: not a changelog-mode table`);
     this.capture = table.capture;
-    this.catalog = new PostgresTableCatalog(pool, table);
     const c = this.capture;
     this.opByCode = new Map<string, CaptureOp>([
       [String(c.operationValues.insert), 'c'],
@@ -45,10 +44,6 @@ export class PostgresChangelogSource implements CaptureSource {
         'to_jsonb(l)::text AS row',
       ].join(', '),
     };
-  }
-
-  startPosition(): Promise<string> {
-    return currentXmin(this.pool).then((lo) => encodeXidPosition({ lo, hi: null, after: null }));
   }
 
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
@@ -96,14 +91,6 @@ export class PostgresChangelogSource implements CaptureSource {
     return Object.fromEntries(Object.entries(logRow).filter(([k]) => !own.has(k)));
   }
 
-  snapshotChunk(afterKey: Row | null, limit: number): Promise<Row[]> {
-    return this.catalog.snapshotChunk(afterKey, limit);
-  }
-
-  checkSchema(): Promise<SchemaProblem | undefined> {
-    return this.catalog.checkSchema();
-  }
-
   async backlog(position: string): Promise<number> {
     const pos = decodeXidPosition(position);
     const res = await this.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${this.query.from} WHERE ${this.query.txColumn} >= $1::xid8`, [pos.lo]);
@@ -115,12 +102,4 @@ export class PostgresChangelogSource implements CaptureSource {
     return 0;
   }
 
-  async positionProblem(position: string): Promise<string | undefined> {
-    try {
-      decodeXidPosition(position);
-      return undefined;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  }
 }

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import type { CaptureBatch, CaptureOp, CaptureSource, CapturedChange, Row, SchemaProblem } from './capture-source.interface';
+import type { CaptureBatch, CaptureOp, CapturedChange } from './capture-source.interface';
 import { changelogNames } from './changelog-names';
-import { PostgresTableCatalog } from './postgres-table.catalog';
-import { currentXmin, decodeXidPosition, encodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
+import { PostgresXidSource } from './postgres-xid.source';
+import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 
@@ -18,13 +18,12 @@ interface ChangelogRow extends Record<string, unknown> {
 }
 
 /** Trigger changelog capture on PostgreSQL: the generated changelog, read by xid windows. */
-export class PostgresTriggerSource implements CaptureSource {
-  private readonly catalog: PostgresTableCatalog;
+export class PostgresTriggerSource extends PostgresXidSource {
   private readonly changelog: string;
   private readonly query: XidWindowQuery;
 
-  constructor(private readonly pool: Pool, system: SystemConfig, readonly table: TableConfig) {
-    this.catalog = new PostgresTableCatalog(pool, table);
+  constructor(pool: Pool, system: SystemConfig, table: TableConfig) {
+    super(pool, table);
     this.changelog = `${q(system.syncSchema)}.${q(changelogNames(table).table)}`;
     this.query = {
       from: this.changelog,
@@ -32,10 +31,6 @@ export class PostgresTriggerSource implements CaptureSource {
       orderColumns: ['"id"'],
       select: '"id"::text AS _pos0, "tx"::text AS tx, "op", "before"::text AS before, "after"::text AS after, "origin", "changed_at"',
     };
-  }
-
-  async startPosition(): Promise<string> {
-    return encodeXidPosition({ lo: await currentXmin(this.pool), hi: null, after: null });
   }
 
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
@@ -53,14 +48,6 @@ export class PostgresTriggerSource implements CaptureSource {
       });
     }
     return { changes, next: page.next, full: page.full };
-  }
-
-  snapshotChunk(afterKey: Row | null, limit: number): Promise<Row[]> {
-    return this.catalog.snapshotChunk(afterKey, limit);
-  }
-
-  checkSchema(): Promise<SchemaProblem | undefined> {
-    return this.catalog.checkSchema();
   }
 
   async backlog(position: string): Promise<number> {
@@ -84,12 +71,4 @@ export class PostgresTriggerSource implements CaptureSource {
     return res.rowCount ?? 0;
   }
 
-  async positionProblem(position: string): Promise<string | undefined> {
-    try {
-      decodeXidPosition(position);
-      return undefined;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  }
 }
