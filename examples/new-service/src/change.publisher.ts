@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import { Headers } from '@sync/contracts';
+import type { SyncProducer } from '@sync/kafka';
+import { encodeDomainEvent } from '@sync/mapping';
+import type { ServiceStats } from './service-stats';
+
+/** Publishes the service's own changes as CloudEvents (Kafka binary mode) on its aggregate's topic. */
+export class ChangePublisher {
+  constructor(
+    private readonly producer: SyncProducer,
+    private readonly stats: ServiceStats,
+    private readonly options: { topic: string; aggregate: string; source: string; origin: string },
+  ) {}
+
+  async publish(changes: ReadonlyArray<{ type: string; subject: string; data: Record<string, unknown> }>): Promise<void> {
+    const records = changes.map((c) => {
+      const id = randomUUID();
+      const encoded = encodeDomainEvent({
+        id,
+        source: this.options.source,
+        type: c.type,
+        subject: c.subject,
+        time: new Date().toISOString(),
+        dataschema: `urn:legacy-sync:schema:${this.options.aggregate}:v1:${c.type}`,
+        data: c.data,
+      });
+      return { topic: this.options.topic, key: encoded.key, value: encoded.value, headers: { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: this.options.origin, [Headers.causationId]: id } };
+    });
+    await this.producer.send(records);
+    for (const c of changes) this.stats.published(c.type);
+  }
+}

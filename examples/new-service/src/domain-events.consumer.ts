@@ -1,0 +1,55 @@
+import { Headers } from '@sync/contracts';
+import { PoisonError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
+import { decodeDomainEvent } from '@sync/mapping';
+import type { ServiceRepository } from './service.repository';
+import type { ServiceStats } from './service-stats';
+
+/**
+ * Keeps the service's tables from the domain topics. Its own events come back on the same topics
+ * (it published them there): they are recognised by origin and skipped, they are already applied.
+ */
+export class DomainEventsConsumer {
+  private runner: BatchConsumerRunner | undefined;
+
+  constructor(
+    private readonly connection: KafkaConnection,
+    private readonly producer: SyncProducer,
+    private readonly repository: ServiceRepository,
+    private readonly stats: ServiceStats,
+    private readonly options: { groupId: string; topics: readonly string[]; origin: string; log: LogSink },
+  ) {}
+
+  async start(): Promise<void> {
+    this.runner = this.connection.batchConsumer(this.producer, {
+      app: 'new-service',
+      groupId: this.options.groupId,
+      topics: this.options.topics,
+      fromBeginning: true,
+      log: this.options.log,
+      handler: (messages) => this.handle(messages),
+    });
+    await this.runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.runner?.stop();
+  }
+
+  private async handle(messages: readonly InboundMessage[]): Promise<void> {
+    const events = [];
+    for (const m of messages) {
+      if ((m.headers[Headers.origin] ?? '') === this.options.origin) continue;
+      let decoded;
+      try {
+        decoded = decodeDomainEvent(m);
+      } catch (err) {
+        throw new PoisonError((err as Error).message);
+      }
+      if (decoded.subject === undefined) throw new PoisonError('ce_subject missing');
+      this.stats.seen(decoded.type, decoded.time);
+      events.push({ id: decoded.id, type: decoded.type, subject: decoded.subject, data: (decoded.data ?? {}) as Record<string, unknown> });
+    }
+    if (events.length === 0) return;
+    for (const type of await this.repository.apply(events)) this.stats.applied(type);
+  }
+}
