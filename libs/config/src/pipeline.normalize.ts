@@ -151,7 +151,7 @@ function normalizeCapture(
   key: readonly string[],
 ): CaptureConfig {
   if (capture == null) {
-    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs };
+    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs, notify: true };
   }
   const common = {
     batchSize: capture.batchSize ?? PIPELINE_DEFAULTS.batchSize,
@@ -164,6 +164,7 @@ function normalizeCapture(
         ...common,
         ...(capture.changelogTable != null && { changelogTable: capture.changelogTable }),
         retentionMs: capture.retentionMs ?? PIPELINE_DEFAULTS.retentionMs,
+        notify: capture.notify ?? true,
       };
     case 'changelog': {
       const values = capture.operationValues;

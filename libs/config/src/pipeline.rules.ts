@@ -17,7 +17,7 @@ import type { LocatedIssue } from './validation-issues';
 // one run reports everything; each rule therefore re-checks the types it relies on.
 
 const MODE_FIELDS: Record<CaptureMode, readonly (keyof CaptureSchema)[]> = {
-  trigger: ['changelogTable', 'retentionMs'],
+  trigger: ['changelogTable', 'retentionMs', 'notify'],
   changelog: ['changelogTable', 'positionColumns', 'operationColumn', 'operationValues', 'keysOnly', 'changelogSchema', 'watermarkColumn', 'keyColumns', 'rowImageColumn'],
   cdc: ['captureInstance', 'resnapshotOnGap'],
 };

@@ -135,6 +135,7 @@ export class CaptureSchema {
   @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' && o.rowImageColumn != null) @IsIdentifier() rowImageColumn?: string;
 
   @ValidateIf((o: CaptureSchema) => o.mode === 'trigger' && o.retentionMs != null) @IsIntegerIn(0, 2_147_483_647) retentionMs?: number;
+  @ValidateIf((o: CaptureSchema) => o.mode === 'trigger' && o.notify != null) @IsBool() notify?: boolean;
 
   @ValidateIf((o: CaptureSchema) => o.mode === 'cdc' && o.captureInstance != null)
   @IsIdentifier()

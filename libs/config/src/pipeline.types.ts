@@ -139,6 +139,12 @@ export type CaptureConfig =
       readonly changelogTable?: string;
       /** Consumed changelog rows older than this are purged (0 keeps them). */
       readonly retentionMs: number;
+      /**
+       * PostgreSQL: the trigger sends NOTIFY so the importer wakes at once. PostgreSQL serialises the
+       * commits of notifying transactions, so a database with many small write transactions may
+       * prefer false (capture then relies on polling every pollIntervalMs).
+       */
+      readonly notify: boolean;
     })
   | (CaptureCommon & {
       readonly mode: 'changelog';

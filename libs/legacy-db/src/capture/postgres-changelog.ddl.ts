@@ -32,6 +32,14 @@ function watermarkDdl(capture: Extract<TableConfig['capture'], { mode: 'changelo
   ];
 }
 
+/** The wake-up, unless the table turns it off (notifying transactions commit one at a time). */
+function notify(table: TableConfig): string {
+  if (table.capture.mode === 'trigger' && !table.capture.notify) return '';
+  return `  -- Identical notifications within one transaction are folded into one by PostgreSQL.
+  PERFORM pg_notify('${NOTIFY_CHANNEL}', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
+`;
+}
+
 function tableDdl(schema: string, table: TableConfig): string[] {
   const names = changelogNames(table);
   const changelog = `${schema}.${q(names.table)}`;
@@ -57,9 +65,7 @@ BEGIN
     CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
     NULLIF(current_setting('sync.origin', true), '')
   );
-  -- Identical notifications within one transaction are folded into one by PostgreSQL.
-  PERFORM pg_notify('${NOTIFY_CHANNEL}', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
-  RETURN NULL;
+${notify(table)}  RETURN NULL;
 END
 $capture$`,
     `DROP TRIGGER IF EXISTS ${q(names.trigger)} ON ${base}`,

@@ -1,4 +1,5 @@
-import { quoteIdent, type SystemConfig } from '@sync/config';
+import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
+import { changelogNames } from '../capture/changelog-names';
 import { nstr, qi } from '../capture/mssql-statement';
 
 /** Table names of the write-back's own state in the sync schema. */
@@ -16,7 +17,7 @@ const pq = (name: string): string => quoteIdent('postgres', name);
 export function inboxDdl(system: SystemConfig): string[] {
   switch (system.dialect) {
     case 'postgres':
-      return postgresInboxDdl(system.syncSchema);
+      return [...postgresInboxDdl(system.syncSchema), ...system.tables.flatMap((t) => postgresConflictIndexDdl(system.syncSchema, t))];
     case 'mssql':
       return mssqlInboxDdl(system.syncSchema);
   }
@@ -49,6 +50,18 @@ export function postgresInboxDdl(syncSchema: string): string[] {
   "parked_at" timestamptz NOT NULL DEFAULT clock_timestamp()
 )`,
   ];
+}
+
+/**
+ * Conflict detection looks up the latest changes of a row by key in the trigger changelog; this
+ * expression index (the same expression as the write-back's query) keeps that a lookup instead of
+ * a scan of every change since `basedOn`. One extra index entry per changelog row.
+ */
+export function postgresConflictIndexDdl(syncSchema: string, table: TableConfig): string[] {
+  if (table.capture.mode !== 'trigger') return [];
+  const names = changelogNames(table);
+  const keys = table.key.map((k) => `(COALESCE("after", "before") ->> '${k.replaceAll("'", "''")}')`).join(', ');
+  return [`CREATE INDEX IF NOT EXISTS ${pq(`${names.table}_key`.slice(0, 60))} ON ${pq(syncSchema)}.${pq(names.table)} (${keys}, "id")`];
 }
 
 export function mssqlInboxDdl(syncSchema: string): string[] {

@@ -127,7 +127,7 @@ MERGE INTO ${tableName(table)} AS t
 USING (VALUES ${tuples}) AS v([sync_ord]${columns.map((c) => `, ${qi(c)}`).join('')})
 ON 1 = 0
 WHEN NOT MATCHED THEN ${insert}
-OUTPUT v.[sync_ord], CAST(inserted.${key} AS nvarchar(400)) INTO @generated ([ord], [k]);
+OUTPUT v.[sync_ord], CAST(inserted.${key} AS nvarchar(400)) INTO @generated;
 SELECT [ord], [k] FROM @generated ORDER BY [ord];`,
     params: p.params,
   };

@@ -6,6 +6,7 @@ import { classifyPostgresError, SinkError } from './sink-error';
 import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, resolveConflict, validateCommand, type KeyedCommand } from './writeback-plan';
 import {
   PG_MAX_PARAMS,
+  PG_MAX_ROWS,
   pgAllocateKeys,
   pgCatalogQuery,
   pgConflicts,
@@ -96,7 +97,7 @@ export class PostgresWritebackSink implements WritebackSink {
     const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
     const existing = new Set<string>();
     const distinctKeys = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).values()];
-    for (const keys of chunk(distinctKeys, table.key.length, PG_MAX_PARAMS)) {
+    for (const keys of chunk(distinctKeys, 1, PG_MAX_ROWS)) {
       const res = await run(pgLockRows(table, meta, keys));
       for (const r of res.rows as Array<Record<string, string | null>>) existing.add(JSON.stringify(table.key.map((_, i) => r[`k${i}`] ?? null)));
     }
@@ -127,14 +128,13 @@ export class PostgresWritebackSink implements WritebackSink {
     for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
       await run(pgSetOrigin(runItems[0]!.command.origin));
       const folded = foldRun(table, runItems);
-      for (const keys of chunk(folded.deletes, table.key.length, PG_MAX_PARAMS)) await run(pgDelete(table, meta, keys));
+      for (const keys of chunk(folded.deletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys));
       for (const key of folded.deletes) existing.delete(keyString(table, key));
       for (const group of byColumnSet(table, folded.upserts)) {
         const updates = group.rows.filter((r) => !r.afterDelete && existing.has(keyString(table, r.key)));
         const inserts = group.rows.filter((r) => r.afterDelete || !existing.has(keyString(table, r.key)));
-        const perRow = table.key.length + group.columns.length;
-        if (group.columns.length > 0) for (const rows of chunk(updates, perRow, PG_MAX_PARAMS)) await run(pgUpdate(table, meta, group.columns, rows));
-        for (const rows of chunk(inserts, perRow, PG_MAX_PARAMS)) await run(pgInsert(table, meta, group.columns, rows));
+        if (group.columns.length > 0) for (const rows of chunk(updates, 1, PG_MAX_ROWS)) await run(pgUpdate(table, meta, group.columns, rows));
+        for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows));
         for (const r of group.rows) existing.add(keyString(table, r.key));
       }
     }
@@ -160,7 +160,7 @@ export class PostgresWritebackSink implements WritebackSink {
       .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
       .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
     const changelog = `${quoteIdent('postgres', this.config.syncSchema)}.${quoteIdent('postgres', changelogNames(table).table)}`;
-    for (const part of chunk(probes, 2 + table.key.length, PG_MAX_PARAMS)) {
+    for (const part of chunk(probes, 1, PG_MAX_ROWS)) {
       const statement = pgConflicts(table, changelog, part);
       const res = await client.query(statement.text, statement.values);
       for (const r of res.rows as ConflictRow[]) {

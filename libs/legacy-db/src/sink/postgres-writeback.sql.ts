@@ -22,6 +22,9 @@ export interface PgTableMeta {
 /** PostgreSQL accepts at most 65535 parameters per statement. */
 export const PG_MAX_PARAMS = 60_000;
 
+/** Rows per array-parameter statement (parameters are constant; this bounds memory and lock lists). */
+export const PG_MAX_ROWS = 10_000;
+
 export function qualified(table: TableConfig): string {
   return `${q(table.schema)}.${q(table.name)}`;
 }
@@ -46,29 +49,33 @@ function param(meta: PgTableMeta, column: string, value: unknown): unknown {
   return value;
 }
 
-class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly meta: PgTableMeta) {}
-  add(column: string, value: unknown): string {
-    this.values.push(param(this.meta, column, value));
-    return `$${this.values.length}::${typeOf(this.meta, column)}`;
-  }
-  raw(value: unknown, type: string): string {
-    this.values.push(value);
-    return `$${this.values.length}::${type}`;
-  }
+/**
+ * Rows travel as one array parameter per column (`unnest($1::int[], $2::text[], ...)`): a constant
+ * number of parameters whatever the batch size, so statements stay cheap to parse and plan.
+ * Array-typed columns cannot travel this way (unnest would flatten them).
+ */
+function columnArrays(meta: PgTableMeta, columns: readonly string[], rows: readonly Row[]): { values: unknown[]; unnest: string } {
+  const values = columns.map((c) => rows.map((r) => param(meta, c, r[c])));
+  const casts = columns.map((c, i) => {
+    const type = typeOf(meta, c);
+    if (type.endsWith(']')) throw new Error(`array column ${c} (${type}) is not supported by the write-back`);
+    return `$${i + 1}::${type}[]`;
+  });
+  return { values, unnest: `unnest(${casts.join(', ')})` };
 }
 
-function keyTuple(table: TableConfig, p: Params, key: Row): string {
-  return `(${table.key.map((k) => p.add(k, key[k])).join(', ')})`;
+function merged(table: TableConfig, rows: readonly UpsertRow[]): Row[] {
+  return rows.map((r) => ({ ...r.columns, ...Object.fromEntries(table.key.map((k) => [k, r.key[k]])) }));
 }
 
 /** Locks the existing rows among `keys` (so a concurrent legacy edit either committed before the conflict check or waits) and returns their keys as text. */
 export function pgLockRows(table: TableConfig, meta: PgTableMeta, keys: readonly Row[]): PgStatement {
-  const p = new Params(meta);
-  const tuples = keys.map((key) => keyTuple(table, p, key)).join(', ');
-  const select = table.key.map((k, i) => `${q(k)}::text AS k${i}`).join(', ');
-  return { text: `SELECT ${select} FROM ${qualified(table)} WHERE (${table.key.map(q).join(', ')}) IN (${tuples}) FOR UPDATE`, values: p.values };
+  const a = columnArrays(meta, table.key, keys);
+  const select = table.key.map((k, i) => `t.${q(k)}::text AS k${i}`).join(', ');
+  return {
+    text: `SELECT ${select} FROM ${qualified(table)} AS t WHERE (${table.key.map((k) => `t.${q(k)}`).join(', ')}) IN (SELECT * FROM ${a.unnest}) FOR UPDATE OF t`,
+    values: a.values,
+  };
 }
 
 export interface ConflictProbe {
@@ -83,19 +90,14 @@ export interface ConflictProbe {
  * the key columns as text.
  */
 export function pgConflicts(table: TableConfig, changelog: string, probes: readonly ConflictProbe[]): PgStatement {
-  const values: unknown[] = [];
-  const rows = probes.map((probe) => {
-    const cells = [probe.index, probe.basedOn, ...table.key.map((k) => String(probe.key[k]))].map((v, i) => {
-      values.push(v);
-      return `$${values.length}::${i === 0 ? 'int' : i === 1 ? 'bigint' : 'text'}`;
-    });
-    return `(${cells.join(', ')})`;
-  });
+  const values: unknown[] = [probes.map((p) => p.index), probes.map((p) => p.basedOn), ...table.key.map((k) => probes.map((p) => String(p.key[k])))];
+  const casts = ['$1::int[]', '$2::bigint[]', ...table.key.map((_, i) => `$${i + 3}::text[]`)].join(', ');
   const alias = ['i', 'based_on', ...table.key.map((_, i) => `k${i}`)].join(', ');
-  const match = table.key.map((k, i) => `COALESCE(c."after", c."before") ->> ${literal(k)} = v.k${i}`).join(' AND ');
+  // Same expression as the changelog key index (postgresConflictIndexDdl), so the lookup uses it.
+  const match = table.key.map((k, i) => `(COALESCE(c."after", c."before") ->> ${literal(k)}) = v.k${i}`).join(' AND ');
   return {
     text: `SELECT v.i, l.id::text AS position, l.op, l.changed_at, l.after::text AS after
-  FROM (VALUES ${rows.join(', ')}) AS v(${alias})
+  FROM unnest(${casts}) AS v(${alias})
   CROSS JOIN LATERAL (
     SELECT c."id" AS id, c."op" AS op, c."changed_at" AS changed_at, c."after" AS after FROM ${changelog} c
      WHERE c."id" > v.based_on AND c."origin" IS NULL AND ${match}
@@ -109,9 +111,8 @@ function literal(text: string): string {
 }
 
 export function pgDelete(table: TableConfig, meta: PgTableMeta, keys: readonly Row[]): PgStatement {
-  const p = new Params(meta);
-  const tuples = keys.map((key) => keyTuple(table, p, key)).join(', ');
-  return { text: `DELETE FROM ${qualified(table)} WHERE (${table.key.map(q).join(', ')}) IN (${tuples})`, values: p.values };
+  const a = columnArrays(meta, table.key, keys);
+  return { text: `DELETE FROM ${qualified(table)} WHERE (${table.key.map(q).join(', ')}) IN (SELECT * FROM ${a.unnest})`, values: a.values };
 }
 
 export interface UpsertRow {
@@ -121,29 +122,27 @@ export interface UpsertRow {
 
 /** Partial update of existing rows: only `columns` are set, so NOT NULL columns the command omits keep their values. */
 export function pgUpdate(table: TableConfig, meta: PgTableMeta, columns: readonly string[], rows: readonly UpsertRow[]): PgStatement {
-  const p = new Params(meta);
   const all = [...table.key, ...columns];
-  const tuples = rows.map((r) => `(${all.map((c) => p.add(c, table.key.includes(c) ? r.key[c] : r.columns[c])).join(', ')})`).join(', ');
+  const a = columnArrays(meta, all, merged(table, rows));
   return {
     text: `UPDATE ${qualified(table)} AS t SET ${columns.map((c) => `${q(c)} = v.${q(c)}`).join(', ')}
-  FROM (VALUES ${tuples}) AS v(${all.map(q).join(', ')})
+  FROM ${a.unnest} AS v(${all.map(q).join(', ')})
   WHERE ${table.key.map((k) => `t.${q(k)} = v.${q(k)}`).join(' AND ')}`,
-    values: p.values,
+    values: a.values,
   };
 }
 
 /** Insert of rows that did not exist; ON CONFLICT covers a legacy insert of the same key racing with us. */
 export function pgInsert(table: TableConfig, meta: PgTableMeta, columns: readonly string[], rows: readonly UpsertRow[]): PgStatement {
-  const p = new Params(meta);
   const all = [...table.key, ...columns];
-  const tuples = rows.map((r) => `(${all.map((c) => p.add(c, table.key.includes(c) ? r.key[c] : r.columns[c])).join(', ')})`).join(', ');
+  const a = columnArrays(meta, all, merged(table, rows));
   const onConflict =
     columns.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${columns.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`;
   return {
     text: `INSERT INTO ${qualified(table)} (${all.map(q).join(', ')})${meta.hasIdentity ? ' OVERRIDING SYSTEM VALUE' : ''}
-  VALUES ${tuples}
+  SELECT * FROM ${a.unnest}
   ON CONFLICT (${table.key.map(q).join(', ')}) ${onConflict}`,
-    values: p.values,
+    values: a.values,
   };
 }
 

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { mssqlInboxDdl, mssqlWritebackStatements as S } from '@sync/legacy-db';
+import { customers, orderLines } from '../legacy-db/mssql-fixtures';
+import { loadTsqlParser, parseTsql } from '../legacy-db/tsql-parser';
+
+/**
+ * sqlparser-rs (mssql dialect) rejects the table hint on MERGE's target (`MERGE INTO t WITH
+ * (HOLDLOCK) AS t`), which SQL Server requires for an atomic upsert. Only that exact hint is
+ * stripped before parsing; the test asserts it is present first.
+ */
+function parseWithHoldlock(text: string): number {
+  assert.match(text, /MERGE INTO \S+(?: \S+)* WITH \(HOLDLOCK\) AS t/);
+  return parseTsql(text.replace(/ WITH \(HOLDLOCK\) AS t\n/g, ' AS t\n'));
+}
+
+const syncSchema = 'sync bridge';
+const keyA = { order: 1, 'Line No': 2 };
+const keyB = { order: 1, 'Line No': 3 };
+
+describe('SQL Server write-back statements', () => {
+  before(() => loadTsqlParser());
+
+  it('sets the origin marker with sp_set_session_context', () => {
+    const s = S.setOrigin('svc:orders');
+    assert.equal(s.text, "EXEC sp_set_session_context @key = N'sync_origin', @value = @origin");
+    assert.deepEqual(s.params, [{ name: 'origin', value: 'svc:orders' }]);
+    assert.equal(parseTsql(s.text), 1);
+  });
+
+  it('upserts a multi-row batch with MERGE … WITH (HOLDLOCK), updating only the given columns', () => {
+    const s = S.merge(orderLines, ['qty', 'sku'], [
+      { key: keyA, columns: { qty: 1, sku: 'A' } },
+      { key: keyB, columns: { qty: 2, sku: 'B' } },
+    ]);
+    assert.equal(parseWithHoldlock(s.text), 1);
+    assert.match(s.text, /MERGE INTO \[Sales\]\.\[Order Line\] WITH \(HOLDLOCK\) AS t/);
+    assert.match(s.text, /WHEN MATCHED THEN UPDATE SET t\.\[qty\] = v\.\[qty\], t\.\[sku\] = v\.\[sku\]/);
+    assert.match(s.text, /ON t\.\[order\] = v\.\[order\] AND t\.\[Line No\] = v\.\[Line No\]/);
+    assert.deepEqual(s.params.map((p) => p.value), [1, 2, 1, 'A', 1, 3, 2, 'B']);
+  });
+
+  it('wraps explicit identity keys in SET IDENTITY_INSERT only when asked', () => {
+    const s = S.merge(customers, ['name'], [{ key: { id: 7 }, columns: { name: 'x' } }], true);
+    assert.match(s.text, /^SET IDENTITY_INSERT \[dbo\]\.\[customer\] ON;\n/);
+    assert.match(s.text, /\nSET IDENTITY_INSERT \[dbo\]\.\[customer\] OFF;$/);
+    assert.equal(parseWithHoldlock(s.text), 3);
+    assert.doesNotMatch(S.merge(customers, ['name'], [{ key: { id: 7 }, columns: { name: 'x' } }]).text, /IDENTITY_INSERT/);
+  });
+
+  it('inserts generated-key rows and reports each key with its input position through OUTPUT … INTO', () => {
+    const s = S.insertGenerated(customers, ['email', 'name'], [
+      { name: 'a', email: 'a@x' },
+      { name: 'b', email: 'b@x' },
+    ]);
+    assert.equal(parseTsql(s.text), 3);
+    assert.match(s.text, /OUTPUT v\.\[sync_ord\], CAST\(inserted\.\[id\] AS nvarchar\(400\)\) INTO @generated/);
+    assert.match(s.text, /ON 1 = 0/);
+    assert.deepEqual(s.params.map((p) => p.value), [0, 'a@x', 'a', 1, 'b@x', 'b']);
+    // MERGE's `INSERT DEFAULT VALUES` (valid T-SQL) is not in sqlparser-rs's grammar: checked by text.
+    assert.match(S.insertGenerated(customers, [], [{}]).text, /WHEN NOT MATCHED THEN INSERT DEFAULT VALUES\n/);
+  });
+
+  it('updates existing identity-keyed rows without naming the key in an insert', () => {
+    const s = S.update(customers, ['name'], [{ key: { id: 1 }, columns: { name: 'n' } }]);
+    assert.equal(parseTsql(s.text), 1);
+    assert.match(s.text, /^UPDATE t SET t\.\[name\] = v\.\[name\] FROM \[dbo\]\.\[customer\] AS t/);
+  });
+
+  it('deletes by composite key with a join on a VALUES list', () => {
+    const s = S.delete(orderLines, [keyA, keyB]);
+    assert.equal(parseTsql(s.text), 1);
+    assert.deepEqual(s.params.map((p) => p.value), [1, 2, 1, 3]);
+  });
+
+  it('locks existing rows with UPDLOCK, HOLDLOCK before checking conflicts', () => {
+    const s = S.lockRows(orderLines, [keyA]);
+    assert.equal(parseTsql(s.text), 1);
+    assert.match(s.text, /WITH \(UPDLOCK, HOLDLOCK\)/);
+  });
+
+  it('finds the latest non-suite change after basedOn in the trigger changelog', () => {
+    const s = S.conflicts(orderLines, '[sync].[Sales_Order_Line_changes]', [{ index: 0, basedOn: '41', key: keyA }]);
+    assert.equal(parseTsql(s.text), 1);
+    assert.match(s.text, /c\.\[origin\] IS NULL/);
+    assert.match(s.text, /JSON_VALUE\(COALESCE\(c\.\[after\], c\.\[before\]\), N'\$\."Line No"'\) = v\.\[k1\]/);
+    assert.deepEqual(s.params.map((p) => p.value), [0, '41', '1', '2']);
+  });
+
+  it('reads and writes the inbox and the parked table', () => {
+    assert.equal(parseTsql(S.inboxLookup(syncSchema, ['a', 'b']).text), 1);
+    const insert = S.inboxInsert(syncSchema, orderLines, [
+      { commandId: 'c1', globalId: 'g1', origin: 'svc', outcome: 'applied', result: { key: { id: 1 } } },
+      { commandId: 'c2', globalId: 'g2', origin: 'svc', outcome: 'skipped-conflict', result: undefined },
+    ]);
+    assert.equal(parseTsql(insert.text), 1);
+    assert.ok(insert.params.some((p) => p.value === '{"key":{"id":1}}'));
+    assert.equal(parseWithHoldlock(S.park(syncSchema, orderLines, 'c1', 'g1', { a: 1 }, 'FK').text), 1);
+    assert.equal(parseTsql(S.parked(syncSchema, orderLines).text), 1);
+    assert.equal(parseTsql(S.catalog(orderLines).text), 1);
+  });
+
+  it('creates the inbox (command_id key, origin for the CDC capture) and parked tables idempotently', () => {
+    const ddl = mssqlInboxDdl('sync');
+    for (const batch of ddl) assert.ok(parseTsql(batch) >= 1, batch);
+    assert.match(ddl[1]!, /\[command_id\] nvarchar\(400\) NOT NULL PRIMARY KEY/);
+    assert.match(ddl[1]!, /\[origin\] nvarchar\(128\) NOT NULL/);
+    assert.match(ddl[1]!, /\[result\] nvarchar\(max\) NULL/);
+  });
+});
