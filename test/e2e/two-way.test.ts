@@ -43,20 +43,14 @@ describe('two-way sync: the four apps as processes between a legacy PostgreSQL d
   }
 
   before(async () => {
-    const t0 = Date.now();
-    const lap = (what: string): void => { if (process.env['E2E_DEBUG']) console.log(`${what}: ${Date.now() - t0} ms`); };
     stack = await TwoWayStack.create();
-    lap('dbs');
     producer = connection.producer();
     await producer.connect();
     topics = await new TopicCollector().start([userTopic(), orderTopic(), legacyUsers(), Topics.idmapLinks]);
-    lap('collector');
     await stack.startApps();
-    lap('apps');
   });
 
   after(async () => {
-    if (process.env['E2E_DEBUG']) console.log(stack.logs());
     await topics?.stop().catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     await stack?.close();
