@@ -86,3 +86,47 @@ describe('per-entity control: pause and resume legacy→new while another entity
     assert.match(res.stderr, /entity ".*\.public\.nope" is not in the pipeline file/);
   });
 });
+
+describe('per-entity control: pause and resume new→legacy in legacy-writeback', () => {
+  it('holds back 100 commands while paused, applies another entity meanwhile, and all 100 in order on resume', async () => {
+    const { WritebackHarness } = await import('../integration/legacy-writeback/writeback-harness');
+    const h = await WritebackHarness.create(
+      'CREATE TABLE notes (id int PRIMARY KEY, body text, seq int); CREATE TABLE tags (id int PRIMARY KEY, label text)',
+      `      - name: notes\n        key: [id]\n      - name: tags\n        key: [id]\n`,
+    );
+    try {
+      await h.startWriteback({ env: { ADMIN_TOKEN } });
+      const wb = h.apps[0]!;
+      const entity = `${h.system}.public.notes`;
+      const switchTo = async (state: string): Promise<void> => {
+        const res = await fetch(wb.url('/admin/control'), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ entity, direction: 'new-to-legacy', state, by: 'tester', reason: 'e2e' }),
+        });
+        assert.equal(res.status, 202);
+      };
+      await switchTo('paused');
+      await waitFor('the switch is known', async () => {
+        const res = await fetch(wb.url('/admin/control'), { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        return ((await res.json()) as Array<{ entity: string; state: string }>).some((r) => r.entity === entity && r.state === 'paused') ? true : undefined;
+      }, 15_000, 200);
+      // The same row written 100 times: only applying all of them in order leaves seq = 99.
+      await h.send(Array.from({ length: 100 }, (_, i) => h.command('notes', 'upsert', { id: 1 }, { body: `v${i}`, seq: i })));
+      await h.send([h.command('tags', 'upsert', { id: 1 }, { label: 'flows' })]);
+      await waitFor('the other entity is applied', async () => ((await h.db.exec('SELECT 1 FROM tags WHERE id = 1')).length === 1 ? true : undefined), 30_000, 200);
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal((await h.db.exec('SELECT 1 FROM notes')).length, 0, 'nothing applied for the paused entity');
+
+      await switchTo('enabled');
+      await waitFor('all 100 applied', async () => {
+        const rows = await h.db.exec<{ seq: number }>('SELECT seq FROM notes WHERE id = 1');
+        return rows[0]?.seq === 99 ? true : undefined;
+      }, 30_000, 200);
+      const inbox = await h.db.exec<{ n: string }>(`SELECT count(*)::text AS n FROM sync.inbox WHERE table_name = 'notes'`);
+      assert.equal(Number(inbox[0]!.n), 100, 'each command applied once');
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { APP_CONTEXT, KafkaCoreService, type AppContext } from '@sync/app-core';
+import { APP_CONTEXT, ControlWatcher, KafkaCoreService, type AppContext } from '@sync/app-core';
 import { createWritebackSink, LegacyDbRegistry } from '@sync/legacy-db';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import { WritebackConsumer } from './writeback.consumer';
@@ -16,6 +16,7 @@ export class LegacyWritebackService implements OnModuleInit {
     @Inject(LegacyDbRegistry) dbs: LegacyDbRegistry,
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
     @Inject(MetricsRegistry) metrics: MetricsRegistry,
+    @Inject(ControlWatcher) private readonly control: ControlWatcher,
   ) {
     const systems = [...ctx.pipeline.systems.values()];
     const targets = systems.flatMap((system) => {
@@ -41,11 +42,29 @@ export class LegacyWritebackService implements OnModuleInit {
         // kafkajs subscribes to existing topics only: create the resolved.* topics first.
         await this.kafka.admin.ensureTopics(this.consumer.topics().map((topic) => ({ topic })));
         await this.consumer.start();
+        // Entities switched off (new→legacy) before the start stay held back.
+        const held = this.consumer.topics().filter((topic) => this.heldAtStart(topic));
+        this.consumer.hold(held, true);
         started = true;
         this.ctx.logger.info({ topics: this.consumer.topics() }, 'write-back consuming');
       },
       () => this.consumer.stop(),
     );
+    this.control.onChange((change) => {
+      if (change.kind !== 'state' || change.record.direction !== 'new-to-legacy') return;
+      const topic = this.consumer.topicOf(change.record.entity);
+      if (!topic) return;
+      // paused and disabled both hold the entity's commands back; nothing is dropped.
+      this.consumer.hold([topic], change.record.state !== 'enabled');
+      this.ctx.logger.info({ entity: change.record.entity, state: change.record.state }, 'new→legacy switch applied');
+    });
     this.readiness.register('writeback', () => (started ? this.consumer.problem() : 'write-back consumer not started yet'));
+  }
+
+  private heldAtStart(topic: string): boolean {
+    const entity = [...this.ctx.pipeline.systems.values()]
+      .flatMap((s) => s.tables.map((t) => `${s.name}.${t.schema}.${t.name}`))
+      .find((e) => this.consumer.topicOf(e) === topic);
+    return entity !== undefined && this.control.state.stateOf(entity, 'new-to-legacy') !== 'enabled';
   }
 }

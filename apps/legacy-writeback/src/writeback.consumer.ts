@@ -86,6 +86,21 @@ export class WritebackConsumer {
     await this.runner?.stop();
   }
 
+  /** The resolved.* topic of an entity (`system.schema.table`), if this app writes it. */
+  topicOf(entity: string): string | undefined {
+    return [...this.targets].find(([, t]) => tableRef(t.table) === entity)?.[0];
+  }
+
+  /**
+   * Holds back (or lets through again) the commands of some topics: their offsets stay where they
+   * are, so on resume everything held back is applied, in order.
+   */
+  hold(topics: readonly string[], held: boolean): void {
+    if (!this.runner) return;
+    if (held) this.runner.pauseTopics(topics);
+    else this.runner.resumeTopics(topics);
+  }
+
   problem(): string | undefined {
     if (this.targets.size === 0) return undefined;
     return this.runner ? this.runner.problem() : 'write-back consumer not started yet';
