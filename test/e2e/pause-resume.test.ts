@@ -64,8 +64,12 @@ describe('per-entity control: pause and resume legacy→new while another entity
     assert.equal(events.on(h.topic('users')).length, 10, 'nothing arrives for a paused entity');
 
     const status = await syncCtl('status', '--json');
-    const report = JSON.parse(status.stdout) as { entities: Array<{ entity: string; legacyToNew: string; newToLegacy: string }> };
-    assert.deepEqual(report.entities.find((e) => e.entity === users), { ...report.entities.find((e) => e.entity === users), legacyToNew: 'paused', newToLegacy: 'enabled' });
+    const report = JSON.parse(status.stdout) as { entities: Array<{ entity: string; legacyToNew: string; newToLegacy: string; legacyEvents: number; secondsSinceLastChange: number | null }> };
+    const row = report.entities.find((e) => e.entity === users)!;
+    assert.equal(row.legacyToNew, 'paused');
+    assert.equal(row.newToLegacy, 'enabled');
+    assert.equal(row.legacyEvents, 10);
+    assert.ok(row.secondsSinceLastChange !== null && row.secondsSinceLastChange < 120, 'last change seen is reported');
 
     const resumed = await syncCtl('resume', users, '--direction', 'legacy-to-new', '--by', 'tester');
     assert.equal(resumed.code, 0, resumed.stderr);

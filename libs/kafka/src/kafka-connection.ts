@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { BatchConsumerRunner, type BatchConsumerOptions } from './batch-consumer.runner';
 import { readCompactedTopic, readTopicToEnd } from './compacted-topic.reader';
 import { createKafkaClient } from './kafka-client.factory';
+import { latestMessageTime } from './latest-message.reader';
 import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
 import { SyncProducer } from './sync-producer';
 import { TopicAdmin } from './topic-admin';
@@ -32,6 +33,11 @@ export class KafkaConnection {
     const all: InboundMessage[] = [];
     await readTopicToEnd(this.kafka, topic, this.log, timeoutMs, (m) => all.push(m));
     return all;
+  }
+
+  /** Timestamp (ms) of a topic's newest message; undefined when it is empty. */
+  latestMessageTime(topic: string, timeoutMs?: number): Promise<number | undefined> {
+    return latestMessageTime(this.kafka, topic, timeoutMs);
   }
 
   /** A batch consumer whose dead letters go out through `dlqProducer`. */

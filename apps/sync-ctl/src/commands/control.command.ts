@@ -130,6 +130,9 @@ interface EntityStatus {
   newToLegacy: SyncState;
   capture: string;
   legacyEvents: number;
+  /** When legacy-import last published a change of the entity (ISO-8601), and how long ago in seconds. */
+  lastChangeSeen: string | null;
+  secondsSinceLastChange: number | null;
   writebackPending: number;
   /** Write-back commands id-translation holds until a key they need is known; null without KEYMAP_DATABASE_URL. */
   parked: number | null;
@@ -158,7 +161,7 @@ export const statusCommand: Command = {
   help: `Usage: sync-ctl status [--pipeline FILE] [--json]
 
 Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (snapshot or
-streaming), the events held in its legacy.* topic, the write-back commands not yet applied
+streaming), the events held in its legacy.* topic and when the newest was published, the write-back commands not yet applied
 (lag of legacy-writeback's consumer group on resolved.*) and, when KEYMAP_DATABASE_URL is set,
 the commands id-translation has parked; then the dead-letter count per app.
 Exit code 1 when any dead letters exist.`,
@@ -195,6 +198,10 @@ Exit code 1 when any dead letters exist.`,
             newToLegacy: control.stateOf(entity, 'new-to-legacy'),
             capture: phase,
             legacyEvents: await admin.messageCount(Topics.legacy(ref)),
+            ...(await (async () => {
+              const at = await connection.latestMessageTime(Topics.legacy(ref));
+              return at === undefined ? { lastChangeSeen: null, secondsSinceLastChange: null } : { lastChangeSeen: new Date(at).toISOString(), secondsSinceLastChange: Math.round((Date.now() - at) / 1000) };
+            })()),
             writebackPending: await admin.groupLag(writebackGroup, Topics.resolved(ref)),
             parked: parked ? (parked.get(entity) ?? 0) : null,
           });
@@ -208,8 +215,17 @@ Exit code 1 when any dead letters exist.`,
     else {
       io.out(
         formatTable(
-          ['entity', 'legacy→new', 'new→legacy', 'capture', 'legacy events', 'write-backs pending', 'parked'],
-          report.entities.map((r) => [r.entity, r.legacyToNew, r.newToLegacy, r.capture, String(r.legacyEvents), String(r.writebackPending), r.parked === null ? '-' : String(r.parked)]),
+          ['entity', 'legacy→new', 'new→legacy', 'capture', 'legacy events', 'last change seen', 'write-backs pending', 'parked'],
+          report.entities.map((r) => [
+            r.entity,
+            r.legacyToNew,
+            r.newToLegacy,
+            r.capture,
+            String(r.legacyEvents),
+            r.secondsSinceLastChange === null ? '-' : `${r.secondsSinceLastChange} s ago`,
+            String(r.writebackPending),
+            r.parked === null ? '-' : String(r.parked),
+          ]),
         ),
       );
       io.out('');
