@@ -176,8 +176,9 @@ export class DbProxy {
   private constructor(private readonly server: net.Server, readonly port: number) {}
 
   static async start(target: URL): Promise<DbProxy> {
-    let proxy: DbProxy | undefined;
+    const ref: { proxy?: DbProxy } = {};
     const server = net.createServer((client) => {
+      const proxy = ref.proxy;
       if (!proxy?.open) {
         client.destroy();
         return;
@@ -185,7 +186,7 @@ export class DbProxy {
       const upstream = net.connect(Number(target.port || 5432), target.hostname);
       for (const s of [client, upstream]) {
         proxy.sockets.add(s);
-        s.on('close', () => proxy?.sockets.delete(s));
+        s.on('close', () => proxy.sockets.delete(s));
         s.on('error', () => {
           client.destroy();
           upstream.destroy();
@@ -195,8 +196,8 @@ export class DbProxy {
       upstream.pipe(client);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new DbProxy(server, (server.address() as net.AddressInfo).port);
-    return proxy;
+    ref.proxy = new DbProxy(server, (server.address() as net.AddressInfo).port);
+    return ref.proxy;
   }
 
   cut(): void {
