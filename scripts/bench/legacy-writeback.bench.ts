@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     console.log(`legacy-writeback → PostgreSQL, ${N} rows per phase, batches of ${B}, trigger capture + inbox on`);
     await phase('upsert new rows (4 columns)', items, (i) => command(i, 'upsert', { id: i }, { name: `item-${i}`, qty: i % 100, price: '9.99', updated_at: now }));
     await phase('partial update (1 column, conflict check)', items, (i) => command(i, 'upsert', { id: i }, { qty: 1 }, '1'));
-    await phase('insert with generated key (RETURNING keys)', notes, (i) => command(i, 'upsert', {}, { body: `note-${i}` }));
+    await phase('insert with generated key (nextval, keys returned)', notes, (i) => command(i, 'upsert', {}, { body: `note-${i}` }));
     await phase('delete by key', items, (i) => command(i, 'delete', { id: i }, {}));
     await legacy.close();
   } finally {
