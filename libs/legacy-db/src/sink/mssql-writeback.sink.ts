@@ -4,7 +4,7 @@ import type { Row } from '../capture/capture-source.interface';
 import { mssqlChangelogNames } from '../capture/mssql-changelog.ddl';
 import type { MssqlLegacyDb } from '../mssql.legacy-db';
 import { classifyMssqlError, SinkError } from './sink-error';
-import { recordedResult, resultRecord, type PendingCommand } from './sink-results';
+import { resultRecord, splitByInbox, type PendingCommand } from './sink-results';
 import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, resolveConflict, validateCommand, type KeyedCommand } from './writeback-plan';
 import {
   MSSQL_MAX_PARAMS,
@@ -101,18 +101,7 @@ export class MssqlWritebackSink implements WritebackSink {
         recorded.set(r.command_id, r);
       }
     }
-    const results: Array<SinkResult | undefined> = new Array(commands.length);
-    const pending: PendingCommand[] = [];
-    const seen = new Set<string>();
-    commands.forEach((command, index) => {
-      const hit = recorded.get(command.commandId);
-      if (hit) results[index] = recordedResult(command.commandId, hit.outcome, hit.result);
-      else if (seen.has(command.commandId)) results[index] = { commandId: command.commandId, outcome: 'duplicate' };
-      else {
-        seen.add(command.commandId);
-        pending.push({ index, command });
-      }
-    });
+    const { results, pending } = splitByInbox(commands, recorded);
 
     const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
     const existing = new Set<string>();

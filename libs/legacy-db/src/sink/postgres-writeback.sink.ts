@@ -26,7 +26,7 @@ import {
   type PgStatement,
   type PgTableMeta,
 } from './postgres-writeback.sql';
-import { recordedResult, resultRecord, type PendingCommand } from './sink-results';
+import { resultRecord, splitByInbox, type PendingCommand } from './sink-results';
 import type { LegacyVersion, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
 
 interface ConflictRow {
@@ -81,18 +81,7 @@ export class PostgresWritebackSink implements WritebackSink {
       const res = await run(pgInboxLookup(this.config.syncSchema, ids));
       for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
     }
-    const results: Array<SinkResult | undefined> = new Array(commands.length);
-    const pending: PendingCommand[] = [];
-    const seen = new Set<string>();
-    commands.forEach((command, index) => {
-      const hit = recorded.get(command.commandId);
-      if (hit) results[index] = recordedResult(command.commandId, hit.outcome, hit.result);
-      else if (seen.has(command.commandId)) results[index] = { commandId: command.commandId, outcome: 'duplicate' };
-      else {
-        seen.add(command.commandId);
-        pending.push({ index, command });
-      }
-    });
+    const { results, pending } = splitByInbox(commands, recorded);
 
     const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
     const existing = new Set<string>();

@@ -32,3 +32,26 @@ export function recordedResult(commandId: string, outcome: string, result: strin
     ...(parsed.conflict ? { conflict: parsed.conflict } : {}),
   };
 }
+
+/**
+ * Splits a batch by the inbox: commands already applied get their recorded result, a command id
+ * repeated within the batch is a duplicate, and the rest are pending (to apply now).
+ */
+export function splitByInbox(
+  commands: readonly SinkCommand[],
+  recorded: ReadonlyMap<string, { outcome: string; result: string | null }>,
+): { results: Array<SinkResult | undefined>; pending: PendingCommand[] } {
+  const results: Array<SinkResult | undefined> = new Array(commands.length);
+  const pending: PendingCommand[] = [];
+  const seen = new Set<string>();
+  commands.forEach((command, index) => {
+    const hit = recorded.get(command.commandId);
+    if (hit) results[index] = recordedResult(command.commandId, hit.outcome, hit.result);
+    else if (seen.has(command.commandId)) results[index] = { commandId: command.commandId, outcome: 'duplicate' };
+    else {
+      seen.add(command.commandId);
+      pending.push({ index, command });
+    }
+  });
+  return { results, pending };
+}
