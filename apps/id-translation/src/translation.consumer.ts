@@ -70,7 +70,8 @@ export class TranslationConsumer {
 
   async stop(): Promise<void> {
     clearInterval(this.expiryTimer);
-    for (const runner of this.runners.values()) await runner.stop();
+    // In parallel: each runner finishes and commits its own batch; shutdown time is the slowest one's.
+    await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
     await this.expiring;
   }
 
@@ -79,7 +80,8 @@ export class TranslationConsumer {
     for (const [direction, runner] of this.runners) {
       const problem = runner.problem();
       if (problem !== undefined) return `${direction} consumer: ${problem}`;
-      if (runner.assignment().size === 0) return `${direction} consumer: no partitions assigned yet`;
+      // Joined but without partitions is fine: more replicas than partitions leaves some idle.
+      if (!runner.hasJoined()) return `${direction} consumer: has not joined its group yet`;
     }
     return undefined;
   }

@@ -86,7 +86,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationShutdown(): Promise<void> {
     this.stopping.abort();
     // Consumers first (they finish and commit their batch), then the producer they may still use.
-    for (const stop of this.stopHooks) await stop().catch((err: unknown) => this.ctx.logger.error({ err: errorMessage(err) }, 'stop failed'));
+    await Promise.all(this.stopHooks.map((stop) => stop().catch((err: unknown) => this.ctx.logger.error({ err: errorMessage(err) }, 'stop failed'))));
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }

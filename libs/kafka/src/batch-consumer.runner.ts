@@ -78,6 +78,7 @@ export class BatchConsumerRunner {
   private readonly consumer: Consumer;
   private readonly stopping = new AbortController();
   private readonly assigned = new Map<string, number[]>();
+  private joined = false;
   private running = false;
   private crashed: string | undefined;
   private failingSince: number | undefined;
@@ -96,10 +97,13 @@ export class BatchConsumerRunner {
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      // A fetch waits at most this long for data: it bounds both idle latency and how long a stop waits.
+      maxWaitTimeInMs: 1_000,
       allowAutoTopicCreation: false,
     });
     const ev = this.consumer.events;
     this.consumer.on(ev.GROUP_JOIN, (e) => {
+      this.joined = true;
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) this.assigned.set(topic, partitions);
       this.options.log.info({ groupId: options.groupId, assignment: e.payload.memberAssignment }, 'consumer joined group');
@@ -141,6 +145,14 @@ export class BatchConsumerRunner {
 
   resumeTopics(topics: readonly string[]): void {
     if (topics.length > 0) this.consumer.resume(topics.map((topic) => ({ topic })));
+  }
+
+  /**
+   * Whether the member has joined its group at least once. A member may then hold no partitions
+   * (more replicas than partitions): that is idle, not unhealthy.
+   */
+  hasJoined(): boolean {
+    return this.joined;
   }
 
   /** Partitions currently assigned to this member, per topic. */
