@@ -34,6 +34,7 @@ export class TableCaptureRunner {
   private lastError: string | undefined;
   private stoppedBecause: string | undefined;
   private lastSchemaCheck = 0;
+  private lastGapCheck = 0;
   private lastSaved = 0;
   private lastPurge = 0;
   private resnapshotRequested = false;
@@ -172,8 +173,12 @@ export class TableCaptureRunner {
   }
 
   private async streamStep(position: string): Promise<boolean> {
-    const gap = await this.source.positionProblem(position);
-    if (gap) return this.onPositionGap(gap);
+    // A CDC gap check is a query: run it at the schema-check cadence, not on every poll.
+    if (Date.now() - this.lastGapCheck >= SCHEMA_CHECK_EVERY_MS) {
+      this.lastGapCheck = Date.now();
+      const gap = await this.source.positionProblem(position);
+      if (gap) return this.onPositionGap(gap);
+    }
     const started = process.hrtime.bigint();
     const prefetched = this.prefetch?.position === position ? this.prefetch.batch : undefined;
     this.prefetch = undefined;
