@@ -69,8 +69,6 @@ export class TransformConsumer {
     for (const [direction, runner] of this.runners) {
       const problem = runner.problem();
       if (problem !== undefined) return `${direction} consumer: ${problem}`;
-      // Joined but without partitions is fine: more replicas than partitions leaves some idle.
-      if (!runner.hasJoined()) return `${direction} consumer: has not joined its group yet`;
     }
     return undefined;
   }

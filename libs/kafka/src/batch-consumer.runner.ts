@@ -147,14 +147,6 @@ export class BatchConsumerRunner {
     if (topics.length > 0) this.consumer.resume(topics.map((topic) => ({ topic })));
   }
 
-  /**
-   * Whether the member has joined its group at least once. A member may then hold no partitions
-   * (more replicas than partitions): that is idle, not unhealthy.
-   */
-  hasJoined(): boolean {
-    return this.joined;
-  }
-
   /** Partitions currently assigned to this member, per topic. */
   assignment(): ReadonlyMap<string, readonly number[]> {
     return this.assigned;
@@ -164,6 +156,8 @@ export class BatchConsumerRunner {
   problem(now = Date.now()): string | undefined {
     if (this.crashed) return `consumer stopped after an error: ${this.crashed}`;
     if (!this.running) return 'consumer is not running';
+    // Joined but without partitions is fine (more replicas than partitions leaves some idle).
+    if (!this.joined) return 'has not joined its group yet';
     if (this.failingSince !== undefined) return `processing has been failing transiently for ${Math.round((now - this.failingSince) / 1000)} s`;
     return undefined;
   }

@@ -4,8 +4,8 @@ import type { Row } from '../capture/capture-source.interface';
 import { mssqlChangelogNames } from '../capture/mssql-changelog.ddl';
 import type { MssqlLegacyDb } from '../mssql.legacy-db';
 import { classifyMssqlError, SinkError } from './sink-error';
-import { resultRecord, splitByInbox, type PendingCommand } from './sink-results';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, resolveConflict, validateCommand, type KeyedCommand } from './writeback-plan';
+import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
 import {
   MSSQL_MAX_PARAMS,
   MSSQL_MAX_ROWS,
@@ -113,18 +113,7 @@ export class MssqlWritebackSink implements WritebackSink {
     }
 
     const legacy = await this.conflicts(tx, table, keyed);
-    const toApply: Array<PendingCommand & { key: Row }> = [];
-    const generated: PendingCommand[] = [];
-    for (const p of pending) {
-      const version = legacy.get(p.index);
-      if (version) {
-        const resolution = resolveConflict(table.conflictPolicy, p.command, version);
-        p.conflict = { policy: table.conflictPolicy, resolution, legacy: version };
-        if (resolution === 'skipped') continue;
-      }
-      if (Object.keys(p.command.key).length === 0) generated.push(p);
-      else toApply.push({ ...p, key: p.command.key });
-    }
+    const { toApply, needKeys: generated } = planByPolicy(pending, legacy, table.conflictPolicy);
 
     const identityInsert = meta.identityKey && !table.generatedKey;
     for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {

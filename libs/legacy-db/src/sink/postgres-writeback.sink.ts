@@ -3,7 +3,7 @@ import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
 import { changelogNames } from '../capture/changelog-names';
 import { classifyPostgresError, SinkError } from './sink-error';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, resolveConflict, validateCommand, type KeyedCommand } from './writeback-plan';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
 import {
   PG_MAX_PARAMS,
   PG_MAX_ROWS,
@@ -26,7 +26,7 @@ import {
   type PgStatement,
   type PgTableMeta,
 } from './postgres-writeback.sql';
-import { resultRecord, splitByInbox, type PendingCommand } from './sink-results';
+import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
 import type { LegacyVersion, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
 
 interface ConflictRow {
@@ -92,18 +92,7 @@ export class PostgresWritebackSink implements WritebackSink {
     }
 
     const legacy = await this.conflicts(client, table, keyed);
-    const toApply: Array<PendingCommand & { key: Row }> = [];
-    const needKeys: PendingCommand[] = [];
-    for (const p of pending) {
-      const version = legacy.get(p.index);
-      if (version) {
-        const resolution = resolveConflict(table.conflictPolicy, p.command, version);
-        p.conflict = { policy: table.conflictPolicy, resolution, legacy: version };
-        if (resolution === 'skipped') continue;
-      }
-      if (Object.keys(p.command.key).length === 0) needKeys.push(p);
-      else toApply.push({ ...p, key: p.command.key });
-    }
+    const { toApply, needKeys } = planByPolicy(pending, legacy, table.conflictPolicy);
     if (needKeys.length > 0) {
       const res = await run(pgAllocateKeys(meta.keySequence!, needKeys.length));
       const column = table.key[0]!;

@@ -1,6 +1,8 @@
 import type { Row } from '../capture/capture-source.interface';
 import type { InboxRow } from './postgres-writeback.sql';
-import type { SinkCommand, SinkConflict, SinkResult } from './writeback-sink.interface';
+import type { ConflictPolicy } from '@sync/config';
+import { resolveConflict } from './writeback-plan';
+import type { LegacyVersion, SinkCommand, SinkConflict, SinkResult } from './writeback-sink.interface';
 
 /** A command not yet in the inbox, with what this batch decided for it. */
 export interface PendingCommand {
@@ -54,4 +56,29 @@ export function splitByInbox(
     }
   });
   return { results, pending };
+}
+
+/**
+ * Applies the entity's conflict policy to the pending commands (recording each conflict on the
+ * command) and splits what is left: rows with a key to write, and inserts whose key the database
+ * generates.
+ */
+export function planByPolicy(
+  pending: readonly PendingCommand[],
+  legacy: ReadonlyMap<number, LegacyVersion>,
+  policy: ConflictPolicy,
+): { toApply: Array<PendingCommand & { key: Row }>; needKeys: PendingCommand[] } {
+  const toApply: Array<PendingCommand & { key: Row }> = [];
+  const needKeys: PendingCommand[] = [];
+  for (const p of pending) {
+    const version = legacy.get(p.index);
+    if (version) {
+      const resolution = resolveConflict(policy, p.command, version);
+      p.conflict = { policy, resolution, legacy: version };
+      if (resolution === 'skipped') continue;
+    }
+    if (Object.keys(p.command.key).length === 0) needKeys.push(p);
+    else toApply.push({ ...p, key: p.command.key });
+  }
+  return { toApply, needKeys };
 }
