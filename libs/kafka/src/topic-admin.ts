@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { backoffDelay, sleep } from './backoff';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -23,9 +24,26 @@ export class TopicAdmin {
     this.connected = true;
   }
 
-  /** Returns the topics it created. */
+  /**
+   * Returns the topics it created. Creating right after another client did, or while the broker is
+   * still publishing new partitions' metadata, can fail transiently ("does not host this
+   * topic-partition"): it then looks again and retries, a bounded number of times.
+   */
   async ensureTopics(specs: readonly TopicSpec[]): Promise<string[]> {
     await this.connect();
+    const created: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        created.push(...(await this.createMissing(specs)));
+        return created;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(backoffDelay(attempt, { initialMs: 200, maxMs: 2_000, jitter: 0.2 }));
+      }
+    }
+  }
+
+  private async createMissing(specs: readonly TopicSpec[]): Promise<string[]> {
     const existing = new Set(await this.admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return [];
