@@ -32,6 +32,7 @@ export class LegacyWritebackService implements OnModuleInit {
         .join('+')}`,
       log: ctx.logger,
       metrics: new WritebackMetrics(metrics),
+      ...ctx.pipeline.legacyWriteback,
     });
   }
 

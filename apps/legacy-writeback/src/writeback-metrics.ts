@@ -8,6 +8,9 @@ export class WritebackMetrics {
   readonly deadLetters;
   readonly inboxHits;
   readonly parked;
+  readonly parkedReleased;
+  readonly parkExpired;
+  readonly parkedNow;
   readonly failures;
 
   constructor(metrics: MetricsRegistry) {
@@ -16,7 +19,10 @@ export class WritebackMetrics {
     this.conflicts = metrics.counter('sync_writeback_conflicts_total', 'Commands whose row the legacy side changed after the change they are based on', ['table', 'policy', 'resolution']);
     this.deadLetters = metrics.counter('sync_writeback_dead_letters_total', 'Commands sent to dlq.legacy-writeback', ['kind']);
     this.inboxHits = metrics.counter('sync_writeback_inbox_hits_total', 'Redelivered commands found in the inbox (skipped, result re-published)', ['table']);
-    this.parked = metrics.counter('sync_writeback_parked_total', 'Commands parked after repeated foreign-key violations', ['table']);
+    this.parked = metrics.counter('sync_writeback_parked_total', 'Commands parked (foreign-key target missing after retries, or behind such a command for the same row)', ['table']);
+    this.parkedReleased = metrics.counter('sync_writeback_parked_released_total', 'Parked commands applied by a later release round', ['table']);
+    this.parkExpired = metrics.counter('sync_writeback_park_expired_total', 'Parked commands dead-lettered after waiting longer than parkTimeoutMs', ['table']);
+    this.parkedNow = metrics.gauge('sync_writeback_parked_commands', 'Commands waiting in the parked table (as of the last release round)', ['table']);
     this.failures = metrics.counter('sync_writeback_failures_total', 'Failed batch attempts by error kind', ['table', 'kind']);
   }
 }

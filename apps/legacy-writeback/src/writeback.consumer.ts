@@ -2,6 +2,7 @@ import type { TableConfig } from '@sync/config';
 import { parseWritebackCommand, Topics, type WritebackCommand } from '@sync/contracts';
 import {
   backoffDelay,
+  deadLetterRecord,
   errorMessage,
   PoisonError,
   sleep,
@@ -13,7 +14,8 @@ import {
   type LogSink,
   type SyncProducer,
 } from '@sync/kafka';
-import { SinkError, type SinkResult, type WritebackSink } from '@sync/legacy-db';
+import { SinkError, type ParkedCommand, type SinkResult, type WritebackSink } from '@sync/legacy-db';
+import { parkExpired, ParkedRows, releaseGroups } from './parked-commands';
 import type { WritebackMetrics } from './writeback-metrics';
 import { resultRecords } from './writeback-records';
 
@@ -25,6 +27,10 @@ export interface WritebackConsumerOptions {
   /** Attempts of a command failing on a foreign key before it is parked (default 3). */
   readonly foreignKeyAttempts?: number;
   readonly foreignKeyBackoffMs?: number;
+  /** How often parked commands are retried (default 30 s). */
+  readonly parkedRetryMs?: number;
+  /** A command parked longer than this is dead-lettered (default 24 h). */
+  readonly parkTimeoutMs?: number;
   readonly partitionsConsumedConcurrently?: number;
 }
 
@@ -46,6 +52,9 @@ function tableRef(t: TableConfig): string {
 export class WritebackConsumer {
   private runner: BatchConsumerRunner | undefined;
   private readonly targets = new Map<string, Target>();
+  private readonly parkedRows = new ParkedRows();
+  private readonly held = new Set<string>();
+  private releasing: { readonly stop: AbortController; readonly done: Promise<void> } | undefined;
 
   constructor(
     private readonly connection: KafkaConnection,
@@ -80,9 +89,14 @@ export class WritebackConsumer {
       },
     });
     await this.runner.start();
+    const stop = new AbortController();
+    this.releasing = { stop, done: this.releaseLoop(stop.signal) };
   }
 
   async stop(): Promise<void> {
+    this.releasing?.stop.abort();
+    await this.releasing?.done;
+    this.releasing = undefined;
     await this.runner?.stop();
   }
 
@@ -96,6 +110,10 @@ export class WritebackConsumer {
    * are, so on resume everything held back is applied, in order.
    */
   hold(topics: readonly string[], held: boolean): void {
+    for (const topic of topics) {
+      if (held) this.held.add(topic);
+      else this.held.delete(topic);
+    }
     if (!this.runner) return;
     if (held) this.runner.pauseTopics(topics);
     else this.runner.resumeTopics(topics);
@@ -106,16 +124,31 @@ export class WritebackConsumer {
     return this.runner ? this.runner.problem() : 'write-back consumer not started yet';
   }
 
-  /** One topic-partition batch = one table: parse, apply in one transaction, publish results. */
+  /**
+   * One topic-partition batch = one table: parse, apply in one transaction, publish results.
+   * Commands for a row that has parked commands are parked behind them, so they cannot overtake.
+   */
   async handle(messages: readonly InboundMessage[], ctx: BatchContext): Promise<void> {
     const target = this.targets.get(ctx.topic);
     if (!target) throw new PoisonError(`no configured table for topic ${ctx.topic}`);
-    const { table } = target;
-    const ref = tableRef(table);
     const started = process.hrtime.bigint();
-    const commands = messages.map((m) => this.parse(m, table));
-    const results = await this.apply(target, commands, ctx);
-    if (results === 'parked') return;
+    const commands = messages.map((m) => this.parse(m, target.table));
+    await this.parkedRows.withLock(ctx.topic, async () => {
+      const parkedRows = await this.parkedRowsOf(ctx.topic, target);
+      const ready = commands.filter((c) => !parkedRows.has(c.globalId));
+      for (const c of commands) {
+        if (parkedRows.has(c.globalId)) await this.park(target, c, `waiting behind an earlier parked command for the same row (${c.globalId})`, parkedRows);
+      }
+      if (ready.length === 0) return;
+      const results = await this.apply(target, ready, ctx, parkedRows);
+      if (results !== 'parked') await this.publish(target, ready, results);
+    });
+    this.options.metrics.batchSeconds.observe({ table: tableRef(target.table) }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** Metrics and result records (generated keys, conflicts) of applied commands. */
+  private async publish(target: Target, commands: readonly WritebackCommand[], results: readonly SinkResult[]): Promise<void> {
+    const ref = tableRef(target.table);
     for (const [i, r] of results.entries()) {
       const c = commands[i]!;
       if (r.outcome === 'duplicate') this.options.metrics.inboxHits.inc({ table: ref });
@@ -123,15 +156,106 @@ export class WritebackConsumer {
       if (r.conflict && r.outcome !== 'duplicate') this.options.metrics.conflicts.inc({ table: ref, policy: r.conflict.policy, resolution: r.conflict.resolution });
     }
     const records = resultRecords(commands, results);
-    if (records.length > 0) {
-      try {
-        await this.producer.send(records);
-      } catch (err) {
-        // Already committed in the database: the retry finds the commands in the inbox and publishes again.
-        throw new TransientError(`publishing results failed: ${errorMessage(err)}`, { cause: err });
+    if (records.length === 0) return;
+    try {
+      await this.producer.send(records);
+    } catch (err) {
+      // Already committed in the database: the retry finds the commands in the inbox and publishes again.
+      throw new TransientError(`publishing results failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  private async parkedRowsOf(topic: string, target: Target): Promise<Set<string>> {
+    try {
+      return await this.parkedRows.of(topic, () => target.sink.parked(target.table));
+    } catch (err) {
+      throw new TransientError(`reading the parked commands of ${tableRef(target.table)}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /** Every `parkedRetryMs`, retries the parked commands of each table that is not held back. */
+  private async releaseLoop(signal: AbortSignal): Promise<void> {
+    const every = this.options.parkedRetryMs ?? 30_000;
+    while (!signal.aborted) {
+      await sleep(every, signal);
+      for (const [topic, target] of this.targets) {
+        if (signal.aborted) return;
+        if (this.held.has(topic)) continue;
+        try {
+          await this.parkedRows.withLock(topic, () => this.releaseTable(topic, target));
+        } catch (err) {
+          this.options.log.warn({ table: tableRef(target.table), err: errorMessage(err), retryInMs: every }, 'releasing parked commands failed');
+        }
       }
     }
-    this.options.metrics.batchSeconds.observe({ table: ref }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** Retries a table's parked commands row by row, oldest first; a row stops at its first still-blocked command. */
+  private async releaseTable(topic: string, target: Target): Promise<void> {
+    const groups = releaseGroups(await target.sink.parked(target.table));
+    const stillParked = new Set<string>();
+    let waiting = 0;
+    for (const group of groups) {
+      const blockedAt = await this.releaseGroup(target, group);
+      if (blockedAt < group.length) {
+        stillParked.add(group[0]!.command.globalId);
+        waiting += group.length - blockedAt;
+      }
+    }
+    this.parkedRows.replace(topic, stillParked);
+    this.options.metrics.parkedNow.set({ table: tableRef(target.table) }, waiting);
+  }
+
+  /** Releases a row's parked commands in order; returns the index of the first one still blocked. */
+  private async releaseGroup(target: Target, group: readonly ParkedCommand[]): Promise<number> {
+    for (const [i, p] of group.entries()) {
+      if (!(await this.releaseOne(target, p))) return i;
+    }
+    return group.length;
+  }
+
+  /** Applies (or dead-letters) one parked command and removes it from the parked table; false while it stays blocked. */
+  private async releaseOne(target: Target, p: ParkedCommand): Promise<boolean> {
+    const ref = tableRef(target.table);
+    let command: WritebackCommand;
+    try {
+      command = parseWritebackCommand(p.command);
+    } catch (err) {
+      await this.deadLetterParked(target, p, 'poison', `parked command is not a valid write-back command: ${errorMessage(err)}`);
+      return true;
+    }
+    try {
+      await this.publish(target, [command], await target.sink.applyBatch(target.table, [command]));
+    } catch (err) {
+      if (!(err instanceof SinkError) || err.kind === 'transient') throw err;
+      const timeout = this.options.parkTimeoutMs ?? 86_400_000;
+      if (err.kind === 'foreign-key' && !parkExpired(p.parkedAt, new Date(), timeout)) return false;
+      if (err.kind === 'foreign-key') this.options.metrics.parkExpired.inc({ table: ref });
+      const reason = err.kind === 'foreign-key' ? `parked for more than ${timeout} ms and the foreign-key target is still missing: ${err.message}` : `legacy database ${target.sink.system} rejected the parked command: ${err.message}`;
+      await this.deadLetterParked(target, p, 'poison', reason);
+      return true;
+    }
+    await target.sink.unpark(target.table, [p.commandId]);
+    this.options.metrics.parkedReleased.inc({ table: ref });
+    this.options.log.info({ table: ref, commandId: p.commandId, parkedAt: p.parkedAt.toISOString() }, 'parked command applied');
+    return true;
+  }
+
+  private async deadLetterParked(target: Target, p: ParkedCommand, kind: 'poison', reason: string): Promise<void> {
+    // Not read from a partition any more: the dead letter names the resolved.* topic, partition -1.
+    const message: InboundMessage = {
+      topic: Topics.resolved({ system: target.table.system, schema: target.table.schema, table: target.table.name }),
+      partition: -1,
+      offset: '-1',
+      key: Buffer.from(p.command.globalId),
+      value: Buffer.from(JSON.stringify(p.command)),
+      headers: {},
+      timestamp: String(p.parkedAt.getTime()),
+    };
+    await this.producer.send([deadLetterRecord(this.options.app, message, kind, new Error(reason), 1, new Date())]);
+    await target.sink.unpark(target.table, [p.commandId]);
+    this.options.metrics.deadLetters.inc({ kind });
+    this.options.log.warn({ table: tableRef(target.table), commandId: p.commandId, reason }, 'parked command dead-lettered');
   }
 
   private parse(message: InboundMessage, table: TableConfig): WritebackCommand {
@@ -149,7 +273,7 @@ export class WritebackConsumer {
     return c;
   }
 
-  private async apply(target: Target, commands: readonly WritebackCommand[], ctx: BatchContext): Promise<SinkResult[] | 'parked'> {
+  private async apply(target: Target, commands: readonly WritebackCommand[], ctx: BatchContext, parkedRows: Set<string>): Promise<SinkResult[] | 'parked'> {
     const ref = tableRef(target.table);
     const attempts = this.options.foreignKeyAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
@@ -171,7 +295,7 @@ export class WritebackConsumer {
               if (ctx.signal.aborted) throw new TransientError('stopping');
               continue;
             }
-            await this.park(target, commands[0]!, err.message);
+            await this.park(target, commands[0]!, err.message, parkedRows);
             return 'parked';
           default: {
             const never: never = err.kind;
@@ -182,14 +306,15 @@ export class WritebackConsumer {
     }
   }
 
-  private async park(target: Target, command: WritebackCommand, reason: string): Promise<void> {
+  private async park(target: Target, command: WritebackCommand, reason: string, parkedRows: Set<string>): Promise<void> {
     try {
       await target.sink.park(target.table, command, reason);
     } catch (err) {
       if (err instanceof SinkError && err.kind !== 'transient') throw new PoisonError(`parking failed: ${err.message}`, { cause: err });
       throw new TransientError(`parking failed: ${errorMessage(err)}`, { cause: err });
     }
+    parkedRows.add(command.globalId);
     this.options.metrics.parked.inc({ table: tableRef(target.table) });
-    this.options.log.warn({ table: tableRef(target.table), commandId: command.commandId, reason }, 'command parked after repeated foreign-key violations');
+    this.options.log.warn({ table: tableRef(target.table), commandId: command.commandId, reason }, 'command parked');
   }
 }

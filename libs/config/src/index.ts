@@ -29,6 +29,7 @@ export {
   type ConnectionConfig,
   type ForeignKeyConfig,
   type IdTranslationConfig,
+  type LegacyWritebackConfig,
   type DomainTransformConfig,
   type MergeConfig,
   type KafkaPipelineConfig,

@@ -35,6 +35,7 @@ export const PIPELINE_DEFAULTS = {
   parkTimeoutMs: 3_600_000,
   cacheSize: 100_000,
   groupPrefix: 'id-translation',
+  legacyWriteback: { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000 },
 } as const;
 
 export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap<string, SystemSchema>): PipelineConfig {
@@ -49,10 +50,16 @@ export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap
       groupPrefix: pipeline.idTranslation?.groupPrefix ?? PIPELINE_DEFAULTS.groupPrefix,
     },
     domainTransform: { groupPrefix: pipeline.domainTransform?.groupPrefix ?? 'domain-transform' },
+    legacyWriteback: { ...PIPELINE_DEFAULTS.legacyWriteback, ...definedOnly(pipeline.legacyWriteback) },
     mappings: pipeline.mappings ?? {},
     replication: pipeline.replication ?? [],
     verify: pipeline.verify ?? {},
   });
+}
+
+/** The entries of a validated section that were given (class-transformer leaves the others undefined). */
+function definedOnly<T extends object>(section: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(section ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function normalizeKafka(kafka: KafkaSchema | undefined): KafkaPipelineConfig {

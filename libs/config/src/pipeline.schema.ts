@@ -204,6 +204,12 @@ export class IdTranslationSchema {
   @IsOptional() @IsIdentifier() groupPrefix?: string;
 }
 
+export class LegacyWritebackSchema {
+  @IsOptional() @IsIntegerIn(1, 100) foreignKeyAttempts?: number;
+  @IsOptional() @IsIntegerIn(1_000, 24 * 3_600_000) parkedRetryMs?: number;
+  @IsOptional() @IsIntegerIn(1_000, 30 * 24 * 3_600_000) parkTimeoutMs?: number;
+}
+
 export class DomainTransformSchema {
   @IsOptional() @IsIdentifier() groupPrefix?: string;
 }
@@ -222,6 +228,9 @@ export class PipelineSchema {
 
   @IsOptional() @IsMapping() @ValidateNested() @Type(() => DomainTransformSchema)
   domainTransform?: DomainTransformSchema;
+
+  @IsOptional() @IsMapping() @ValidateNested() @Type(() => LegacyWritebackSchema)
+  legacyWriteback?: LegacyWritebackSchema;
 
   @IsOptional() @IsMapping() mappings?: Record<string, unknown>;
   @IsOptional() @IsList({ nonEmpty: false }) replication?: unknown[];

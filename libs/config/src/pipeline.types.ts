@@ -18,6 +18,7 @@ export interface PipelineConfig {
   readonly systems: ReadonlyMap<string, SystemConfig>;
   readonly idTranslation: IdTranslationConfig;
   readonly domainTransform: DomainTransformConfig;
+  readonly legacyWriteback: LegacyWritebackConfig;
   /** Not validated here yet: owned by domain-transform. */
   readonly mappings: Readonly<Record<string, unknown>>;
   /** Not validated here yet: owned by domain-transform. */
@@ -30,6 +31,16 @@ export interface PipelineConfig {
 export interface DomainTransformConfig {
   /** Consumer groups are `<groupPrefix>.forward` and `.reverse` (default `domain-transform`). */
   readonly groupPrefix: string;
+}
+
+/** Settings of the legacy-writeback app (pipeline section `legacyWriteback`). */
+export interface LegacyWritebackConfig {
+  /** Attempts of a command failing on a foreign key before it is parked (default 3). */
+  readonly foreignKeyAttempts: number;
+  /** How often parked commands are retried (default 30 s). */
+  readonly parkedRetryMs: number;
+  /** A command parked longer than this goes to dlq.legacy-writeback (default 24 h). */
+  readonly parkTimeoutMs: number;
 }
 
 /** Settings of the id-translation app (pipeline section `idTranslation`). */

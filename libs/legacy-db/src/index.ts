@@ -30,7 +30,7 @@ export type { CdcRow, CdcChange } from './capture/mssql-cdc.source';
 export { encodeRowversion, decodeRowversion, rowversionBefore, encodeLsnPosition, decodeLsnPosition } from './capture/mssql-position';
 export type { LsnPosition } from './capture/mssql-position';
 export type { MssqlStatement, MssqlParam, MssqlParamType } from './capture/mssql-statement';
-export type { WritebackSink, SinkCommand, SinkResult, SinkOutcome, SinkConflict, LegacyVersion } from './sink/writeback-sink.interface';
+export type { WritebackSink, SinkCommand, SinkResult, SinkOutcome, SinkConflict, LegacyVersion, ParkedCommand } from './sink/writeback-sink.interface';
 export { SinkError, classifyPostgresError, classifyMssqlError } from './sink/sink-error';
 export type { SinkErrorKind } from './sink/sink-error';
 export { createWritebackSink } from './sink/writeback-sink.factory';

@@ -97,6 +97,10 @@ describe('SQL Server write-back statements', () => {
     assert.ok(insert.params.some((p) => p.value === '{"key":{"id":1}}'));
     assert.equal(parseWithHoldlock(S.park(syncSchema, orderLines, 'c1', 'g1', { a: 1 }, 'FK').text), 1);
     assert.equal(parseTsql(S.parked(syncSchema, orderLines).text), 1);
+    const unpark = S.unpark(syncSchema, ['c1', 'c2']);
+    assert.equal(parseTsql(unpark.text), 1);
+    assert.deepEqual(unpark.params.map((p) => p.value), ['c1', 'c2']);
+    assert.doesNotMatch(S.park(syncSchema, orderLines, 'c1', 'g1', {}, 'FK').text, /parked_at\] =/, 're-parking keeps the first parked time');
     assert.equal(parseTsql(S.catalog(orderLines).text), 1);
   });
 

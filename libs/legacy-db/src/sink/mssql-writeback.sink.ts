@@ -20,11 +20,12 @@ import {
   tsqlMerge,
   tsqlPark,
   tsqlParked,
+  tsqlUnpark,
   tsqlSetOrigin,
   tsqlUpdate,
   type TsqlStatement,
 } from './mssql-writeback.sql';
-import type { LegacyVersion, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
 
 /** Every statement builder of the SQL Server sink, for unit tests and review. */
 export const mssqlWritebackStatements = {
@@ -39,6 +40,7 @@ export const mssqlWritebackStatements = {
   inboxInsert: tsqlInboxInsert,
   park: tsqlPark,
   parked: tsqlParked,
+  unpark: tsqlUnpark,
   catalog: tsqlCatalog,
 } as const;
 
@@ -192,13 +194,33 @@ export class MssqlWritebackSink implements WritebackSink {
     }
   }
 
-  async parked(table: TableConfig): Promise<Array<{ commandId: string; reason: string; command: SinkCommand }>> {
-    const pool = await this.db.connected();
-    const s = tsqlParked(this.config.syncSchema, table);
-    const request = pool.request();
-    for (const p of s.params) request.input(p.name, p.value);
-    const res = await request.query<{ command_id: string; reason: string; command: string }>(s.text);
-    return res.recordset.map((r) => ({ commandId: r.command_id, reason: r.reason, command: JSON.parse(r.command) as SinkCommand }));
+  async parked(table: TableConfig): Promise<ParkedCommand[]> {
+    try {
+      const pool = await this.db.connected();
+      const s = tsqlParked(this.config.syncSchema, table);
+      const request = pool.request();
+      for (const p of s.params) request.input(p.name, p.value);
+      const res = await request.query<{ command_id: string; reason: string; command: string; parked_at: Date }>(s.text);
+      // datetime2 from SYSUTCDATETIME() is read by the driver as UTC.
+      return res.recordset.map((r) => ({ commandId: r.command_id, reason: r.reason, command: JSON.parse(r.command) as SinkCommand, parkedAt: r.parked_at }));
+    } catch (err) {
+      throw classifyMssqlError(err);
+    }
+  }
+
+  async unpark(_table: TableConfig, commandIds: readonly string[]): Promise<void> {
+    try {
+      const pool = await this.db.connected();
+      // One statement per chunk: SQL Server takes at most 2,100 parameters.
+      for (const part of chunk(commandIds, 1, 2_000)) {
+        const s = tsqlUnpark(this.config.syncSchema, part);
+        const request = pool.request();
+        for (const p of s.params) request.input(p.name, p.value);
+        await request.query(s.text);
+      }
+    } catch (err) {
+      throw classifyMssqlError(err);
+    }
   }
 
   private async meta(pool: sql.ConnectionPool, table: TableConfig): Promise<TableMeta> {

@@ -154,7 +154,7 @@ export function tsqlPark(syncSchema: string, table: TableConfig, commandId: stri
     text: `MERGE INTO ${qi(syncSchema)}.${qi(PARKED_TABLE)} WITH (HOLDLOCK) AS t
 USING (VALUES (${c}, ${s}, ${sc}, ${t}, ${g}, ${cmd}, ${r})) AS v([command_id], [system], [schema_name], [table_name], [global_id], [command], [reason])
 ON t.[command_id] = v.[command_id]
-WHEN MATCHED THEN UPDATE SET t.[reason] = v.[reason], t.[parked_at] = SYSUTCDATETIME()
+WHEN MATCHED THEN UPDATE SET t.[reason] = v.[reason]
 WHEN NOT MATCHED THEN INSERT ([command_id], [system], [schema_name], [table_name], [global_id], [command], [reason]) VALUES (v.[command_id], v.[system], v.[schema_name], v.[table_name], v.[global_id], v.[command], v.[reason]);`,
     params: p.params,
   };
@@ -163,7 +163,7 @@ WHEN NOT MATCHED THEN INSERT ([command_id], [system], [schema_name], [table_name
 export function tsqlParked(syncSchema: string, table: TableConfig): TsqlStatement {
   const p = new Params();
   return {
-    text: `SELECT [command_id], [reason], [command] FROM ${qi(syncSchema)}.${qi(PARKED_TABLE)}
+    text: `SELECT [command_id], [reason], [command], [parked_at] FROM ${qi(syncSchema)}.${qi(PARKED_TABLE)}
   WHERE [system] = ${p.add(table.system)} AND [schema_name] = ${p.add(table.schema)} AND [table_name] = ${p.add(table.name)} ORDER BY [parked_at], [command_id]`,
     params: p.params,
   };
@@ -187,4 +187,10 @@ export function tsqlUpdate(table: TableConfig, columns: readonly string[], rows:
   INNER JOIN (VALUES ${tuples}) AS v(${all.map(qi).join(', ')}) ON ${keyJoin(table, 't', 'v')}`,
     params: p.params,
   };
+}
+
+export function tsqlUnpark(syncSchema: string, commandIds: readonly string[]): TsqlStatement {
+  const p = new Params();
+  const ids = commandIds.map((id) => p.add(id)).join(', ');
+  return { text: `DELETE FROM ${qi(syncSchema)}.${qi(PARKED_TABLE)} WHERE [command_id] IN (${ids})`, params: p.params };
 }

@@ -17,6 +17,7 @@ import {
   pgLockRows,
   pgPark,
   pgParked,
+  pgUnpark,
   pgSequenceQuery,
   pgSetOrigin,
   pgUpdate,
@@ -27,7 +28,7 @@ import {
   type PgTableMeta,
 } from './postgres-writeback.sql';
 import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
-import type { LegacyVersion, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
 
 interface ConflictRow {
   i: number;
@@ -157,10 +158,24 @@ export class PostgresWritebackSink implements WritebackSink {
     }
   }
 
-  async parked(table: TableConfig): Promise<Array<{ commandId: string; reason: string; command: SinkCommand }>> {
+  async parked(table: TableConfig): Promise<ParkedCommand[]> {
     const s = pgParked(this.config.syncSchema, table);
-    const res = await this.pool.query<{ command_id: string; reason: string; command: string }>(s.text, s.values);
-    return res.rows.map((r) => ({ commandId: r.command_id, reason: r.reason, command: JSON.parse(r.command) as SinkCommand }));
+    try {
+      const res = await this.pool.query<{ command_id: string; reason: string; command: string; parked_at: Date }>(s.text, s.values);
+      return res.rows.map((r) => ({ commandId: r.command_id, reason: r.reason, command: JSON.parse(r.command) as SinkCommand, parkedAt: r.parked_at }));
+    } catch (err) {
+      throw classifyPostgresError(err);
+    }
+  }
+
+  async unpark(_table: TableConfig, commandIds: readonly string[]): Promise<void> {
+    if (commandIds.length === 0) return;
+    const s = pgUnpark(this.config.syncSchema, commandIds);
+    try {
+      await this.pool.query(s.text, s.values);
+    } catch (err) {
+      throw classifyPostgresError(err);
+    }
   }
 
   private async connect(): Promise<PoolClient> {

@@ -191,15 +191,19 @@ export function pgPark(syncSchema: string, table: TableConfig, commandId: string
   return {
     text: `INSERT INTO ${q(syncSchema)}.${q(PARKED_TABLE)} ("command_id", "system", "schema_name", "table_name", "global_id", "command", "reason")
   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
-  ON CONFLICT ("command_id") DO UPDATE SET "reason" = EXCLUDED."reason", "parked_at" = clock_timestamp()`,
+  ON CONFLICT ("command_id") DO UPDATE SET "reason" = EXCLUDED."reason"`,
     values: [commandId, table.system, table.schema, table.name, globalId, JSON.stringify(command), reason],
   };
 }
 
 export function pgParked(syncSchema: string, table: TableConfig): PgStatement {
   return {
-    text: `SELECT "command_id", "reason", "command"::text AS command FROM ${q(syncSchema)}.${q(PARKED_TABLE)}
+    text: `SELECT "command_id", "reason", "command"::text AS command, "parked_at" FROM ${q(syncSchema)}.${q(PARKED_TABLE)}
   WHERE "system" = $1 AND "schema_name" = $2 AND "table_name" = $3 ORDER BY "parked_at", "command_id"`,
     values: [table.system, table.schema, table.name],
   };
+}
+
+export function pgUnpark(syncSchema: string, commandIds: readonly string[]): PgStatement {
+  return { text: `DELETE FROM ${q(syncSchema)}.${q(PARKED_TABLE)} WHERE "command_id" = ANY($1::text[])`, values: [commandIds] };
 }

@@ -49,11 +49,22 @@ export interface SinkResult {
  * Applies write-back commands to one legacy database: a batch of one table in one transaction,
  * recorded in the inbox, with the origin marker set for echo suppression. Throws SinkError.
  */
+/** A command waiting in the parked table. */
+export interface ParkedCommand {
+  readonly commandId: string;
+  readonly reason: string;
+  readonly command: SinkCommand;
+  /** When it was first parked. */
+  readonly parkedAt: Date;
+}
+
 export interface WritebackSink {
   readonly system: string;
   applyBatch(table: TableConfig, commands: readonly SinkCommand[]): Promise<SinkResult[]>;
   /** Records a command that cannot be applied yet (foreign-key target missing) in the parked table. */
   park(table: TableConfig, command: SinkCommand, reason: string): Promise<void>;
-  /** Parked commands of a table, oldest first (for operators and tests). */
-  parked(table: TableConfig): Promise<Array<{ commandId: string; reason: string; command: SinkCommand }>>;
+  /** Parked commands of a table, oldest first. */
+  parked(table: TableConfig): Promise<ParkedCommand[]>;
+  /** Removes released (applied or dead-lettered) commands from the parked table. */
+  unpark(table: TableConfig, commandIds: readonly string[]): Promise<void>;
 }
