@@ -102,4 +102,13 @@ describe('an app with a broken pipeline file', () => {
     assert.equal(code, 2);
     assert.match(app.logs(), /systems\.crm\.tables\[1\]\.key: must not be empty/);
   });
+
+  it('a legacy database secret that is not set is a configuration error too (exit 2, path and variable named)', async () => {
+    // valid.pipeline.yaml reads the crm password from CRM_DB_PASSWORD, which is not set here.
+    const app = await AppProcess.start('legacy-writeback', { ...env, PIPELINE_FILE: path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'valid.pipeline.yaml') });
+    const code = await app.waitExit(30_000);
+    assert.equal(code, 2, app.logs());
+    assert.match(app.logs(), /invalid configuration/);
+    assert.match(app.logs(), /systems\.crm\.connection/);
+  });
 });

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule } from '@nestjs/common';
-import { describeEnv, loadEnv, loadPipelineFile, resolveKafkaSettings } from '@sync/config';
+import { ConfigValidationError, describeEnv, loadEnv, loadPipelineFile, resolveKafkaSettings } from '@sync/config';
 import type { AppName } from '@sync/config';
 import { createLogger, NestJsonLogger } from '@sync/observability';
 import type { AppContext } from './app-context';
@@ -61,7 +61,20 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
     await nest.listen(ctx.env.http.port, ctx.env.http.host);
     ctx.logger.info({ port: ctx.env.http.port }, 'http server listening');
   } catch (err) {
+    // Secrets of legacy databases are read when their module starts: a missing one is still a configuration error.
+    if (configError(err)) {
+      ctx.logger.fatal({ err: configError(err)!.message }, 'invalid configuration');
+      process.exit(EXIT_CONFIG);
+    }
     ctx.logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'start-up failed');
     process.exit(EXIT_STARTUP);
   }
+}
+
+/** The ConfigValidationError behind a start-up failure, if any (Nest may wrap it as the cause). */
+function configError(err: unknown): ConfigValidationError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ConfigValidationError) return e;
+  }
+  return undefined;
 }
