@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Headers, Topics, type IdmapLink } from '@sync/contracts';
 import { KafkaConnection, silentLog, type SyncProducer } from '@sync/kafka';
-import { dataSchemaUri, encodeDomainEvent } from '@sync/mapping';
+import { BASED_ON_EXTENSION, dataSchemaUri, encodeDomainEvent } from '@sync/mapping';
 import { testBrokers } from '../support/test-env';
 import { TopicCollector, type Collected } from '../support/topic-collector';
 import { TwoWayStack } from '../support/two-way-stack';
@@ -35,9 +35,18 @@ describe('two-way sync: the four apps as processes between a legacy PostgreSQL d
   const events = (topic: string): DomainEvent[] => topics.on(topic).map(domainEvent);
 
   /** What the new service does: publish its own change as a CloudEvent in Kafka binary mode. */
-  async function publish(type: string, subject: string, data: Record<string, unknown>): Promise<string> {
+  async function publish(type: string, subject: string, data: Record<string, unknown>, extra: { basedOn?: string; time?: string } = {}): Promise<string> {
     const id = randomUUID();
-    const encoded = encodeDomainEvent({ id, source: '/services/profile', type, subject, time: new Date().toISOString(), dataschema: dataSchemaUri(stack.userAggregate, 1, type), data });
+    const encoded = encodeDomainEvent({
+      id,
+      source: '/services/profile',
+      type,
+      subject,
+      time: extra.time ?? new Date().toISOString(),
+      dataschema: dataSchemaUri(stack.userAggregate, 1, type),
+      data,
+      ...(extra.basedOn !== undefined && { extensions: { [BASED_ON_EXTENSION]: extra.basedOn } }),
+    });
     await producer.send([{ topic: userTopic(), key: encoded.key, value: encoded.value, headers: { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: SERVICE_ORIGIN, [Headers.causationId]: id } }]);
     return id;
   }
@@ -46,7 +55,7 @@ describe('two-way sync: the four apps as processes between a legacy PostgreSQL d
     stack = await TwoWayStack.create();
     producer = connection.producer();
     await producer.connect();
-    topics = await new TopicCollector().start([userTopic(), orderTopic(), legacyUsers(), Topics.idmapLinks]);
+    topics = await new TopicCollector().start([userTopic(), orderTopic(), legacyUsers(), Topics.idmapLinks, Topics.conflicts]);
     await stack.startApps();
   });
 
@@ -128,5 +137,37 @@ describe('two-way sync: the four apps as processes between a legacy PostgreSQL d
     const fromLegacy = events(userTopic()).slice(before).filter((e) => e.origin !== SERVICE_ORIGIN);
     assert.deepEqual(fromLegacy.map((e) => [e.type, e.subject, e.data['zip']]), [['AddressChanged', userId, '22302']], 'no domain event echoed the write-backs');
     assert.equal(await stack.app('legacy-writeback').status('/health/ready'), 200, stack.logs());
+  });
+
+  it('a service change based on a legacy version it had not seen is a conflict, resolved by the policy (last-writer-wins here)', async () => {
+    const [row] = await stack.legacy.exec<{ id: number }>(`INSERT INTO users (name, email, city) VALUES ('Hedy', 'hedy@example.org', 'Vienna') RETURNING id`);
+    const seen = await waitFor('the new row reaches the domain topic with its legacy version', () => events(userTopic()).find((e) => e.data['email'] === 'hedy@example.org'), 30_000);
+    const collected = topics.on(userTopic()).find((c) => c.message.headers['ce_subject'] === seen.subject && c.message.headers['ce_legacyversion']);
+    const version = collected?.message.headers['ce_legacyversion'];
+    assert.match(version ?? '', new RegExp(`^${stack.system}\\.public\\.users@\\d+$`));
+    const editedAt = new Date(Date.now() - 60_000).toISOString(); // the service's edit: before the legacy one below
+
+    // A legacy user edits the row; the service, not having seen that yet, renames the user.
+    await stack.legacy.exec(`UPDATE users SET name = 'Hedy Lamarr' WHERE id = $1`, [row!.id]);
+    await publish('UserChanged', seen.subject, { name: 'Hedy K.', email: 'hedy@example.org' }, { basedOn: version!, time: editedAt });
+    const conflict = await waitFor('the conflict on sync.conflicts', () =>
+      topics.on(Topics.conflicts).map((c) => c.value as { globalId: string; policy: string; resolution: string; basedOn: string | null; legacy: { row: Record<string, unknown> | null } }).find((c) => c.globalId === seen.subject),
+      60_000,
+    );
+    assert.equal(conflict.policy, 'last-writer-wins');
+    assert.equal(conflict.resolution, 'skipped', 'the legacy edit is the later one');
+    assert.equal(conflict.basedOn, version!.split('@')[1]);
+    assert.equal(conflict.legacy.row?.['name'], 'Hedy Lamarr');
+    const [after] = await stack.legacy.exec<{ name: string }>('SELECT name FROM users WHERE id = $1', [row!.id]);
+    assert.equal(after!.name, 'Hedy Lamarr', 'the legacy edit stands');
+
+    // The same change based on the version that includes the legacy edit is no conflict and applies.
+    const latest = await waitFor('the legacy edit reaches the domain topic', () =>
+      topics.on(userTopic()).find((c) => c.message.headers['ce_subject'] === seen.subject && (c.value as Record<string, unknown>)['name'] === 'Hedy Lamarr')?.message.headers['ce_legacyversion'],
+      30_000,
+    );
+    await publish('UserChanged', seen.subject, { name: 'Hedy K.', email: 'hedy@example.org' }, { basedOn: latest });
+    await waitFor('the rename is written back', async () => ((await stack.legacy.exec<{ name: string }>('SELECT name FROM users WHERE id = $1', [row!.id]))[0]?.name === 'Hedy K.') || undefined, 30_000);
+    assert.equal(topics.on(Topics.conflicts).filter((c) => (c.value as { globalId: string }).globalId === seen.subject).length, 1, 'one conflict only');
   });
 });

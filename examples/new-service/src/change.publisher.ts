@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Headers } from '@sync/contracts';
 import type { SyncProducer } from '@sync/kafka';
-import { encodeDomainEvent } from '@sync/mapping';
+import { BASED_ON_EXTENSION, encodeDomainEvent } from '@sync/mapping';
 import type { ServiceStats } from './service-stats';
 
 /** Publishes the service's own changes as CloudEvents (Kafka binary mode) on its aggregate's topic. */
@@ -12,7 +12,8 @@ export class ChangePublisher {
     private readonly options: { topic: string; aggregate: string; source: string; origin: string },
   ) {}
 
-  async publish(changes: ReadonlyArray<{ type: string; subject: string; data: Record<string, unknown> }>): Promise<void> {
+  /** `basedOn`: the legacy row version the change was made on (ce_legacyversion last applied), sent as ce_basedon. */
+  async publish(changes: ReadonlyArray<{ type: string; subject: string; data: Record<string, unknown>; basedOn?: string }>): Promise<void> {
     const records = changes.map((c) => {
       const id = randomUUID();
       const encoded = encodeDomainEvent({
@@ -23,6 +24,7 @@ export class ChangePublisher {
         time: new Date().toISOString(),
         dataschema: `urn:legacy-sync:schema:${this.options.aggregate}:v1:${c.type}`,
         data: c.data,
+        ...(c.basedOn !== undefined && { extensions: { [BASED_ON_EXTENSION]: c.basedOn } }),
       });
       return { topic: this.options.topic, key: encoded.key, value: encoded.value, headers: { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: this.options.origin, [Headers.causationId]: id } };
     });

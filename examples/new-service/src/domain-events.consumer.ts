@@ -1,6 +1,6 @@
 import { Headers } from '@sync/contracts';
 import { PoisonError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
-import { decodeDomainEvent } from '@sync/mapping';
+import { decodeDomainEvent, LEGACY_VERSION_EXTENSION } from '@sync/mapping';
 import type { ServiceRepository } from './service.repository';
 import type { ServiceStats } from './service-stats';
 
@@ -47,7 +47,8 @@ export class DomainEventsConsumer {
       }
       if (decoded.subject === undefined) throw new PoisonError('ce_subject missing');
       this.stats.seen(decoded.type, decoded.time);
-      events.push({ id: decoded.id, type: decoded.type, subject: decoded.subject, data: (decoded.data ?? {}) as Record<string, unknown> });
+      const legacyVersion = m.headers[`ce_${LEGACY_VERSION_EXTENSION}`];
+      events.push({ id: decoded.id, type: decoded.type, subject: decoded.subject, data: (decoded.data ?? {}) as Record<string, unknown>, ...(legacyVersion ? { legacyVersion } : {}) });
     }
     if (events.length === 0) return;
     for (const type of await this.repository.apply(events)) this.stats.applied(type);

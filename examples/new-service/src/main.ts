@@ -97,8 +97,9 @@ async function main(): Promise<void> {
       } else {
         const id = own[Math.floor(Math.random() * own.length)]!;
         const address = randomAddress();
+        const basedOn = await repository.legacyVersion(id);
         await repository.moveUser(id, address);
-        await publisher.publish([{ type: 'AddressChanged', subject: id, data: { ...address } }]);
+        await publisher.publish([{ type: 'AddressChanged', subject: id, data: { ...address }, ...(basedOn !== undefined && { basedOn }) }]);
       }
     };
     step().catch((err: unknown) => log.error({ err: String(err) }, 'own change failed'));

@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS orders (
   placed_at timestamptz,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- The legacy row version (ce_legacyversion) each user was last seen at: sent back as ce_basedon
+-- with the service's own changes, so a legacy edit it had not seen is detected as a conflict.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS legacy_version text;
 CREATE TABLE IF NOT EXISTS processed_events (
   event_id text PRIMARY KEY,
   processed_at timestamptz NOT NULL DEFAULT now()

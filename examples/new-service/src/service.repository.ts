@@ -8,6 +8,8 @@ export interface ServiceEvent {
   /** The aggregate's global id. */
   readonly subject: string;
   readonly data: Readonly<Record<string, unknown>>;
+  /** ce_legacyversion: the legacy row version the event shows, when it came from the legacy side. */
+  readonly legacyVersion?: string;
 }
 
 export interface Address {
@@ -37,6 +39,9 @@ export class ServiceRepository {
         const fresh = (await tx.query('INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id', [e.id])) as unknown[];
         if (fresh.length === 0) continue;
         if (await applyOne(tx, e)) applied.push(e.type);
+        if (e.legacyVersion !== undefined && e.type !== 'UserRemoved' && e.type !== 'OrderPlaced') {
+          await tx.query('UPDATE users SET legacy_version = $2 WHERE id = $1', [e.subject, e.legacyVersion]);
+        }
       }
       return applied;
     });
@@ -52,6 +57,12 @@ export class ServiceRepository {
 
   async moveUser(id: string, address: Address): Promise<void> {
     await upsertAddress(this.ds.manager, id, address);
+  }
+
+  /** The legacy row version the service last saw for a user (undefined for a user born here and not yet seen back). */
+  async legacyVersion(id: string): Promise<string | undefined> {
+    const rows = (await this.ds.query('SELECT legacy_version FROM users WHERE id = $1', [id])) as Array<{ legacy_version: string | null }>;
+    return rows[0]?.legacy_version ?? undefined;
   }
 
   async counts(): Promise<Record<string, number>> {

@@ -11,6 +11,42 @@ export interface DomainEventAttributes {
   readonly time: string;
   readonly dataschema: string;
   readonly data: Readonly<Record<string, unknown>>;
+  /** CloudEvents extension attributes (lower-case names), e.g. `legacyversion` or `basedon`. */
+  readonly extensions?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Extension on events forward mapping produced: the legacy row version the event shows,
+ * `<system>.<schema>.<table>@<position>`. A new service keeps the last one it applied per
+ * aggregate and sends it back as `basedon` on its own changes, so the write-back can tell a
+ * legacy edit it had not seen (a conflict) from one it had (docs/legacy-writeback.md, Conflicts).
+ */
+export const LEGACY_VERSION_EXTENSION = 'legacyversion';
+export const BASED_ON_EXTENSION = 'basedon';
+
+/** A legacy row version as carried in `legacyversion` / `basedon`. */
+export interface LegacyVersionRef {
+  readonly system: string;
+  readonly schema: string;
+  readonly table: string;
+  readonly position: string;
+}
+
+export function formatLegacyVersion(v: LegacyVersionRef): string {
+  return `${v.system}.${v.schema}.${v.table}@${v.position}`;
+}
+
+/** Parses `<system>.<schema>.<table>@<position>`; the system name has no dots, the position no '@'. */
+export function parseLegacyVersion(text: string, attribute = BASED_ON_EXTENSION): LegacyVersionRef {
+  const at = text.lastIndexOf('@');
+  const entity = at > 0 ? text.slice(0, at) : '';
+  const position = at > 0 ? text.slice(at + 1) : '';
+  const firstDot = entity.indexOf('.');
+  const lastDot = entity.lastIndexOf('.');
+  if (position === '' || firstDot <= 0 || lastDot === firstDot || lastDot === entity.length - 1) {
+    throw new ContractError(`ce_${attribute}: "${text.slice(0, 200)}" is not <system>.<schema>.<table>@<position>`);
+  }
+  return { system: entity.slice(0, firstDot), schema: entity.slice(firstDot + 1, lastDot), table: entity.slice(lastDot + 1), position };
 }
 
 /** A domain event read from Kafka (binary mode), with the attributes the mappings need. */
@@ -23,6 +59,8 @@ export interface DecodedDomainEvent {
   readonly time: string | undefined;
   readonly dataschema: string | undefined;
   readonly data: unknown;
+  /** The legacy row version the sender's change is based on (extension `basedon`), if it sent one. */
+  readonly basedOn: LegacyVersionRef | undefined;
 }
 
 export const CE_CONTENT_TYPE = 'application/json';
@@ -37,7 +75,8 @@ const DROPPED = new Set(['ce_datacontenttype', 'ce_partitionkey']);
  * attributes against the CloudEvents 1.0 spec.
  */
 export function encodeDomainEvent(attrs: DomainEventAttributes): { key: string; value: string; headers: Record<string, string> } {
-  const event = new CloudEvent({ ...attrs, specversion: '1.0', datacontenttype: CE_CONTENT_TYPE, data: attrs.data });
+  const { extensions, ...core } = attrs;
+  const event = new CloudEvent({ ...extensions, ...core, specversion: '1.0', datacontenttype: CE_CONTENT_TYPE, data: attrs.data });
   const message = Kafka.binary(event);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
@@ -77,5 +116,6 @@ export function decodeDomainEvent(message: { key: Buffer | string | null; value:
     time: message.headers['ce_time'],
     dataschema: event.dataschema,
     data: event.data,
+    basedOn: message.headers[`ce_${BASED_ON_EXTENSION}`] ? parseLegacyVersion(message.headers[`ce_${BASED_ON_EXTENSION}`]!) : undefined,
   };
 }

@@ -5,8 +5,8 @@ export type { TransformInput, TransformOutput, TransformResult, TransformSkip, S
 export { MapperRegistry } from './mapper.registry';
 export type { CustomMapper, ForwardMapperInput, ReverseMapperInput, DomainEventDraft, WritebackDraft } from './mapper.registry';
 export { MappingError } from './mapping.errors';
-export { encodeDomainEvent, decodeDomainEvent, CE_CONTENT_TYPE } from './cloud-event.codec';
-export type { DomainEventAttributes, DecodedDomainEvent } from './cloud-event.codec';
+export { encodeDomainEvent, decodeDomainEvent, CE_CONTENT_TYPE, LEGACY_VERSION_EXTENSION, BASED_ON_EXTENSION, formatLegacyVersion, parseLegacyVersion } from './cloud-event.codec';
+export type { DomainEventAttributes, DecodedDomainEvent, LegacyVersionRef } from './cloud-event.codec';
 export { deterministicId } from './deterministic-id';
 export { FIELD_TYPES } from './mapping.types';
 export type { MappingSet, FieldType, TableTarget } from './mapping.types';

@@ -12,7 +12,7 @@ import {
   type Row,
   type WritebackRequest,
 } from '@sync/contracts';
-import { decodeDomainEvent, encodeDomainEvent, type DecodedDomainEvent } from './cloud-event.codec';
+import { decodeDomainEvent, encodeDomainEvent, formatLegacyVersion, LEGACY_VERSION_EXTENSION, type DecodedDomainEvent } from './cloud-event.codec';
 import { deterministicId } from './deterministic-id';
 import type { Bindings } from './expression';
 import { jsonataMessage } from './expression';
@@ -147,7 +147,7 @@ export class MappingEngine {
       drafts.forEach((draft, i) => {
         if (origin === legacyOrigin(draft.target.system)) return void skipped.push({ rule: rule.name, reason: 'echo' });
         const ruleName = drafts.length > 1 ? `${rule.name}#${i}` : rule.name;
-        outputs.push(this.writeback(ruleName, rule.path, draft, event.id, origin, occurredAt));
+        outputs.push(this.writeback(ruleName, rule.path, draft, event.id, origin, occurredAt, basedOnFor(event, draft.target)));
       });
     }
     return { outputs, skipped };
@@ -210,6 +210,7 @@ export class MappingEngine {
         time: new Date(change.source.committedAt).toISOString(),
         dataschema: dataSchemaUri(mapping.aggregate, mapping.version, rule.type),
         data,
+        extensions: { [LEGACY_VERSION_EXTENSION]: formatLegacyVersion(change.source) },
       });
     } catch (err) {
       throw new MappingError(rule.path, `cannot encode a CloudEvent: ${(err as Error).message}`);
@@ -263,7 +264,7 @@ export class MappingEngine {
     }
   }
 
-  private writeback(ruleName: string, path: string, draft: WritebackDraft, causationId: string, origin: string, occurredAt: string): TransformOutput {
+  private writeback(ruleName: string, path: string, draft: WritebackDraft, causationId: string, origin: string, occurredAt: string, basedOn?: string): TransformOutput {
     const commandId = deterministicId(causationId, ruleName);
     let request: WritebackRequest;
     try {
@@ -277,6 +278,7 @@ export class MappingEngine {
         columns: draft.columns,
         references: draft.references ?? {},
         occurredAt,
+        ...(basedOn !== undefined && { basedOn }),
         origin,
         causationId,
       });
@@ -317,6 +319,12 @@ export class MappingEngine {
       throw new MappingError(path, jsonataMessage(err));
     }
   }
+}
+
+/** The event's `basedon` position when it names the draft's target table (positions are per table). */
+function basedOnFor(event: DecodedDomainEvent, target: TableTarget): string | undefined {
+  const v = event.basedOn;
+  return v !== undefined && v.system === target.system && v.schema === target.schema && v.table === target.table ? v.position : undefined;
 }
 
 function forwardBindings(change: KeyedChangeEvent): Bindings {

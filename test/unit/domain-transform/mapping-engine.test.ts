@@ -66,6 +66,12 @@ describe('forward mapping: keyed change to domain events', () => {
     assert.notEqual(user.headers['ce_id'], address.headers['ce_id']);
   });
 
+  it('every event names the legacy row version it shows (ce_legacyversion), for the new side to send back as ce_basedon', async () => {
+    const res = await engine.transform(keyed('u', base, { ...base, name: 'Ada L' }));
+    assert.ok(res.outputs.length > 0);
+    for (const out of res.outputs) assert.equal(out.headers['ce_legacyversion'], 'crm.public.users@100');
+  });
+
   it('an update fires only the events whose mapped fields changed', async () => {
     const onlyAddress = await engine.transform(keyed('u', base, { ...base, city: 'York' }));
     assert.deepEqual(types(onlyAddress.outputs), ['AddressChanged']);
@@ -175,6 +181,15 @@ describe('reverse mapping: domain event to write-back requests', () => {
     const req = request(res.outputs[0]!);
     assert.deepEqual(req.columns, { name: 'Ada', email: null, active: 1 });
     assert.deepEqual(req.references, { manager_id: 'gid-9' });
+  });
+
+  it('carries the legacy row version the sender saw (ce_basedon) as basedOn, for that table only', async () => {
+    const based = await engine.transform(domain('UserChanged', { name: 'Ada', email: null, active: true }, { ce_basedon: 'crm.public.users@97' }));
+    assert.equal(request(based.outputs[0]!).basedOn, '97');
+    const otherTable = await engine.transform(domain('UserChanged', { name: 'Ada', email: null, active: true }, { ce_basedon: 'crm.public.addresses@97' }));
+    assert.equal(request(otherTable.outputs[0]!).basedOn, undefined, 'a position of another table says nothing about this row');
+    assert.equal(request((await engine.transform(domain('UserChanged', { name: 'Ada', email: null, active: true }))).outputs[0]!).basedOn, undefined);
+    await assert.rejects(engine.transform(domain('UserChanged', { name: 'Ada', email: null, active: true }, { ce_basedon: 'users-97' })), (err: unknown) => err instanceof ContractError && /ce_basedon: "users-97" is not <system>\.<schema>\.<table>@<position>/.test(err.message));
   });
 
   it('a removal event becomes a delete', async () => {
