@@ -1,9 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { APP_CONTEXT, KafkaCoreService, type AppContext } from '@sync/app-core';
-import { TableIndex } from '@sync/keymap';
+import { KeymapRepository, TableIndex } from '@sync/keymap';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import { KeymapDb } from './keymap-db.module';
-import { KeymapRepository } from './keymap.repository';
 import { LegacyTranslator } from './legacy.translator';
 import { TranslationConsumer } from './translation.consumer';
 import { TranslationMetrics } from './translation-metrics';

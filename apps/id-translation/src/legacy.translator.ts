@@ -1,7 +1,6 @@
 import { Headers, parseChangeEvent, parseJsonValue, Topics, type HeaderMap } from '@sync/contracts';
-import { firstSightGlobalId, keyedEvent, LruCache, ownGlobalId, planForward, refId, type ForwardPlan, type LocalKeyRef, type TableIndex } from '@sync/keymap';
+import { firstSightGlobalId, keyedEvent, LruCache, ownGlobalId, planForward, refId, type ForwardPlan, type KeymapRepository, type LocalKeyRef, type NewEntry, type TableIndex } from '@sync/keymap';
 import { errorMessage, TransientError, type InboundMessage, type OutboundRecord } from '@sync/kafka';
-import type { KeymapRepository, NewEntry } from './keymap.repository';
 import type { TranslationMetrics } from './translation-metrics';
 
 /** The headers every translated message carries on from its input. */

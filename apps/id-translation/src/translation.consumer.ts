@@ -1,9 +1,8 @@
 import { Topics } from '@sync/contracts';
 import { errorMessage, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
-import type { TableIndex } from '@sync/keymap';
+import type { KeymapRepository, TableIndex } from '@sync/keymap';
 import type { LegacyTranslator } from './legacy.translator';
 import type { Direction, TranslationMetrics } from './translation-metrics';
-import type { KeymapRepository } from './keymap.repository';
 import type { WritebackTranslator } from './writeback.translator';
 
 export interface TranslationConsumerOptions {

@@ -7,3 +7,9 @@ export { planForward, keyedEvent, firstSightGlobalId, ownGlobalId, refId } from 
 export type { ForwardPlan, LocalKeyRef } from './forward.translator';
 export { resolveRequest, targetTable } from './writeback.resolver';
 export type { InsertMode, Resolution, ResolveView, TargetState } from './writeback.resolver';
+// The key map's PostgreSQL persistence (TypeORM entities, migrations, batched repository), shared by
+// id-translation and sync-ctl (ids, status, verify).
+export { connectKeymap, createKeymapDataSource, KEYMAP_MIGRATIONS } from './persistence/keymap.data-source';
+export { KEYMAP_ENTITIES, KeymapEntryEntity, KeySequenceEntity, ParkedCommandEntity, PendingInsertEntity } from './persistence/keymap.entities';
+export { KeymapRepository, KeymapTransaction, rowKeyId } from './persistence/keymap.repository';
+export type { NewEntry, NewParkedCommand, ParkedCommand, RowKey } from './persistence/keymap.repository';

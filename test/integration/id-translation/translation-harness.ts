@@ -1,11 +1,9 @@
 import { Client } from 'pg';
 import { parsePipeline, type PipelineConfig } from '@sync/config';
 import { KafkaConnection, silentLog, type SyncProducer, type TopicAdmin } from '@sync/kafka';
-import { TableIndex } from '@sync/keymap';
+import { connectKeymap, createKeymapDataSource, KeymapRepository, TableIndex } from '@sync/keymap';
 import { MetricsRegistry } from '@sync/observability';
 import type { DataSource } from 'typeorm';
-import { connectKeymap, createKeymapDataSource } from '../../../apps/id-translation/src/keymap.data-source';
-import { KeymapRepository } from '../../../apps/id-translation/src/keymap.repository';
 import { LegacyTranslator } from '../../../apps/id-translation/src/legacy.translator';
 import { TranslationConsumer } from '../../../apps/id-translation/src/translation.consumer';
 import { TranslationMetrics } from '../../../apps/id-translation/src/translation-metrics';
