@@ -51,7 +51,7 @@ export class TranslationReplica {
     const index = new TableIndex(pipeline);
     const repository = new KeymapRepository(dataSource);
     const settings = pipeline.idTranslation;
-    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics);
+    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics, { mergeWaitMs: settings.mergeWaitMs });
     const writeback = new WritebackTranslator(index, repository, (r) => producer.send(r), { app: 'id-translation', parkTimeoutMs: settings.parkTimeoutMs, cacheSize: settings.cacheSize, log: silentLog, metrics });
     const consumer = new TranslationConsumer(index, legacy, writeback, repository, connection, producer, admin, { app: 'id-translation', groupPrefix: settings.groupPrefix, parkTimeoutMs: settings.parkTimeoutMs, log: silentLog, metrics });
     await consumer.start();
