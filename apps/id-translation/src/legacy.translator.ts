@@ -48,7 +48,7 @@ export class LegacyTranslator {
   // Mappings never change once stored, so a cached one is never stale.
   private readonly cache: LruCache<string, string>;
   /** Per topic-partition: since when its events have been waiting for merge-table rows. */
-  private readonly waitingSince = new Map<string, number>();
+  private readonly waitingSince = new Map<string, { since: number; expired: boolean }>();
 
   constructor(
     private readonly index: TableIndex,
@@ -99,18 +99,24 @@ export class LegacyTranslator {
    * events go through and the rows they name get key-based ids, as without a merge rule.
    */
   private mayWait<T>(first: InboundMessage | undefined, wait: T | undefined): T | undefined {
+    const limit = this.options.mergeWaitMs ?? 0;
     const partition = first ? `${first.topic}/${first.partition}` : '';
-    if (wait === undefined) {
+    if (wait === undefined || limit <= 0) {
       this.waitingSince.delete(partition);
       return undefined;
     }
     const now = (this.options.now ?? Date.now)();
-    const since = this.waitingSince.get(partition) ?? now;
-    this.waitingSince.set(partition, since);
-    const limit = this.options.mergeWaitMs ?? 0;
-    if (now - since < limit) return wait;
-    this.metrics?.mergeWaitExpired.inc();
-    (this.options.log ?? silentLog).warn({ partition, waitedMs: now - since, limitMs: limit }, 'merge-table rows still unknown after mergeWaitMs: going on with key-based ids for them');
+    const stretch = this.waitingSince.get(partition) ?? { since: now, expired: false };
+    this.waitingSince.set(partition, stretch);
+    if (now - stretch.since < limit) return wait;
+    if (!stretch.expired) {
+      stretch.expired = true;
+      this.metrics?.mergeWaitExpired.inc();
+      (this.options.log ?? silentLog).warn(
+        { partition, waitedMs: now - stretch.since, limitMs: limit },
+        'merge-table rows still unknown after mergeWaitMs: going on; the rows named get key-based ids and will not merge',
+      );
+    }
     return undefined;
   }
 
