@@ -5,10 +5,8 @@
 // with a cold cache (batched lookups only).
 import 'reflect-metadata';
 import { parsePipeline } from '@sync/config';
-import { TableIndex } from '@sync/keymap';
+import { connectKeymap, createKeymapDataSource, KeymapRepository, TableIndex } from '@sync/keymap';
 import type { InboundMessage } from '@sync/kafka';
-import { connectKeymap, createKeymapDataSource } from '../../apps/id-translation/src/keymap.data-source';
-import { KeymapRepository } from '../../apps/id-translation/src/keymap.repository';
 import { LegacyTranslator } from '../../apps/id-translation/src/legacy.translator';
 
 const EVENTS = 20_000;

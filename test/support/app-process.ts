@@ -82,6 +82,11 @@ export class AppProcess {
     }
   }
 
+  /** A crash: SIGKILL (no shutdown hooks, nothing committed or flushed), then waits for the exit. */
+  async kill(): Promise<void> {
+    await this.stop('SIGKILL', 5_000);
+  }
+
   logs(): string {
     return this.output.join('');
   }

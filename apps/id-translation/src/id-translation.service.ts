@@ -1,9 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { APP_CONTEXT, KafkaCoreService, type AppContext } from '@sync/app-core';
-import { TableIndex } from '@sync/keymap';
+import { KeymapRepository, TableIndex } from '@sync/keymap';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import { KeymapDb } from './keymap-db.module';
-import { KeymapRepository } from './keymap.repository';
 import { LegacyTranslator } from './legacy.translator';
 import { TranslationConsumer } from './translation.consumer';
 import { TranslationMetrics } from './translation-metrics';
@@ -25,7 +24,7 @@ export class IdTranslationService implements OnModuleInit {
     const index = new TableIndex(ctx.pipeline);
     const metrics = new TranslationMetrics(metricsRegistry);
     const repository = new KeymapRepository(db.dataSource);
-    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics);
+    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics, { mergeWaitMs: settings.mergeWaitMs, log: ctx.logger });
     const writeback = new WritebackTranslator(index, repository, (records) => kafka.producer.send(records), {
       app: ctx.app,
       parkTimeoutMs: settings.parkTimeoutMs,

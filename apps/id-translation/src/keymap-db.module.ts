@@ -3,7 +3,7 @@ import { APP_CONTEXT, type AppContext } from '@sync/app-core';
 import { errorMessage } from '@sync/kafka';
 import { ReadinessRegistry } from '@sync/observability';
 import type { DataSource } from 'typeorm';
-import { connectKeymap, createKeymapDataSource } from './keymap.data-source';
+import { connectKeymap, createKeymapDataSource } from '@sync/keymap';
 
 /** The key map's own PostgreSQL database (TypeORM): entities, and migrations run when it connects. */
 @Injectable()

@@ -14,6 +14,8 @@ export class TranslationMetrics {
   readonly linkConflicts;
   readonly deadLetters;
   readonly batchSeconds;
+  readonly mergeWaits;
+  readonly mergeWaitExpired;
 
   constructor(metrics: MetricsRegistry) {
     this.translations = metrics.counter('sync_idtrans_translations_total', 'Messages translated and published (rate() gives translations per second)', ['direction']);
@@ -25,6 +27,8 @@ export class TranslationMetrics {
     this.cache = metrics.counter('sync_idtrans_cache_lookups_total', 'Key-map cache lookups by result', ['result']);
     this.linkConflicts = metrics.counter('sync_idtrans_link_conflicts_total', 'idmap.links that contradict a mapping already stored (the stored one is kept)');
     this.deadLetters = metrics.counter('sync_idtrans_dead_letters_total', 'Messages sent to dlq.id-translation', ['direction', 'kind']);
+    this.mergeWaits = metrics.counter('sync_idtrans_merge_waits_total', 'Times a legacy partition waited for a merge-table row its events reference to be seen first');
+    this.mergeWaitExpired = metrics.counter('sync_idtrans_merge_wait_expired_total', 'Times a legacy partition stopped waiting after mergeWaitMs (the rows it named got key-based ids)');
     this.batchSeconds = metrics.histogram('sync_idtrans_batch_seconds', 'Time to translate and publish one batch', ['direction'], [0.005, 0.02, 0.1, 0.5, 2, 10]);
   }
 }

@@ -1,10 +1,12 @@
 import { Topics } from '@sync/contracts';
-import { errorMessage, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
-import type { TableIndex } from '@sync/keymap';
+import { errorMessage, TransientError, type BatchConsumerRunner, type BatchDeferral, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import type { KeymapRepository, TableIndex } from '@sync/keymap';
 import type { LegacyTranslator } from './legacy.translator';
 import type { Direction, TranslationMetrics } from './translation-metrics';
-import type { KeymapRepository } from './keymap.repository';
 import type { WritebackTranslator } from './writeback.translator';
+
+/** How soon a partition waiting for a merge-table row looks again. */
+const MERGE_WAIT_RETRY_MS = 500;
 
 export interface TranslationConsumerOptions {
   /** Dead letters go to `dlq.<app>`. */
@@ -84,18 +86,24 @@ export class TranslationConsumer {
     return undefined;
   }
 
-  private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void> {
+  private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void | BatchDeferral> {
     const end = this.options.metrics.batchSeconds.startTimer({ direction });
     switch (direction) {
       case 'legacy': {
-        const records = await this.legacy.translate(messages);
+        const { records, handled } = await this.legacy.translate(messages);
         try {
           await this.producer.send(records);
         } catch (err) {
           throw new TransientError(`producing ${records.length} keyed events failed: ${errorMessage(err)}`, { cause: err });
         }
         this.options.metrics.translations.inc({ direction }, records.length);
-        break;
+        end();
+        if (handled < messages.length) {
+          // The rest waits for a merge-table row another partition brings; the others go on.
+          this.options.metrics.mergeWaits.inc();
+          return { handled, retryAfterMs: MERGE_WAIT_RETRY_MS };
+        }
+        return;
       }
       case 'writeback':
         await this.writeback.handleRequests(messages);

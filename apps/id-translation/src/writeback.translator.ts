@@ -1,8 +1,25 @@
 import { ContractError, parseIdmapLink, parseJsonValue, parseWritebackRequest, Topics, type Row, type WritebackRequest } from '@sync/contracts';
-import { canonicalKey, keyValues, LruCache, resolveRequest, tableRefOf, targetTable, type IndexedTable, type ResolveView, type TableIndex, type TargetState } from '@sync/keymap';
+import {
+  canonicalKey,
+  keyValues,
+  LruCache,
+  resolveRequest,
+  rowKeyId,
+  tableRefOf,
+  targetTable,
+  type IndexedTable,
+  type KeymapRepository,
+  type KeymapTransaction,
+  type NewEntry,
+  type NewParkedCommand,
+  type ParkedCommand,
+  type ResolveView,
+  type RowKey,
+  type TableIndex,
+  type TargetState,
+} from '@sync/keymap';
 import { deadLetterRecord, errorMessage, TransientError, type InboundMessage, type LogSink, type OutboundRecord } from '@sync/kafka';
 import { passHeaders } from './legacy.translator';
-import { rowKeyId, type KeymapRepository, type KeymapTransaction, type NewEntry, type NewParkedCommand, type ParkedCommand, type RowKey } from './keymap.repository';
 import type { TranslationMetrics } from './translation-metrics';
 
 export interface WritebackTranslatorOptions {

@@ -33,6 +33,7 @@ export const PIPELINE_DEFAULTS = {
   operationValues: { insert: 'I', update: 'U', delete: 'D' },
   retentionMs: 86_400_000,
   parkTimeoutMs: 3_600_000,
+  mergeWaitMs: 300_000,
   cacheSize: 100_000,
   groupPrefix: 'id-translation',
   legacyWriteback: { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000 },
@@ -46,6 +47,7 @@ export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap
     systems: new Map([...systems].map(([name, system]) => [name, normalizeSystem(name, system, dialects)])),
     idTranslation: {
       parkTimeoutMs: pipeline.idTranslation?.parkTimeoutMs ?? PIPELINE_DEFAULTS.parkTimeoutMs,
+      mergeWaitMs: pipeline.idTranslation?.mergeWaitMs ?? PIPELINE_DEFAULTS.mergeWaitMs,
       cacheSize: pipeline.idTranslation?.cacheSize ?? PIPELINE_DEFAULTS.cacheSize,
       groupPrefix: pipeline.idTranslation?.groupPrefix ?? PIPELINE_DEFAULTS.groupPrefix,
     },

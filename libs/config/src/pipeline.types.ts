@@ -47,6 +47,11 @@ export interface LegacyWritebackConfig {
 export interface IdTranslationConfig {
   /** A write-back command parked longer than this goes to dlq.id-translation. */
   readonly parkTimeoutMs: number;
+  /**
+   * How long legacy events wait, per partition, for a merge table's row they reference to be seen
+   * first; past it the row gets its key-based id (and cannot merge any more).
+   */
+  readonly mergeWaitMs: number;
   /** Key-map entries kept in memory per replica (0 disables the cache). */
   readonly cacheSize: number;
   /** Consumer groups are `<groupPrefix>.legacy`, `.writeback` and `.links`. */

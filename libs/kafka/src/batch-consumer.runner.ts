@@ -15,11 +15,22 @@ export interface BatchContext {
 }
 
 /**
- * Processes messages of one topic-partition, all or nothing: resolving means every message was
- * handled (applied, skipped, parked ...). Throw to say it failed; the error's kind decides what follows.
- * Handlers must be idempotent: after a failure, messages are offered again one by one.
+ * A handler's answer when the rest of its batch must wait for something another partition will
+ * bring: the first `handled` messages are done (committed); the others are fetched again, in order,
+ * after `retryAfterMs`. Only this partition waits; the consumer goes on with the others.
  */
-export type BatchHandler = (messages: readonly InboundMessage[], ctx: BatchContext) => Promise<void>;
+export interface BatchDeferral {
+  readonly handled: number;
+  readonly retryAfterMs: number;
+}
+
+/**
+ * Processes messages of one topic-partition, all or nothing: resolving means every message was
+ * handled (applied, skipped, parked ...), unless it returns a BatchDeferral. Throw to say it failed;
+ * the error's kind decides what follows. Handlers must be idempotent: after a failure, messages are
+ * offered again one by one.
+ */
+export type BatchHandler = (messages: readonly InboundMessage[], ctx: BatchContext) => Promise<void | BatchDeferral>;
 
 export interface ConsumerHooks {
   onBatchDone?(topic: string, partition: number, count: number, durationMs: number): void;
@@ -49,7 +60,7 @@ export interface BatchConsumerOptions {
   readonly log: LogSink;
 }
 
-type Attempt = { status: 'ok' } | { status: 'abandoned' } | { status: 'failed'; kind: ErrorKind; err: unknown };
+type Attempt = { status: 'ok'; deferral?: BatchDeferral } | { status: 'abandoned' } | { status: 'failed'; kind: ErrorKind; err: unknown };
 
 function headerMap(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -84,6 +95,9 @@ export class BatchConsumerRunner {
   private failingSince: number | undefined;
   private readonly maxAttempts: number;
   private readonly backoff: BackoffOptions;
+  /** Topics held by pauseTopics: a deferral's timer must not resume them. */
+  private readonly held = new Set<string>();
+  private readonly deferTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     kafka: Kafka,
@@ -132,6 +146,8 @@ export class BatchConsumerRunner {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort();
     this.running = false;
+    for (const timer of this.deferTimers) clearTimeout(timer);
+    this.deferTimers.clear();
     await this.consumer.disconnect();
   }
 
@@ -140,10 +156,12 @@ export class BatchConsumerRunner {
    * are, so nothing is skipped. A batch already in hand is finished.
    */
   pauseTopics(topics: readonly string[]): void {
+    for (const topic of topics) this.held.add(topic);
     if (topics.length > 0) this.consumer.pause(topics.map((topic) => ({ topic })));
   }
 
   resumeTopics(topics: readonly string[]): void {
+    for (const topic of topics) this.held.delete(topic);
     if (topics.length > 0) this.consumer.resume(topics.map((topic) => ({ topic })));
   }
 
@@ -168,6 +186,7 @@ export class BatchConsumerRunner {
     heartbeat(): Promise<void>;
     isRunning(): boolean;
     isStale(): boolean;
+    pause(): () => void;
     commitOffsetsIfNecessary(offsets?: Offsets): Promise<void>;
   }): Promise<void> {
     const { batch } = payload;
@@ -196,10 +215,19 @@ export class BatchConsumerRunner {
         for (const message of messages) {
           if (!alive()) return;
           const done = await this.processOne(message, ctx, alive);
-          if (!done) return;
+          if (done === false) return;
+          if (done !== true) return this.defer(payload, ctx, done.retryAfterMs);
           payload.resolveOffset(message.offset);
           await this.commit(payload, batch.topic, batch.partition, message.offset);
         }
+      } else if (outcome.deferral !== undefined) {
+        const handled = Math.max(0, Math.min(outcome.deferral.handled, messages.length));
+        if (handled > 0) {
+          const last = messages[handled - 1]!;
+          payload.resolveOffset(last.offset);
+          await this.commit(payload, batch.topic, batch.partition, last.offset);
+        }
+        if (handled < messages.length) return this.defer(payload, ctx, outcome.deferral.retryAfterMs);
       } else {
         const last = messages[messages.length - 1]!;
         payload.resolveOffset(last.offset);
@@ -219,9 +247,9 @@ export class BatchConsumerRunner {
   ): Promise<Attempt> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.handler(messages, ctx);
+        const deferral = await this.options.handler(messages, ctx);
         this.setTransient(undefined);
-        return { status: 'ok' };
+        return deferral ? { status: 'ok', deferral } : { status: 'ok' };
       } catch (err) {
         const kind = errorKind(err);
         if (kind !== 'transient') return { status: 'failed', kind, err };
@@ -236,11 +264,11 @@ export class BatchConsumerRunner {
     }
   }
 
-  /** Handles one message with bounded retries; dead-letters it when it cannot succeed. False: stop here. */
-  private async processOne(message: InboundMessage, ctx: BatchContext, alive: () => boolean): Promise<boolean> {
+  /** Handles one message with bounded retries; dead-letters it when it cannot succeed. False: stop here; a deferral: it must wait. */
+  private async processOne(message: InboundMessage, ctx: BatchContext, alive: () => boolean): Promise<boolean | BatchDeferral> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.runWithTransientRetry([message], ctx, alive);
-      if (result.status === 'ok') return true;
+      if (result.status === 'ok') return result.deferral !== undefined && result.deferral.handled < 1 ? result.deferral : true;
       if (result.status === 'abandoned') return false;
       if (result.kind === 'poison' || attempt >= this.maxAttempts) {
         return this.deadLetter(message, result.kind, result.err, attempt, alive);
@@ -270,6 +298,19 @@ export class BatchConsumerRunner {
     );
     this.options.hooks?.onDeadLetter?.(message, kind, err);
     return true;
+  }
+
+  /**
+   * Leaves the rest of the batch unresolved (kafkajs fetches again from the first unresolved offset)
+   * and pauses this partition for `ms`; a topic held by pauseTopics stays held.
+   */
+  private defer(payload: { pause(): () => void }, ctx: BatchContext, ms: number): void {
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      this.deferTimers.delete(timer);
+      if (!this.held.has(ctx.topic) && !this.stopping.signal.aborted) resume();
+    }, Math.max(0, ms));
+    this.deferTimers.add(timer);
   }
 
   /**

@@ -1,7 +1,7 @@
 export { KafkaConnection } from './kafka-connection';
 export { SyncProducer, chunksBySize } from './sync-producer';
 export { BatchConsumerRunner } from './batch-consumer.runner';
-export type { BatchHandler, BatchContext, BatchConsumerOptions, ConsumerHooks } from './batch-consumer.runner';
+export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';
 export { TopicAdmin } from './topic-admin';
 export type { TopicSpec } from './topic-admin';
 export { TransientError, PoisonError, errorKind, errorMessage } from './errors';

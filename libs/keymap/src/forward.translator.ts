@@ -74,3 +74,27 @@ export function keyedEvent(plan: ForwardPlan, globalIdOf: (ref: LocalKeyRef) => 
   for (const { fk, ref } of plan.references) references[fk.name] = ref === null ? null : globalIdOf(ref);
   return { ...plan.event, globalId: globalIdOf(plan.row), references };
 }
+
+/** A foreign-key target the batch must not give an id yet, and the first event naming it. */
+export interface MergeWait {
+  readonly index: number;
+  readonly ref: LocalKeyRef;
+}
+
+/**
+ * The first event that must wait for a row of a merge table: it names that row as a foreign-key
+ * target, the key map has not seen it (`isKnown`), and no event of the batch is the row itself.
+ * Giving the row an id from its key alone would fix it before the row's own event brings the
+ * natural key, and the merge could never apply (child events are often read before their
+ * parent's: one topic per table, snapshots of all tables at once).
+ */
+export function firstMergeWait(plans: readonly ForwardPlan[], isKnown: (ref: LocalKeyRef) => boolean): MergeWait | undefined {
+  const inBatch = new Set(plans.map((plan) => refId(plan.row)));
+  for (let index = 0; index < plans.length; index++) {
+    for (const { fk, ref } of plans[index]!.references) {
+      if (ref === null || fk.target.merge === undefined) continue;
+      if (!inBatch.has(refId(ref)) && !isKnown(ref)) return { index, ref };
+    }
+  }
+  return undefined;
+}

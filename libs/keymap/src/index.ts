@@ -3,7 +3,13 @@ export { legacyGlobalId, mergeGlobalId } from './global-id';
 export { LruCache } from './lru-cache';
 export { TableIndex, tableRefOf } from './table-index';
 export type { IndexedTable, ResolvedForeignKey } from './table-index';
-export { planForward, keyedEvent, firstSightGlobalId, ownGlobalId, refId } from './forward.translator';
-export type { ForwardPlan, LocalKeyRef } from './forward.translator';
+export { planForward, keyedEvent, firstMergeWait, firstSightGlobalId, ownGlobalId, refId } from './forward.translator';
+export type { ForwardPlan, LocalKeyRef, MergeWait } from './forward.translator';
 export { resolveRequest, targetTable } from './writeback.resolver';
 export type { InsertMode, Resolution, ResolveView, TargetState } from './writeback.resolver';
+// The key map's PostgreSQL persistence (TypeORM entities, migrations, batched repository), shared by
+// id-translation and sync-ctl (ids, status, verify).
+export { connectKeymap, createKeymapDataSource, KEYMAP_MIGRATIONS } from './persistence/keymap.data-source';
+export { KEYMAP_ENTITIES, KeymapEntryEntity, KeySequenceEntity, ParkedCommandEntity, PendingInsertEntity } from './persistence/keymap.entities';
+export { KeymapRepository, KeymapTransaction, rowKeyId } from './persistence/keymap.repository';
+export type { NewEntry, NewParkedCommand, ParkedCommand, RowKey } from './persistence/keymap.repository';

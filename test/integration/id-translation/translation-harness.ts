@@ -1,11 +1,9 @@
 import { Client } from 'pg';
 import { parsePipeline, type PipelineConfig } from '@sync/config';
 import { KafkaConnection, silentLog, type SyncProducer, type TopicAdmin } from '@sync/kafka';
-import { TableIndex } from '@sync/keymap';
+import { connectKeymap, createKeymapDataSource, KeymapRepository, TableIndex } from '@sync/keymap';
 import { MetricsRegistry } from '@sync/observability';
 import type { DataSource } from 'typeorm';
-import { connectKeymap, createKeymapDataSource } from '../../../apps/id-translation/src/keymap.data-source';
-import { KeymapRepository } from '../../../apps/id-translation/src/keymap.repository';
 import { LegacyTranslator } from '../../../apps/id-translation/src/legacy.translator';
 import { TranslationConsumer } from '../../../apps/id-translation/src/translation.consumer';
 import { TranslationMetrics } from '../../../apps/id-translation/src/translation-metrics';
@@ -53,7 +51,7 @@ export class TranslationReplica {
     const index = new TableIndex(pipeline);
     const repository = new KeymapRepository(dataSource);
     const settings = pipeline.idTranslation;
-    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics);
+    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics, { mergeWaitMs: settings.mergeWaitMs });
     const writeback = new WritebackTranslator(index, repository, (r) => producer.send(r), { app: 'id-translation', parkTimeoutMs: settings.parkTimeoutMs, cacheSize: settings.cacheSize, log: silentLog, metrics });
     const consumer = new TranslationConsumer(index, legacy, writeback, repository, connection, producer, admin, { app: 'id-translation', groupPrefix: settings.groupPrefix, parkTimeoutMs: settings.parkTimeoutMs, log: silentLog, metrics });
     await consumer.start();

@@ -191,6 +191,42 @@ describe('libs/kafka on the real broker', () => {
     assert.deepEqual(second, ['4', '5'], 'nothing already committed is delivered again');
   });
 
+  it('a deferral commits the handled prefix, lets other partitions go on, and offers the rest again in order', async () => {
+    const waiting = uniqueName('it.defer');
+    const gate = uniqueName('it.gate');
+    const groupId = uniqueName('g');
+    await admin.ensureTopics([{ topic: waiting }, { topic: gate }]);
+    await produce(waiting, ['a1', 'a2', 'needs-gate', 'a3']);
+    const applied: string[] = [];
+    let gateOpen = false;
+    let deferrals = 0;
+    await startRunner({
+      app: APP,
+      groupId,
+      topics: [waiting, gate],
+      handler: async (batch) => {
+        if (batch[0]!.topic === gate) {
+          gateOpen = true;
+          return;
+        }
+        const vals = values(batch);
+        const stop = gateOpen ? -1 : vals.indexOf('needs-gate');
+        applied.push(...(stop < 0 ? vals : vals.slice(0, stop)));
+        if (stop < 0) return;
+        deferrals++;
+        return { handled: stop, retryAfterMs: 100 };
+      },
+    });
+    await waitFor('the partition defers', () => deferrals >= 2);
+    assert.deepEqual(applied, ['a1', 'a2']);
+    assert.equal((await admin.committedOffsets(groupId, waiting)).get(0), '2', 'the handled prefix is committed');
+    // The same consumer still takes the other topic while that partition waits.
+    await produce(gate, ['open']);
+    await waitFor('the rest after the gate opened', () => applied.includes('a3'), 30_000);
+    assert.deepEqual(applied, ['a1', 'a2', 'needs-gate', 'a3'], 'nothing skipped, nothing handled twice, order kept');
+    await waitFor('offset 4 committed', async () => (await admin.committedOffsets(groupId, waiting)).get(0) === '4');
+  });
+
   it('stop() lets the batch in hand finish and commits it', async () => {
     const topic = uniqueName('it.stop');
     const groupId = uniqueName('g');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePipeline } from '@sync/config';
 import type { WritebackRequest } from '@sync/contracts';
-import { canonicalKey, canonicalNaturalKey, firstSightGlobalId, keyedEvent, legacyGlobalId, LruCache, planForward, resolveRequest, TableIndex, targetTable, type ResolveView, type TargetState } from '@sync/keymap';
+import { canonicalKey, canonicalNaturalKey, firstMergeWait, firstSightGlobalId, keyedEvent, legacyGlobalId, LruCache, planForward, resolveRequest, TableIndex, targetTable, type ResolveView, type TargetState } from '@sync/keymap';
 
 const PIPELINE = parsePipeline(
   `
@@ -61,7 +61,7 @@ describe('keymap: canonical keys and ids', () => {
   });
 
   it('reads the id-translation settings and table options from the pipeline', () => {
-    assert.deepEqual(PIPELINE.idTranslation, { parkTimeoutMs: 5000, cacheSize: 10, groupPrefix: 'it_ids' });
+    assert.deepEqual(PIPELINE.idTranslation, { parkTimeoutMs: 5000, mergeWaitMs: 300_000, cacheSize: 10, groupPrefix: 'it_ids' });
     const customers = PIPELINE.systems.get('a')!.tables[0]!;
     assert.deepEqual(customers.merge, { group: 'person', on: ['email'] });
     assert.equal(PIPELINE.systems.get('a')!.tables[1]!.allocateKeysFrom, 1000);
@@ -89,6 +89,19 @@ describe('keymap: legacy to keyed', () => {
     assert.deepEqual(plan.row.merge, { group: 'person', naturalKey: '["x@y"]' });
     const order = planForward({ op: 'd', before: { region: 'eu', no: 1, customer_id: null }, after: null, source: source('orders'), ts_ms: 1 }, index);
     assert.equal(keyedEvent(order, firstSightGlobalId).references['customer_id'], null);
+  });
+
+  it('makes an event wait for a merge-table row it names that is neither known nor in the batch', () => {
+    const order = (no: number, customer: number | null) => planForward({ op: 'r', before: null, after: { region: 'eu', no, customer_id: customer }, source: source('orders'), ts_ms: 1 }, index);
+    const customer = (id: number) => planForward({ op: 'r', before: null, after: { id, email: `c${id}@x` }, source: source('customers'), ts_ms: 1 }, index);
+    const line = planForward({ op: 'r', before: null, after: { region: 'eu', order_no: 9, line: 1, o_no: 9, o_region: 'eu' }, source: source('lines'), ts_ms: 1 }, index);
+    const known = new Set(['["1"]']);
+    const isKnown = (ref: { localKey: string }) => known.has(ref.localKey);
+    assert.equal(firstMergeWait([order(1, 1), order(2, null), line], isKnown), undefined, 'known customer, null reference, and orders (no merge rule) never wait');
+    const wait = firstMergeWait([order(1, 1), order(2, 5), order(3, 6)], isKnown);
+    assert.equal(wait?.index, 1);
+    assert.equal(wait?.ref.localKey, '["5"]');
+    assert.equal(firstMergeWait([order(2, 5), customer(5)], isKnown), undefined, 'the customer itself is in the batch, later is fine');
   });
 
   it('rejects an event of an unknown table or with a null key', () => {

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { PipelineConfig } from '@sync/config';
 import { parseJsonValue, Topics } from '@sync/contracts';
 import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
-import { createKeymapDataSource } from '../../../id-translation/src/keymap.data-source';
+import { createKeymapDataSource } from '@sync/keymap';
 import { EXIT, UsageError, type Command, type CommandIo } from '../command';
 import { withKafka } from './kafka-session';
 import { loadPipeline, parseOptions } from './pipeline-args';

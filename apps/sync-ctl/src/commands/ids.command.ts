@@ -1,7 +1,5 @@
 import { loadEnv } from '@sync/config';
-import { canonicalKey, tableRefOf } from '@sync/keymap';
-import { connectKeymap, createKeymapDataSource } from '../../../id-translation/src/keymap.data-source';
-import { KeymapEntryEntity } from '../../../id-translation/src/keymap.entities';
+import { canonicalKey, connectKeymap, createKeymapDataSource, KeymapEntryEntity, tableRefOf } from '@sync/keymap';
 import { EXIT, UsageError, type Command } from '../command';
 import { loadPipeline, parseOptions } from './pipeline-args';
 

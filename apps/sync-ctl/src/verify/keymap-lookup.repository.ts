@@ -1,6 +1,5 @@
 import type { Row } from '@sync/contracts';
-import { refId, type LocalKeyRef } from '@sync/keymap';
-import { createKeymapDataSource } from '../../../id-translation/src/keymap.data-source';
+import { createKeymapDataSource, refId, type LocalKeyRef } from '@sync/keymap';
 
 /** Read-only lookups in id-translation's key map (keymap_entry), batched per page. */
 export class KeymapLookupRepository {

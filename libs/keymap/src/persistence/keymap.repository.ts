@@ -1,5 +1,6 @@
 import type { Row } from '@sync/contracts';
-import type { LocalKeyRef, TargetState } from '@sync/keymap';
+import type { LocalKeyRef } from '../forward.translator';
+import type { TargetState } from '../writeback.resolver';
 import type { DataSource, QueryRunner } from 'typeorm';
 
 /** What both the pool and a transaction's runner can do. */
