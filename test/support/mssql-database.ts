@@ -30,7 +30,9 @@ export function mssqlUrlWithDatabase(serverUrl: string, database: string): strin
 }
 
 function pool(url: string, poolSize: number): sql.ConnectionPool {
-  const p = new sql.ConnectionPool(mssqlPoolConfig({ system: 'test', dialect: 'mssql', url: { reveal: () => url }, poolSize }));
+  const config = mssqlPoolConfig({ system: 'test', dialect: 'mssql', url: { reveal: () => url }, poolSize });
+  // Not `legacy-sync`: probes look for the apps' sessions by that program name.
+  const p = new sql.ConnectionPool({ ...config, options: { ...config.options, appName: 'legacy-sync-test' } });
   // A dropped database ends our sessions too: that is not a test failure.
   p.on('error', () => undefined);
   return p;
