@@ -94,8 +94,10 @@ describe('per-entity control: pause and resume legacy→new while another entity
 describe('per-entity control: pause and resume new→legacy in legacy-writeback', () => {
   it('holds back 100 commands while paused, applies another entity meanwhile, and all 100 in order on resume', async () => {
     const { WritebackHarness } = await import('../integration/legacy-writeback/writeback-harness');
+    const { postgresDialect } = await import('../integration/legacy-writeback/writeback-dialects');
     const h = await WritebackHarness.create(
-      'CREATE TABLE notes (id int PRIMARY KEY, body text, seq int); CREATE TABLE tags (id int PRIMARY KEY, label text)',
+      postgresDialect,
+      ['CREATE TABLE notes (id int PRIMARY KEY, body text, seq int)', 'CREATE TABLE tags (id int PRIMARY KEY, label text)'],
       `      - name: notes\n        key: [id]\n      - name: tags\n        key: [id]\n`,
     );
     try {

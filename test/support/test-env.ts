@@ -16,6 +16,15 @@ export function testDatabaseUrl(database = 'postgres'): string {
   return url.toString();
 }
 
+/**
+ * The SQL Server the SQL Server variants of the integration suites run against, or undefined
+ * (they are skipped then): `mssql://user:password@host:port/database` (docs/sqlserver.md).
+ */
+export function testMssqlUrl(): string | undefined {
+  const url = process.env['MSSQL_URL']?.trim();
+  return url ? url : undefined;
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }

@@ -45,4 +45,5 @@ export { loadEnv, describeEnv, type LoadEnvOptions } from './env.loader';
 export { APP_NAMES, DEFAULT_HTTP_PORTS, LOG_LEVELS, type AppEnv, type AppName, type LogLevel } from './env.schema';
 export { resolveKafkaSettings, type KafkaSettings } from './kafka-settings';
 export { resolveLegacyDbOptions, type LegacyDbSettings } from './legacy-db-settings';
+export { mssqlUrlProblem, MSSQL_URL_FORM } from './mssql-url';
 export type { ResolvedTls } from './secret-collector';

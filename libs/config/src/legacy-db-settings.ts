@@ -1,5 +1,6 @@
 import { deepFreeze } from './deep-freeze';
 import type { Dialect } from './identifier';
+import { mssqlUrlProblem } from './mssql-url';
 import type { SystemConfig } from './pipeline.types';
 import type { EnvSource, Secret } from './secret';
 import { SecretCollector, type ResolvedTls } from './secret-collector';
@@ -36,6 +37,10 @@ export function resolveLegacyDbOptions(system: SystemConfig, secretEnv: EnvSourc
     connection.kind === 'url'
       ? { url: secrets.read(connection.url, `${at}.url`) }
       : { host: connection.host, port: connection.port, database: connection.database };
+  if (system.dialect === 'mssql' && address.url !== undefined) {
+    const problem = mssqlUrlProblem(address.url.reveal());
+    if (problem !== undefined) secrets.report({ path: `${at}.url`, message: problem });
+  }
   secrets.throwIfAny(`Cannot resolve the connection of system ${system.name}`);
 
   return deepFreeze({

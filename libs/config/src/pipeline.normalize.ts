@@ -147,6 +147,7 @@ function normalizeTable(
     conflictPolicy: table.conflictPolicy ?? PIPELINE_DEFAULTS.conflictPolicy,
     staleAfterMs: table.staleAfterMs ?? PIPELINE_DEFAULTS.staleAfterMs,
     generatedKey: table.generatedKey ?? false,
+    identityInsert: table.identityInsert ?? false,
     ...(table.merge != null && { merge: { group: table.merge.group, on: table.merge.on } }),
     ...(table.allocateKeysFrom != null && { allocateKeysFrom: table.allocateKeysFrom }),
   };

@@ -179,6 +179,7 @@ export class TableSchema {
   @IsOptional() @IsOneOf(CONFLICT_POLICIES) conflictPolicy?: ConflictPolicy;
   @IsOptional() @IsIntegerIn(1_000, 7 * 24 * 3_600_000) staleAfterMs?: number;
   @IsOptional() @IsBool() generatedKey?: boolean;
+  @IsOptional() @IsBool() identityInsert?: boolean;
 
   @IsOptional() @IsMapping() @ValidateNested() @Type(() => MergeSchema)
   merge?: MergeSchema;

@@ -121,6 +121,12 @@ export interface TableConfig {
   /** The database generates the key (identity/serial); write-back reports it on idmap.links. */
   readonly generatedKey: boolean;
   /**
+   * SQL Server only: write-back commands may carry explicit values for an IDENTITY column of the
+   * key; they are inserted under `SET IDENTITY_INSERT … ON`. Off: such a command for a row that
+   * does not exist is poison (SQL Server generates identity values). Excludes generatedKey.
+   */
+  readonly identityInsert: boolean;
+  /**
    * Rows of this table that are the same real-world entity share one global id across systems:
    * rows with equal values in `on` (within `group`) are merged on first sight.
    */

@@ -38,3 +38,5 @@ export { PostgresWritebackSink } from './sink/postgres-writeback.sink';
 export { MssqlWritebackSink, mssqlWritebackStatements } from './sink/mssql-writeback.sink';
 export { inboxDdl, postgresInboxDdl, mssqlInboxDdl, INBOX_TABLE, PARKED_TABLE } from './sink/inbox.ddl';
 export { resolveConflict, foldRun, originRuns, keyString } from './sink/writeback-plan';
+export { mssqlKeyedWrite, explicitIdentityInsert } from './sink/mssql-identity';
+export type { MssqlKeyedWrite } from './sink/mssql-identity';

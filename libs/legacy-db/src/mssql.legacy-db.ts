@@ -1,11 +1,15 @@
 import sql from 'mssql';
+import { mssqlUrlProblem } from '@sync/config';
 import type { LegacyDb, LegacyDbOptions } from './legacy-db.interface';
 
 /**
  * mssql's parseConnectionString reads only ADO-style strings ("Server=...;Database=..."): it
- * turns `mssql://user:pass@host:port/db` into a config without a server. URLs are read here.
+ * turns `mssql://user:pass@host:port/db` into a config without a server. URLs are read here, in
+ * the one form `mssqlUrlProblem` accepts (docs/sqlserver.md).
  */
-function configFromUrl(url: string): sql.config {
+function configFromUrl(system: string, url: string): sql.config {
+  const problem = mssqlUrlProblem(url);
+  if (problem !== undefined) throw new Error(`systems.${system}.connection.url ${problem}`);
   if (!/^(mssql|sqlserver):\/\//i.test(url)) return sql.ConnectionPool.parseConnectionString(url);
   const u = new URL(url);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
@@ -20,7 +24,7 @@ function configFromUrl(url: string): sql.config {
 
 export function mssqlPoolConfig(o: LegacyDbOptions): sql.config {
   const tls = o.tls;
-  const base: sql.config = o.url ? configFromUrl(o.url.reveal()) : { server: o.host ?? '127.0.0.1' };
+  const base: sql.config = o.url ? configFromUrl(o.system, o.url.reveal()) : { server: o.host ?? '127.0.0.1' };
   return {
     ...base,
     ...(o.port !== undefined ? { port: o.port } : {}),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import sql from 'mssql';
 import type { CaptureConfig, SystemConfig, TableConfig } from '@sync/config';
@@ -9,17 +9,17 @@ import {
   MssqlCdcSource,
   MssqlChangelogSource,
   MssqlLegacyDb,
-  mssqlPoolConfig,
   MssqlTriggerSource,
   mssqlChangelogDdl,
   mssqlChangelogDropDdl,
 } from '@sync/legacy-db';
+import { MssqlTestDatabase } from '../../support/mssql-database';
 import { waitFor } from '../../support/wait-for';
 
 const common = { batchSize: 500, pollIntervalMs: 100 };
 
 function table(name: string, key: string[], capture: CaptureConfig, schema = 'dbo'): TableConfig {
-  return { system: 'erp', schema, name, key, capture, foreignKeys: [], conflictPolicy: 'legacy-wins', staleAfterMs: 60_000, generatedKey: false };
+  return { system: 'erp', schema, name, key, capture, foreignKeys: [], conflictPolicy: 'legacy-wins', staleAfterMs: 60_000, generatedKey: false, identityInsert: false };
 }
 
 function system(tables: TableConfig[]): SystemConfig {
@@ -44,8 +44,7 @@ async function drain(source: CaptureSource, position: string, limit = 500): Prom
 }
 
 function defineSuite(url: string): void {
-  const dbName = `it_mssql_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  let admin: sql.ConnectionPool;
+  let testDb: MssqlTestDatabase | undefined;
   let db: MssqlLegacyDb;
   let pool: sql.ConnectionPool;
 
@@ -69,9 +68,8 @@ function defineSuite(url: string): void {
   const sys = system([lines, log]);
 
   before(async () => {
-    admin = await new sql.ConnectionPool(mssqlPoolConfig({ system: 'erp', dialect: 'mssql', url: { reveal: () => url }, poolSize: 2 })).connect();
-    await admin.request().batch(`CREATE DATABASE [${dbName}]`);
-    db = new MssqlLegacyDb({ system: 'erp', dialect: 'mssql', url: { reveal: () => url }, database: dbName, poolSize: 8 }, () => undefined);
+    testDb = await MssqlTestDatabase.create(url, 'it_mssql');
+    db = new MssqlLegacyDb({ system: 'erp', dialect: 'mssql', url: { reveal: () => url }, database: testDb.name, poolSize: 8 }, () => undefined);
     pool = await db.connected();
     await pool.request().batch('CREATE SCHEMA [Sales]');
     await pool.request().batch(`CREATE TABLE [Sales].[Order Line] (
@@ -89,10 +87,7 @@ function defineSuite(url: string): void {
 
   after(async () => {
     await db?.close();
-    if (admin) {
-      await admin.request().batch(`IF DB_ID(N'${dbName}') IS NOT NULL BEGIN ALTER DATABASE [${dbName}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${dbName}]; END`);
-      await admin.close();
-    }
+    await testDb?.drop();
   });
 
   describe('SQL Server trigger changelog capture', () => {

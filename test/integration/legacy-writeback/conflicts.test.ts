@@ -1,37 +1,33 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Client } from 'pg';
 import { Topics } from '@sync/contracts';
 import type { TopicCollector } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';
+import { describeEachDialect, writebackWaitsOnLock } from './writeback-dialects';
 import { WritebackHarness } from './writeback-harness';
+import { CONFLICT_POLICIES, CONFLICTS } from './writeback-scenarios';
 
-const POLICIES = { acc_lw: 'legacy-wins', acc_nw: 'new-wins', acc_lww: 'last-writer-wins' } as const;
-type Table = keyof typeof POLICIES;
+type Table = keyof typeof CONFLICT_POLICIES;
 
-const SETUP = Object.keys(POLICIES)
-  .map((t) => `CREATE TABLE ${t} (id int PRIMARY KEY, balance int NOT NULL, owner text);`)
-  .join('\n');
-const TABLES = Object.entries(POLICIES)
-  .map(([t, p]) => `      - name: ${t}\n        key: [id]\n        capture: { mode: trigger }\n        conflictPolicy: ${p}\n`)
-  .join('');
-
-describe('legacy-writeback conflict policies with a concurrent legacy edit', () => {
+describeEachDialect('legacy-writeback conflict policies with a concurrent legacy edit', ({ dialect, it, before, after }) => {
   let h: WritebackHarness;
   let collector: TopicCollector;
 
   before(async () => {
-    h = await WritebackHarness.create(SETUP, TABLES);
+    h = await WritebackHarness.create(dialect, CONFLICTS.ddl[dialect.dialect], CONFLICTS.tables);
     collector = await h.collect();
     await h.startWriteback();
   });
-  after(async () => h.close());
+  after(async () => h?.close());
+
+  async function lastChange(table: Table): Promise<string> {
+    const rows = await h.db.exec<{ id: string }>(`SELECT CAST(MAX(id) AS varchar(30)) AS id FROM ${h.changelog(table)}`);
+    return rows[0]!.id;
+  }
 
   /** A legacy row the new side has seen: returns the changelog position of that change. */
   async function seenRow(table: Table, id: number): Promise<string> {
     await h.db.exec(`INSERT INTO ${table} (id, balance, owner) VALUES ($1, 1, 'legacy')`, [id]);
-    const rows = await h.db.exec<{ id: string }>(`SELECT max(id)::text AS id FROM sync.public_${table}_changes`);
-    return rows[0]!.id;
+    return lastChange(table);
   }
 
   /**
@@ -39,19 +35,14 @@ describe('legacy-writeback conflict policies with a concurrent legacy edit', () 
    * earlier change) arrives and the write-back waits on the row lock; then the legacy commits.
    */
   async function concurrentEdit(table: Table, id: number, basedOn: string, occurredAt: string): Promise<{ commandId: string; globalId: string }> {
-    const legacy: Client = await h.db.connect();
+    const legacy = await h.db.session();
     try {
-      await legacy.query('BEGIN');
+      await legacy.begin();
       await legacy.query(`UPDATE ${table} SET balance = 2, owner = 'legacy-edit' WHERE id = $1`, [id]);
       const command = h.command(table, 'upsert', { id }, { balance: 99 }, { basedOn, occurredAt });
       await h.send([command]);
-      await waitFor('the write-back waiting on the legacy row lock', async () => {
-        const waiting = await h.db.exec(
-          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'legacy-sync' AND wait_event_type = 'Lock'",
-        );
-        return waiting.length > 0 ? true : undefined;
-      });
-      await legacy.query('COMMIT');
+      await waitFor('the write-back waiting on the legacy row lock', async () => ((await writebackWaitsOnLock(dialect, h.db)) ? true : undefined));
+      await legacy.commit();
       return command;
     } finally {
       await legacy.end();
@@ -110,7 +101,7 @@ describe('legacy-writeback conflict policies with a concurrent legacy edit', () 
   it('no conflict when the command is based on the latest legacy change', async () => {
     await seenRow('acc_lw', 5);
     await h.db.exec("UPDATE acc_lw SET owner = 'seen' WHERE id = 5");
-    const latest = (await h.db.exec<{ id: string }>('SELECT max(id)::text AS id FROM sync.public_acc_lw_changes'))[0]!.id;
+    const latest = await lastChange('acc_lw');
     const cmd = h.command('acc_lw', 'upsert', { id: 5 }, { balance: 42 }, { basedOn: latest });
     await h.send([cmd]);
     await waitFor('applied', async () => ((await h.db.exec('SELECT 1 FROM sync.inbox WHERE command_id = $1', [cmd.commandId])).length > 0 ? true : undefined));

@@ -1,32 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import { Topics } from '@sync/contracts';
 import type { TopicCollector } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';
+import { describeEachDialect } from './writeback-dialects';
 import { WritebackHarness } from './writeback-harness';
+import { CRASH_OUTAGE } from './writeback-scenarios';
 
-const SETUP = `
-CREATE TABLE events (id bigserial PRIMARY KEY, gid text NOT NULL, payload text);
-CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL);
-`;
-const TABLES = `      - name: events
-        key: [id]
-        capture: { mode: trigger }
-        generatedKey: true
-      - name: kv
-        key: [k]
-        capture: { mode: trigger }
-`;
-
-describe('legacy-writeback under kill -9 and a database outage', () => {
+describeEachDialect('legacy-writeback under kill -9 and a database outage', ({ dialect, it, before, after }) => {
   let h: WritebackHarness;
   let collector: TopicCollector;
 
   before(async () => {
-    h = await WritebackHarness.create(SETUP, TABLES);
+    h = await WritebackHarness.create(dialect, CRASH_OUTAGE.ddl[dialect.dialect], CRASH_OUTAGE.tables);
     collector = await h.collect();
   });
-  after(async () => h.close());
+  after(async () => h?.close());
 
   it('kill -9 at random moments (including between database commit and offset commit): no duplicate rows, generated keys re-published identically', async (t) => {
     const inserts = Array.from({ length: 3000 }, (_, i) => h.command('events', 'upsert', {}, { payload: `p${i}` }));
@@ -40,10 +28,10 @@ describe('legacy-writeback under kill -9 and a database outage', () => {
     let sent = 0;
     const allCommands = inserts.flatMap((c, i) => (i % 3 === 0 ? [c, upserts[i / 3]!] : [c]));
     // One connection polled in a tight loop: the kill must land within milliseconds of a commit.
-    const probe = await h.db.connect();
-    const inbox = async (): Promise<number> => Number((await probe.query<{ n: string }>('SELECT count(*)::text AS n FROM sync.inbox')).rows[0]!.n);
+    const probe = await h.db.session();
+    const inbox = async (): Promise<number> => Number((await probe.query<{ n: string }>('SELECT CAST(COUNT(*) AS varchar(20)) AS n FROM sync.inbox'))[0]!.n);
     const inboxEvents = async (): Promise<number> =>
-      Number((await probe.query<{ n: string }>("SELECT count(*)::text AS n FROM sync.inbox WHERE table_name = 'events'")).rows[0]!.n);
+      Number((await probe.query<{ n: string }>("SELECT CAST(COUNT(*) AS varchar(20)) AS n FROM sync.inbox WHERE table_name = 'events'"))[0]!.n);
     try {
       while (kills < 6 && inboxHits === 0) {
         if (sent < allCommands.length) {
@@ -75,7 +63,7 @@ describe('legacy-writeback under kill -9 and a database outage', () => {
     if (sent < allCommands.length) await h.send(allCommands.slice(sent));
     await waitFor(`all ${total} commands applied`, async () => ((await h.inboxCount()) === total ? true : undefined), 180_000, 250);
 
-    const rows = await h.db.exec<{ id: string; gid: string }>('SELECT id::text AS id, gid FROM events');
+    const rows = await h.db.exec<{ id: string; gid: string }>('SELECT CAST(id AS varchar(30)) AS id, gid FROM events');
     assert.equal(rows.length, inserts.length, 'one row per insert command');
     assert.equal(new Set(rows.map((r) => r.gid)).size, inserts.length, 'no duplicate rows');
     const kv = await h.db.exec<{ k: number; v: number }>('SELECT k, v FROM kv ORDER BY k');
@@ -117,7 +105,7 @@ describe('legacy-writeback under kill -9 and a database outage', () => {
     h.dbProxy().restore();
     await waitFor('readiness green again', async () => ((await app.status('/health/ready')) === 200 ? true : undefined), 60_000, 200);
     await waitFor('everything applied', async () => ((await h.inboxCount()) === base + 600 ? true : undefined), 60_000, 200);
-    const rows = await h.db.exec<{ n: string }>('SELECT count(*)::text AS n FROM kv WHERE k >= 10000');
+    const rows = await h.db.exec<{ n: string }>('SELECT CAST(COUNT(*) AS varchar(20)) AS n FROM kv WHERE k >= 10000');
     assert.equal(rows[0]!.n, '600');
     assert.ok(app.isRunning());
   });

@@ -3,58 +3,78 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parsePipeline } from '@sync/config';
+import { parsePipeline, type SystemConfig } from '@sync/config';
 import { Topics, type WritebackCommand } from '@sync/contracts';
 import { KafkaConnection, silentLog, type SyncProducer } from '@sync/kafka';
 import { applyDdl, changelogDdl, createLegacyDb } from '@sync/legacy-db';
 import { AppProcess } from '../../support/app-process';
-import { LegacyDatabase } from '../../support/legacy-database';
 import { testBrokers, uniqueName } from '../../support/test-env';
 import { TopicCollector } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';
+import type { TestLegacyDb, WritebackDialect } from './writeback-dialects';
 
 /**
- * A legacy PostgreSQL database with capture and inbox installed, its pipeline file, a producer
- * for resolved.* commands and the write-back (and optionally legacy-import) as separate processes.
+ * A legacy database of one dialect with capture and inbox installed (changelogDdl, as
+ * `sync-ctl schema --apply` does), its pipeline file, a producer for resolved.* commands and the
+ * write-back (and optionally legacy-import) as separate processes.
  */
 export class WritebackHarness {
   readonly system = uniqueName('wb').toLowerCase().slice(0, 30);
   readonly pipelineFile: string;
   readonly apps: AppProcess[] = [];
+  readonly config: SystemConfig;
   private readonly connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'test-writeback' }, silentLog);
   private producer: SyncProducer | undefined;
   private collector: TopicCollector | undefined;
   private proxy: DbProxy | undefined;
 
-  private constructor(readonly db: LegacyDatabase, private readonly tablesYaml: string) {
+  private constructor(readonly dialect: WritebackDialect, readonly db: TestLegacyDb, private readonly tablesYaml: string) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sync-writeback-'));
     this.pipelineFile = path.join(dir, 'pipeline.yaml');
     writeFileSync(this.pipelineFile, this.pipelineText());
+    this.config = parsePipeline(this.pipelineText(), 'harness').systems.get(this.system)!;
   }
 
   pipelineText(): string {
-    return `version: 1\nsystems:\n  ${this.system}:\n    dialect: postgres\n    connection:\n      url: { env: LEGACY_DATABASE_URL }\n    tables:\n${this.tablesYaml}`;
+    return `version: 1\nsystems:\n  ${this.system}:\n    dialect: ${this.dialect.dialect}\n    connection:\n      url: { env: LEGACY_DATABASE_URL }\n    tables:\n${this.tablesYaml}`;
   }
 
-  static async create(setupSql: string, tablesYaml: string): Promise<WritebackHarness> {
-    const db = await LegacyDatabase.create('it_writeback');
-    await db.exec(setupSql);
-    const harness = new WritebackHarness(db, tablesYaml);
-    const pipeline = parsePipeline(harness.pipelineText(), 'harness');
-    const legacy = createLegacyDb({ system: harness.system, dialect: 'postgres', url: { reveal: () => db.url }, poolSize: 2 }, () => undefined);
+  /** Creates the database, the scenario's tables (`setup`, statements in this dialect) and the suite's capture objects. */
+  static async create(dialect: WritebackDialect, setup: readonly string[], tablesYaml: string): Promise<WritebackHarness> {
+    const db = await dialect.createDatabase();
     try {
-      await applyDdl(legacy, changelogDdl(pipeline.systems.get(harness.system)!));
-    } finally {
-      await legacy.close();
+      await db.setup(setup);
+      const harness = new WritebackHarness(dialect, db, tablesYaml);
+      const legacy = createLegacyDb({ system: harness.system, dialect: dialect.dialect, url: { reveal: () => db.url }, poolSize: 2 }, () => undefined);
+      try {
+        await applyDdl(legacy, changelogDdl(harness.config));
+      } finally {
+        await legacy.close();
+      }
+      return harness;
+    } catch (err) {
+      await db.drop().catch(() => undefined);
+      throw err;
     }
-    return harness;
   }
 
-  resolvedTopic(table: string, schema = 'public'): string {
+  /** Schema of the legacy tables (the dialect's default). */
+  get schema(): string {
+    return this.dialect.schema;
+  }
+
+  /** The trigger changelog of a table, qualified for queries. */
+  changelog(table: string): string {
+    const config = this.config.tables.find((t) => t.name === table);
+    if (!config) throw new Error(`no table ${table} in the harness pipeline`);
+    return this.dialect.changelog(this.config, config);
+  }
+
+  resolvedTopic(table: string, schema = this.schema): string {
     return Topics.resolved({ system: this.system, schema, table });
   }
 
-  legacyTopic(table: string, schema = 'public'): string {
+  legacyTopic(table: string, schema = this.schema): string {
     return Topics.legacy({ system: this.system, schema, table });
   }
 
@@ -65,7 +85,7 @@ export class WritebackHarness {
       commandId: `cmd-${id}`,
       op,
       system: this.system,
-      schema: 'public',
+      schema: this.schema,
       table,
       globalId: `g-${id}`,
       key,
@@ -112,14 +132,14 @@ export class WritebackHarness {
   }
 
   async inboxCount(): Promise<number> {
-    const rows = await this.db.exec<{ n: string }>('SELECT count(*)::text AS n FROM sync.inbox');
+    const rows = await this.db.exec<{ n: string }>('SELECT CAST(COUNT(*) AS varchar(20)) AS n FROM sync.inbox');
     return Number(rows[0]!.n);
   }
 
   async startWriteback(options: { viaProxy?: boolean; env?: Record<string, string> } = {}): Promise<AppProcess> {
     let url = this.db.url;
     if (options.viaProxy) {
-      this.proxy ??= await DbProxy.start(new URL(this.db.url));
+      this.proxy ??= await DbProxy.start(new URL(this.db.url), this.dialect.defaultPort);
       const u = new URL(this.db.url);
       u.hostname = '127.0.0.1';
       u.port = String(this.proxy.port);
@@ -165,7 +185,7 @@ export class WritebackHarness {
 }
 
 /**
- * A TCP proxy on 127.0.0.1 in front of PostgreSQL, for one app only: `cut()` destroys every open
+ * A TCP proxy on 127.0.0.1 in front of the legacy database, for one app only: `cut()` destroys every open
  * connection and refuses new ones, which is what the app sees when its database goes down; the
  * shared cluster keeps running for everyone else. `restore()` lets connections through again.
  */
@@ -175,7 +195,7 @@ export class DbProxy {
 
   private constructor(private readonly server: net.Server, readonly port: number) {}
 
-  static async start(target: URL): Promise<DbProxy> {
+  static async start(target: URL, defaultPort: number): Promise<DbProxy> {
     const ref: { proxy?: DbProxy } = {};
     const server = net.createServer((client) => {
       const proxy = ref.proxy;
@@ -183,7 +203,7 @@ export class DbProxy {
         client.destroy();
         return;
       }
-      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      const upstream = net.connect(Number(target.port || defaultPort), target.hostname);
       for (const s of [client, upstream]) {
         proxy.sockets.add(s);
         s.on('close', () => proxy.sockets.delete(s));

@@ -13,6 +13,7 @@ export function mssqlTable(name: string, key: string[], capture: CaptureConfig, 
     conflictPolicy: 'legacy-wins',
     staleAfterMs: 60_000,
     generatedKey: false,
+    identityInsert: false,
   };
 }
 

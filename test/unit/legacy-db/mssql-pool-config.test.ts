@@ -25,4 +25,8 @@ describe('mssqlPoolConfig', () => {
     const c = mssqlPoolConfig(options('Server=10.0.0.5,1444;Database=erp;User Id=sync;Password=x'));
     assert.deepEqual([c.server, c.port, c.user, c.database], ['10.0.0.5', 1444, 'sync', 'erp']);
   });
+
+  it('refuses a URL with a query string instead of ignoring it (TLS is set under connection.tls)', () => {
+    assert.throws(() => mssqlPoolConfig(options('mssql://sa:pw@127.0.0.1:1433/master?encrypt=true')), /systems\.erp\.connection\.url takes no query string/);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { mssqlInboxDdl, mssqlWritebackStatements as S } from '@sync/legacy-db';
+import { mssqlInboxDdl, mssqlKeyedWrite, mssqlWritebackStatements as S } from '@sync/legacy-db';
 import { customers, orderLines } from '../legacy-db/mssql-fixtures';
 import { loadTsqlParser, parseTsql } from '../legacy-db/tsql-parser';
 
@@ -40,12 +40,32 @@ describe('SQL Server write-back statements', () => {
     assert.deepEqual(s.params.map((p) => p.value), [1, 2, 1, 'A', 1, 3, 2, 'B']);
   });
 
-  it('wraps explicit identity keys in SET IDENTITY_INSERT only when asked', () => {
-    const s = S.merge(customers, ['name'], [{ key: { id: 7 }, columns: { name: 'x' } }], true);
-    assert.match(s.text, /^SET IDENTITY_INSERT \[dbo\]\.\[customer\] ON;\n/);
-    assert.match(s.text, /\nSET IDENTITY_INSERT \[dbo\]\.\[customer\] OFF;$/);
-    assert.equal(parseWithHoldlock(s.text), 3);
-    assert.doesNotMatch(S.merge(customers, ['name'], [{ key: { id: 7 }, columns: { name: 'x' } }]).text, /IDENTITY_INSERT/);
+  it('writes explicit identity keys under SET IDENTITY_INSERT only for tables with identityInsert: true, and turns it off on failure', () => {
+    const rows = [{ key: { id: 7 }, columns: { name: 'x' } }];
+    const flagged = S.keyedUpsert({ ...customers, identityInsert: true }, mssqlKeyedWrite({ ...customers, identityInsert: true }, 'id'), ['name'], rows)!;
+    const block =
+      /^SET IDENTITY_INSERT \[dbo\]\.\[customer\] ON;\nBEGIN TRY\n([\s\S]+)\nEND TRY\nBEGIN CATCH\n(SET IDENTITY_INSERT \[dbo\]\.\[customer\] OFF;\nTHROW;)\nEND CATCH;\nSET IDENTITY_INSERT \[dbo\]\.\[customer\] OFF;$/.exec(flagged.text);
+    assert.ok(block, flagged.text);
+    // sqlparser-rs has no BEGIN TRY … END CATCH: the block's frame is asserted above, its statements parsed here.
+    assert.equal(parseWithHoldlock(block[1]!), 1);
+    assert.match(block[1]!, /WHEN NOT MATCHED BY TARGET THEN INSERT \(\[id\], \[name\]\)/);
+    assert.equal(parseTsql(block[2]!), 2);
+    assert.equal(parseTsql('SET IDENTITY_INSERT [dbo].[customer] ON;'), 1);
+    assert.deepEqual(flagged.params.map((p) => p.value), [7, 'x']);
+
+    // Without the flag an identity key is never inserted explicitly: existing rows are updated.
+    const plain = S.keyedUpsert(customers, mssqlKeyedWrite(customers, 'id'), ['name'], rows)!;
+    assert.equal(parseTsql(plain.text), 1);
+    assert.match(plain.text, /^UPDATE t SET t\.\[name\] = v\.\[name\] FROM \[dbo\]\.\[customer\] AS t/);
+    assert.doesNotMatch(plain.text, /IDENTITY_INSERT|INSERT \(/);
+    assert.equal(S.keyedUpsert(customers, 'update-existing', [], rows), undefined, 'a key-only upsert of an existing row writes nothing');
+
+    // A table whose key is no identity column: a plain MERGE, flag or not.
+    for (const table of [customers, { ...customers, identityInsert: true }]) {
+      const merge = S.keyedUpsert(table, mssqlKeyedWrite(table, undefined), ['name'], rows)!;
+      assert.equal(parseWithHoldlock(merge.text), 1);
+      assert.doesNotMatch(merge.text, /IDENTITY_INSERT/);
+    }
   });
 
   it('inserts generated-key rows and reports each key with its input position through OUTPUT … INTO', () => {

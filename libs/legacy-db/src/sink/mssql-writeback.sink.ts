@@ -3,6 +3,7 @@ import type { SystemConfig, TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
 import { mssqlChangelogNames } from '../capture/mssql-changelog.ddl';
 import type { MssqlLegacyDb } from '../mssql.legacy-db';
+import { explicitIdentityInsert, mssqlKeyedWrite } from './mssql-identity';
 import { classifyMssqlError, SinkError } from './sink-error';
 import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
 import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
@@ -16,6 +17,7 @@ import {
   tsqlInboxInsert,
   tsqlInboxLookup,
   tsqlInsertGenerated,
+  tsqlKeyedUpsert,
   tsqlLockRows,
   tsqlMerge,
   tsqlPark,
@@ -36,6 +38,7 @@ export const mssqlWritebackStatements = {
   delete: tsqlDelete,
   merge: tsqlMerge,
   update: tsqlUpdate,
+  keyedUpsert: tsqlKeyedUpsert,
   insertGenerated: tsqlInsertGenerated,
   inboxInsert: tsqlInboxInsert,
   park: tsqlPark,
@@ -46,8 +49,8 @@ export const mssqlWritebackStatements = {
 
 interface TableMeta {
   readonly columns: ReadonlySet<string>;
-  /** The (single) key column is an identity column. */
-  readonly identityKey: boolean;
+  /** The table's IDENTITY column, if it has one. */
+  readonly identityColumn: string | undefined;
 }
 
 function rowsPerStatement(paramsPerRow: number): number {
@@ -57,8 +60,9 @@ function rowsPerStatement(paramsPerRow: number): number {
 /**
  * SQL Server write-back: one transaction per batch; MERGE … WITH (HOLDLOCK) for upserts, keys the
  * database generates reported through MERGE … OUTPUT; inbox row and SESSION_CONTEXT origin in the
- * same transaction. IDENTITY_INSERT only for identity-keyed tables configured with
- * `generatedKey: false` (the configuration says the suite supplies those keys).
+ * same transaction. Explicit values for an IDENTITY key only where the table says
+ * `identityInsert: true` (SET IDENTITY_INSERT); otherwise such a key can only address an existing
+ * row (see mssqlKeyedWrite).
  */
 export class MssqlWritebackSink implements WritebackSink {
   readonly system: string;
@@ -117,20 +121,22 @@ export class MssqlWritebackSink implements WritebackSink {
     const legacy = await this.conflicts(tx, table, keyed);
     const { toApply, needKeys: generated } = planByPolicy(pending, legacy, table.conflictPolicy);
 
-    const identityInsert = meta.identityKey && !table.generatedKey;
-    for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
+    const mode = mssqlKeyedWrite(table, meta.identityColumn);
+    const runs = originRuns<KeyedCommand & PendingCommand>(toApply);
+    if (mode === 'update-existing') {
+      // Before writing anything: the batch fails as a whole and the runner isolates the command.
+      const refused = explicitIdentityInsert(table, meta.identityColumn!, runs, existing);
+      if (refused) throw refused;
+    }
+    for (const runItems of runs) {
       await this.run(tx, tsqlSetOrigin(runItems[0]!.command.origin));
       const folded = foldRun(table, runItems);
       for (const keys of chunk(folded.deletes, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) await this.run(tx, tsqlDelete(table, keys));
       for (const group of byColumnSet(table, folded.upserts)) {
         const perRow = table.key.length + group.columns.length;
         for (const rows of chunk(group.rows, perRow, rowsPerStatement(perRow) * perRow)) {
-          if (meta.identityKey && table.generatedKey) {
-            // The database owns these keys: an explicit key can only address an existing row.
-            if (group.columns.length > 0) await this.run(tx, tsqlUpdate(table, group.columns, rows));
-          } else {
-            await this.run(tx, tsqlMerge(table, group.columns, rows, identityInsert));
-          }
+          const statement = tsqlKeyedUpsert(table, mode, group.columns, rows);
+          if (statement) await this.run(tx, statement);
         }
       }
     }
@@ -232,8 +238,7 @@ export class MssqlWritebackSink implements WritebackSink {
     for (const p of s.params) request.input(p.name, p.value);
     const res = await request.query<{ name: string; is_identity: boolean }>(s.text);
     if (res.recordset.length === 0) throw new SinkError('poison', `${tableName(table)} does not exist or has no columns`);
-    const identity = new Set(res.recordset.filter((r) => r.is_identity).map((r) => r.name));
-    const meta: TableMeta = { columns: new Set(res.recordset.map((r) => r.name)), identityKey: table.key.length === 1 && identity.has(table.key[0]!) };
+    const meta: TableMeta = { columns: new Set(res.recordset.map((r) => r.name)), identityColumn: res.recordset.find((r) => r.is_identity)?.name };
     this.metas.set(id, meta);
     return meta;
   }

@@ -2,6 +2,7 @@ import type { TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
 import { nstr, qi } from '../capture/mssql-statement';
 import { INBOX_TABLE, PARKED_TABLE } from './inbox.ddl';
+import type { MssqlKeyedWrite } from './mssql-identity';
 import type { InboxRow, UpsertRow } from './postgres-writeback.sql';
 
 /** A T-SQL batch with named parameters; the driver infers each parameter's type from its JS value. */
@@ -93,7 +94,10 @@ export function tsqlDelete(table: TableConfig, keys: readonly Row[]): TsqlStatem
 /**
  * Upsert of rows with known keys: matched rows get only the given columns. HOLDLOCK keeps the
  * key range locked between the match and the insert (MERGE alone is not atomic there).
- * `identityInsert` wraps it in SET IDENTITY_INSERT for explicit keys of an identity column.
+ * `identityInsert` (the table's `identityInsert: true`) wraps it in SET IDENTITY_INSERT for
+ * explicit values of an identity key. The setting belongs to the session and outlives a failed
+ * statement, and a session may have it on for one table only: the CATCH turns it off again before
+ * re-raising the error, so the pooled connection does not keep it.
  */
 export function tsqlMerge(table: TableConfig, columns: readonly string[], rows: readonly UpsertRow[], identityInsert = false): TsqlStatement {
   const p = new Params();
@@ -104,8 +108,10 @@ export function tsqlMerge(table: TableConfig, columns: readonly string[], rows: 
 USING (VALUES ${tuples}) AS v(${all.map(qi).join(', ')})
 ON ${keyJoin(table, 't', 'v')}${matched}
 WHEN NOT MATCHED BY TARGET THEN INSERT (${all.map(qi).join(', ')}) VALUES (${all.map((c) => `v.${qi(c)}`).join(', ')});`;
-  const text = identityInsert ? `SET IDENTITY_INSERT ${tableName(table)} ON;\n${merge}\nSET IDENTITY_INSERT ${tableName(table)} OFF;` : merge;
-  return { text, params: p.params };
+  if (!identityInsert) return { text: merge, params: p.params };
+  const on = `SET IDENTITY_INSERT ${tableName(table)} ON;`;
+  const off = `SET IDENTITY_INSERT ${tableName(table)} OFF;`;
+  return { text: `${on}\nBEGIN TRY\n${merge}\nEND TRY\nBEGIN CATCH\n${off}\nTHROW;\nEND CATCH;\n${off}`, params: p.params };
 }
 
 /**
@@ -193,4 +199,19 @@ export function tsqlUnpark(syncSchema: string, commandIds: readonly string[]): T
   const p = new Params();
   const ids = commandIds.map((id) => p.add(id)).join(', ');
   return { text: `DELETE FROM ${qi(syncSchema)}.${qi(PARKED_TABLE)} WHERE [command_id] IN (${ids})`, params: p.params };
+}
+
+/**
+ * Keyed upserts of one column set as the table's write mode says (mssqlKeyedWrite); undefined when
+ * there is nothing to write (a key-only upsert of rows that exist).
+ */
+export function tsqlKeyedUpsert(table: TableConfig, mode: MssqlKeyedWrite, columns: readonly string[], rows: readonly UpsertRow[]): TsqlStatement | undefined {
+  switch (mode) {
+    case 'merge':
+      return tsqlMerge(table, columns, rows);
+    case 'identity-insert':
+      return tsqlMerge(table, columns, rows, true);
+    case 'update-existing':
+      return columns.length > 0 ? tsqlUpdate(table, columns, rows) : undefined;
+  }
 }
