@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TableConfig } from '@sync/config';
-import type { CaptureBatch, CaptureSource } from '@sync/legacy-db';
+import { isRepublishOrigin, type CaptureBatch, type CaptureSource } from '@sync/legacy-db';
 import { backoffDelay, errorMessage, type OutboundRecord } from '@sync/kafka';
 import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
@@ -192,7 +192,8 @@ export class TableCaptureRunner {
     }
     const now = Date.now();
     // Rows the suite's own write-back wrote carry its origin marker: publishing them would echo.
-    const fresh = batch.changes.filter((c) => c.origin === null);
+    // Except a write-back that won a conflict: the new side must learn that legacy now holds it.
+    const fresh = batch.changes.filter((c) => c.origin === null || isRepublishOrigin(c.origin));
     const echoes = batch.changes.length - fresh.length;
     if (fresh.length > 0) {
       await this.ports.publish(fresh.map((c) => changeRecord(this.table, c, now)));

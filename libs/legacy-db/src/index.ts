@@ -34,6 +34,7 @@ export type { WritebackSink, SinkCommand, SinkResult, SinkOutcome, SinkConflict,
 export { SinkError, classifyPostgresError, classifyMssqlError } from './sink/sink-error';
 export type { SinkErrorKind } from './sink/sink-error';
 export { createWritebackSink } from './sink/writeback-sink.factory';
+export { republishOrigin, isRepublishOrigin } from './sink/republish-origin';
 export { PostgresWritebackSink } from './sink/postgres-writeback.sink';
 export { MssqlWritebackSink, mssqlWritebackStatements } from './sink/mssql-writeback.sink';
 export { inboxDdl, postgresInboxDdl, mssqlInboxDdl, INBOX_TABLE, PARKED_TABLE } from './sink/inbox.ddl';

@@ -14,9 +14,17 @@ describeEachDialect('legacy-writeback conflict policies with a concurrent legacy
 
   before(async () => {
     h = await WritebackHarness.create(dialect, CONFLICTS.ddl[dialect.dialect], CONFLICTS.tables);
-    collector = await h.collect();
-    await h.startWriteback();
+    collector = await h.collect(Object.keys(CONFLICT_POLICIES).map((t) => h.legacyTopic(t, dialect.schema)));
+    // legacy-import runs too: a write-back that won a conflict must reach the new side again.
+    await Promise.all([h.startWriteback(), h.startImporter()]);
   });
+
+  /** The `after` images legacy-import published for a row. */
+  const published = (table: Table, id: number): Array<Record<string, unknown>> =>
+    collector
+      .on(h.legacyTopic(table, dialect.schema))
+      .map((c) => (c.value as { after: Record<string, unknown> | null }).after)
+      .filter((a): a is Record<string, unknown> => a !== null && Number(a['id']) === id);
   after(async () => h?.close());
 
   async function lastChange(table: Table): Promise<string> {
@@ -72,6 +80,8 @@ describeEachDialect('legacy-writeback conflict policies with a concurrent legacy
     assert.deepEqual((conflict['command'] as { columns: unknown }).columns, { balance: 99 });
     const inbox = await h.db.exec<{ outcome: string }>('SELECT outcome FROM sync.inbox WHERE command_id = $1', [cmd.commandId]);
     assert.deepEqual(inbox, [{ outcome: 'skipped-conflict' }]);
+    await waitFor('the legacy edit published', () => (published('acc_lw', 1).some((a) => Number(a['balance']) === 2) ? true : undefined));
+    assert.equal(published('acc_lw', 1).some((a) => Number(a['balance']) === 99), false, 'nothing of the skipped command');
   });
 
   it('new-wins: applies the command and publishes the conflict', async () => {
@@ -82,6 +92,13 @@ describeEachDialect('legacy-writeback conflict policies with a concurrent legacy
     await waitFor('new value written', async () => ((await balance('acc_nw', 1)) === 99 ? true : undefined));
     // Partial update: the legacy edit of `owner` survives.
     assert.deepEqual(await h.db.exec('SELECT owner FROM acc_nw WHERE id = 1'), [{ owner: 'legacy-edit' }]);
+    // The new side was sent the legacy edit (balance 2) that this write overrode: the write is
+    // published like a legacy change, after it, so the new side ends on what legacy holds.
+    const images = await waitFor('the winning write-back published after the legacy edit', () => {
+      const balances = published('acc_nw', 1).map((a) => Number(a['balance']));
+      return balances.at(-1) === 99 ? balances : undefined;
+    });
+    assert.deepEqual(images, [1, 2, 99]);
   });
 
   it('last-writer-wins: the later of the legacy commit and the command wins', async () => {
@@ -96,6 +113,8 @@ describeEachDialect('legacy-writeback conflict policies with a concurrent legacy
     const newerConflict = await conflictFor(newer.commandId);
     assert.equal(newerConflict['resolution'], 'applied');
     await waitFor('newer command written', async () => ((await h.db.exec<{ balance: number }>('SELECT balance FROM acc_lww WHERE id = 2'))[0]!.balance === 99 ? true : undefined));
+    await waitFor('the winning write-back published', () => (published('acc_lww', 2).some((a) => Number(a['balance']) === 99) ? true : undefined));
+    assert.equal(published('acc_lww', 1).some((a) => Number(a['balance']) === 99), false, 'the losing command is not published');
   });
 
   it('no conflict when the command is based on the latest legacy change', async () => {

@@ -1,13 +1,15 @@
 import type { Row } from '../capture/capture-source.interface';
 import type { InboxRow } from './postgres-writeback.sql';
 import type { ConflictPolicy } from '@sync/config';
+import { republishOrigin } from './republish-origin';
 import { resolveConflict } from './writeback-plan';
 import type { LegacyVersion, SinkCommand, SinkConflict, SinkResult } from './writeback-sink.interface';
 
 /** A command not yet in the inbox, with what this batch decided for it. */
 export interface PendingCommand {
   readonly index: number;
-  readonly command: SinkCommand;
+  /** Replaced when a conflict is resolved in its favour (its origin becomes the republish marker). */
+  command: SinkCommand;
   conflict?: SinkConflict;
   generatedKey?: Row;
 }
@@ -76,6 +78,7 @@ export function planByPolicy(
       const resolution = resolveConflict(policy, p.command, version);
       p.conflict = { policy, resolution, legacy: version };
       if (resolution === 'skipped') continue;
+      p.command = { ...p.command, origin: republishOrigin(p.command.origin) };
     }
     if (Object.keys(p.command.key).length === 0) needKeys.push(p);
     else toApply.push({ ...p, key: p.command.key });
