@@ -8,13 +8,11 @@ import { KafkaConnection, silentLog } from '@sync/kafka';
 import {
   BENCH_TABLE_DDL,
   captureResult,
-  COMMIT_RATE_FIRST_ID,
-  COMMIT_RATE_SECONDS,
+  commitCapacity,
   exec,
   fixedRateLatency,
   insertRows,
   rssSampler,
-  singleRowCommitRate,
   vmRssBytes,
   waitUntil,
   withBenchDatabase,
@@ -161,8 +159,8 @@ export async function runDebeziumCapture(opts: {
       const tunedLatency = await fixedRateLatency({ kafka, dlqProducer: producer, url, table: 'rows', topic, firstId: probed + 1, workload: opts.workload });
 
       // Small-transaction write capacity with the connector streaming (as ours runs with capture on).
-      const commit = (t: string): Promise<number> => singleRowCommitRate(url, t, COMMIT_RATE_FIRST_ID, COMMIT_RATE_SECONDS, opts.workload.writers);
-      const commits = { uncaptured: await commit('plain'), captured: await commit('rows') };
+      const capacity = await commitCapacity(url, ['plain', 'rows'], opts.workload.writers);
+      const commits = { uncaptured: capacity['plain']!, captured: capacity['rows']! };
       // Peak VmRSS of the Connect worker JVM while the connector ran.
       return {
         ...captureResult(N, { uncapturedInsert: plainMs, capturedInsert: capturedMs, capture: captureMs }, latency, commits, rss.peakMb()),

@@ -6,7 +6,7 @@
  *   2. latency at a fixed rate: 1,000 single-row transactions per second for 20 s; per row, the
  *      time from COMMIT returning to the event being consumed from Kafka; p50 / p99 / max;
  *   3. trigger overhead: the same N-row insert into a table without and with the capture trigger;
- *   4. single-row commit capacity (8 sessions, unpaced, 5 s) without and with the trigger.
+ *   4. single-row commit capacity (8 sessions, unpaced, 2 alternating rounds of 3 s) without and with the trigger.
  * Latency and overhead are measured twice: with the default trigger (NOTIFY wake-up) and with
  * `capture: { notify: false }` polled every 20 ms (the `notify_off_*` figures).
  * KAFKA_BROKERS (default 127.0.0.1:19092) points at the broker; PostgreSQL on 127.0.0.1:5432. Prints
