@@ -14,6 +14,8 @@
  *       time from the produce ack to the legacy row holding the new name (a trigger on this
  *       benchmark's own legacy database NOTIFYs the write-back's new names; we LISTEN).
  * Every change touches a different user, so the write-back never folds two of them into one.
+ * Each change is also timed where it passes the intermediate topics (legacy.* and keyed.*;
+ * writeback.* and resolved.*), so the table shows which hop the time goes to.
  * The peak RSS of each app (VmHWM from /proc/<pid>/status) is sampled during the run and read at
  * the end. Prints tables and writes bench-results/two-way.json. Nothing is asserted.
  *   --rates 100,500  --seconds 20  --writers 16 (legacy sessions / publishing workers)
@@ -98,12 +100,27 @@ class MarkerClock {
   }
 }
 
+/** Where a change is seen: the topics between the two ends, and the ends. */
+type Hop = 'legacy' | 'keyed' | 'domain' | 'writeback' | 'resolved' | 'row';
+const HOPS_A = ['legacy', 'keyed'] as const;
+const HOPS_B = ['writeback', 'resolved'] as const;
+const HOP_LABEL: Record<Hop, string> = {
+  legacy: 'commit -> on legacy.* (legacy-import)',
+  keyed: 'commit -> on keyed.* (+ id-translation)',
+  domain: 'commit -> domain event (+ domain-transform)',
+  writeback: 'ack -> on writeback.* (domain-transform)',
+  resolved: 'ack -> on resolved.* (+ id-translation)',
+  row: 'ack -> legacy row (+ legacy-writeback)',
+};
+
 interface PhaseResult {
   readonly direction: 'legacy->domain' | 'domain->legacy';
   readonly targetRate: number;
   readonly paced: PacedResult;
   readonly latency: LatencySummary;
   readonly byKind?: Record<string, LatencySummary>;
+  /** Time from the start to each intermediate topic. */
+  readonly byHop: Partial<Record<Hop, LatencySummary>>;
 }
 
 interface AppMemory {
@@ -136,8 +153,9 @@ CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name
 
     const userTopic = Topics.domain(stack.userAggregate, 1);
     const orderTopic = Topics.domain(stack.orderAggregate, 1);
-    const toDomain = new MarkerClock();
-    const toLegacy = new MarkerClock();
+    const clocks = Object.fromEntries((['legacy', 'keyed', 'domain', 'writeback', 'resolved', 'row'] as const).map((h) => [h, new MarkerClock()])) as Record<Hop, MarkerClock>;
+    const toDomain = clocks.domain;
+    const toLegacy = clocks.row;
     const globalIds = new Map<number, string>();
 
     for (let p = 0; p < PRODUCERS; p++) {
@@ -145,25 +163,28 @@ CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name
       await producer.connect();
       producers.push(producer);
     }
-    const admin = kafka.admin();
-    await admin.ensureTopics([{ topic: userTopic }, { topic: orderTopic }]);
-    await admin.disconnect();
-    consumer = kafka.batchConsumer(producers[0]!, {
-      app: 'bench',
-      groupId: `bench-two-way-${randomUUID()}`,
-      topics: [userTopic, orderTopic],
-      handler: async (batch) => {
-        const now = performance.now();
-        for (const m of batch) onDomainEvent(m, now, toDomain, globalIds);
-      },
-    });
-    await consumer.start();
     listener = await stack.legacy.connect();
     listener.on('notification', (n) => toLegacy.observe(n.payload ?? '', performance.now()));
     await listener.query(`LISTEN ${WB_CHANNEL}`);
 
     console.error(`[two-way] starting the four apps (capture: ${CAPTURE === 'notify' ? 'NOTIFY + poll 100 ms' : `notify off, poll ${POLL_MS} ms`})`);
     await stack.startApps();
+    // After the apps: they create their topics with their own settings; ours only subscribes.
+    const table = (prefix: 'legacy' | 'keyed' | 'writeback' | 'resolved', name: string): string => Topics[prefix]({ system: stack.system, schema: 'public', table: name });
+    const topics = [userTopic, orderTopic, table('legacy', 'users'), table('legacy', 'orders'), table('keyed', 'users'), table('keyed', 'orders'), table('writeback', 'users'), table('resolved', 'users')];
+    const admin = kafka.admin();
+    await admin.ensureTopics(topics.map((topic) => ({ topic })));
+    await admin.disconnect();
+    consumer = kafka.batchConsumer(producers[0]!, {
+      app: 'bench',
+      groupId: `bench-two-way-${randomUUID()}`,
+      topics,
+      handler: async (batch) => {
+        const now = performance.now();
+        for (const m of batch) onMessage(m, now, clocks, globalIds);
+      },
+    });
+    await consumer.start();
     const memory = new Map<string, AppMemory>([...stack.apps].map(([name, app]) => [name, { pid: app.proc.pid!, sampledPeakMb: 0, hwmMb: {}, rssEndMb: 0 }]));
     const sample = (): void => {
       for (const m of memory.values()) {
@@ -210,7 +231,8 @@ CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name
           const marker = update ? `lg-${n}` : `o${n}`;
           if (update) await sessions[w]!.query('UPDATE users SET name = $1, updated_at = now() WHERE id = $2', [marker, legacyId]);
           else await sessions[w]!.query('INSERT INTO orders (user_id, total) VALUES ($1, $2)', [legacyId, n]);
-          toDomain.start(marker, performance.now());
+          const at = performance.now();
+          for (const hop of [...HOPS_A, 'domain'] as const) clocks[hop].start(marker, at);
           (update ? kinds['users UPDATE -> UserChanged'] : kinds['orders INSERT -> OrderPlaced']).push(marker);
         },
       });
@@ -222,6 +244,7 @@ CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name
         paced,
         latency: toDomain.summary(all),
         byKind: Object.fromEntries(Object.entries(kinds).map(([k, m]) => [k, toDomain.summary(m)])),
+        byHop: Object.fromEntries(HOPS_A.map((h) => [h, clocks[h].summary(all)])),
       };
     }
 
@@ -242,12 +265,19 @@ CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name
           const encoded = encodeDomainEvent({ id, source: '/services/bench', type: 'UserChanged', subject: globalId, time: new Date().toISOString(), dataschema: dataSchemaUri(stack.userAggregate, 1, 'UserChanged'), data });
           const headers = { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: SERVICE_ORIGIN, [Headers.causationId]: id };
           await producers[u % producers.length]!.send([{ topic: userTopic, key: encoded.key, value: encoded.value, headers }]);
-          toLegacy.start(marker, performance.now());
+          const at = performance.now();
+          for (const hop of [...HOPS_B, 'row'] as const) clocks[hop].start(marker, at);
           markers.push(marker);
         },
       });
       await waitUntil('legacy rows of every domain event', () => toLegacy.done(markers), DRAIN_MS, 50).catch(() => undefined);
-      return { direction: 'domain->legacy', targetRate: rate, paced, latency: toLegacy.summary(markers) };
+      return {
+        direction: 'domain->legacy',
+        targetRate: rate,
+        paced,
+        latency: toLegacy.summary(markers),
+        byHop: Object.fromEntries(HOPS_B.map((h) => [h, clocks[h].summary(markers)])),
+      };
     }
 
     // First-use costs (connections, metadata, JIT) stay out of the figures.
@@ -307,18 +337,39 @@ CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name
   }
 }
 
-/** Records when a marker the bench wrote on the legacy side shows up as a domain event; learns global ids of the preloaded users. */
-function onDomainEvent(m: InboundMessage, now: number, clock: MarkerClock, globalIds: Map<number, string>): void {
-  const type = m.headers['ce_type'];
-  if (type !== 'UserChanged' && type !== 'OrderPlaced') return;
-  const data = JSON.parse(m.value?.toString() ?? 'null') as Record<string, unknown> | null;
-  if (!data) return;
-  if (type === 'OrderPlaced') {
-    clock.observe(`o${Number(data['total'])}`, now);
+/** The marker a legacy row image carries: the new name of a user, or the total of an order. */
+function rowMarker(row: Record<string, unknown> | null | undefined): string | undefined {
+  if (!row) return undefined;
+  if (typeof row['name'] === 'string') return row['name'];
+  return row['total'] === undefined || row['total'] === null ? undefined : `o${Number(row['total'])}`;
+}
+
+/**
+ * Records when a marker passes a topic (legacy.*, keyed.*, writeback.*, resolved.*, domain.*);
+ * learns the global ids of the preloaded users from their UserChanged events.
+ */
+function onMessage(m: InboundMessage, now: number, clocks: Record<Hop, MarkerClock>, globalIds: Map<number, string>): void {
+  const value = JSON.parse(m.value?.toString() ?? 'null') as Record<string, unknown> | null;
+  if (!value) return;
+  const hop = m.topic.slice(0, m.topic.indexOf('.'));
+  if (hop === 'legacy' || hop === 'keyed') {
+    const marker = rowMarker(value['after'] as Record<string, unknown> | null);
+    if (marker && (marker.startsWith('lg-') || marker.startsWith('o'))) clocks[hop].observe(marker, now);
     return;
   }
-  const name = String(data['name']);
-  if (name.startsWith('lg-')) clock.observe(name, now);
+  if (hop === 'writeback' || hop === 'resolved') {
+    const marker = rowMarker(value['columns'] as Record<string, unknown> | null);
+    if (marker?.startsWith('wb-')) clocks[hop].observe(marker, now);
+    return;
+  }
+  const type = m.headers['ce_type'];
+  if (type === 'OrderPlaced') {
+    clocks.domain.observe(`o${Number(value['total'])}`, now);
+    return;
+  }
+  if (type !== 'UserChanged') return;
+  const name = String(value['name']);
+  if (name.startsWith('lg-')) clocks.domain.observe(name, now);
   else if (name.startsWith('pre-') && m.headers['ce_subject']) globalIds.set(Number(name.slice(4)), m.headers['ce_subject']);
 }
 
@@ -350,6 +401,7 @@ function latencyTable(results: readonly PhaseResult[]): string {
     const l = r.latency;
     rows.push([name, fmt(r.targetRate), fmt(r.paced.achievedRate), fmt(r.paced.operations), fmt(l.missing), fmt(l.p50), fmt(l.p99), fmt(l.max)]);
     for (const [kind, k] of Object.entries(r.byKind ?? {})) rows.push([`  ${kind}`, '', '', fmt(k.samples + k.missing), fmt(k.missing), fmt(k.p50), fmt(k.p99), fmt(k.max)]);
+    for (const [hop, h] of Object.entries(r.byHop) as Array<[Hop, LatencySummary]>) rows.push([`  ${HOP_LABEL[hop]}`, '', '', '', fmt(h.missing), fmt(h.p50), fmt(h.p99), fmt(h.max)]);
   }
   return render(rows);
 }
