@@ -4,7 +4,7 @@
 # brings up its own Connect worker and logical-decoding cluster and removes them afterwards).
 #   bash scripts/bench.sh                      all of them
 #   bash scripts/bench.sh compare legacy-import  only these, in this order
-# Not part of npm test or CI: a full run takes about 10 minutes. Results: bench-results/*.json.
+# Not part of npm test or CI: a full run takes 10 to 15 minutes. Results: bench-results/*.json.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
