@@ -4,11 +4,11 @@
 # brings up its own Connect worker and logical-decoding cluster and removes them afterwards).
 #   bash scripts/bench.sh                      all of them
 #   bash scripts/bench.sh compare legacy-import  only these, in this order
-# Not part of npm test or CI: a full run takes about 10 minutes. Results: bench-results/*.json.
+# Not part of npm test or CI: a full run takes 10 to 15 minutes. Results: bench-results/*.json.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL=(legacy-import domain-transform id-translation legacy-writeback compare)
+ALL=(legacy-import domain-transform id-translation legacy-writeback two-way compare)
 if (($# > 0)); then BENCHES=("$@"); else BENCHES=("${ALL[@]}"); fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

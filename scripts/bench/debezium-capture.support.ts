@@ -8,6 +8,7 @@ import { KafkaConnection, silentLog } from '@sync/kafka';
 import {
   BENCH_TABLE_DDL,
   captureResult,
+  commitCapacity,
   exec,
   fixedRateLatency,
   insertRows,
@@ -79,7 +80,8 @@ async function dropSlot(url: string, slot: string): Promise<void> {
 /**
  * On `baseUrl`'s cluster (wal_level=logical): the insert into a published table (slot present,
  * connector paused) and into an unpublished one, then capture throughput of that backlog from
- * resume until the topic's high watermark holds every row, then the fixed-rate latency probe.
+ * resume until the topic's high watermark holds every row, then the fixed-rate latency probe
+ * (default settings, then poll.interval.ms lowered), then the single-row commit capacity.
  */
 export async function runDebeziumCapture(opts: {
   readonly baseUrl: string;
@@ -155,9 +157,13 @@ export async function runDebeziumCapture(opts: {
       await exec(url, `INSERT INTO rows (id, name, amount) VALUES ($1, 'warm-up', 0)`, [probed]);
       await waitUntil('Debezium streaming after reconfiguration', async () => (await admin.messageCount(topic)) > before, 120_000, 100);
       const tunedLatency = await fixedRateLatency({ kafka, dlqProducer: producer, url, table: 'rows', topic, firstId: probed + 1, workload: opts.workload });
+
+      // Small-transaction write capacity with the connector streaming (as ours runs with capture on).
+      const capacity = await commitCapacity(url, ['plain', 'rows'], opts.workload.writers);
+      const commits = { uncaptured: capacity['plain']!, captured: capacity['rows']! };
       // Peak VmRSS of the Connect worker JVM while the connector ran.
       return {
-        ...captureResult(N, { uncapturedInsert: plainMs, capturedInsert: capturedMs, capture: captureMs }, latency, rss.peakMb()),
+        ...captureResult(N, { uncapturedInsert: plainMs, capturedInsert: capturedMs, capture: captureMs }, latency, commits, rss.peakMb()),
         tunedLatency,
       };
     } finally {
