@@ -1,13 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
-import { changelogNames } from '../capture/changelog-names';
+import { changelogNames, selfLoggedValue } from '../capture/changelog-names';
 import { classifyPostgresError, SinkError } from './sink-error';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from './writeback-plan';
 import {
   PG_MAX_PARAMS,
   PG_MAX_ROWS,
   pgAllocateKeys,
+  pgBegin,
   pgCatalogQuery,
   pgConflicts,
   pgDelete,
@@ -59,7 +60,7 @@ export class PostgresWritebackSink implements WritebackSink {
     const client = await this.connect();
     let failure: unknown;
     try {
-      await client.query('BEGIN');
+      await client.query(pgBegin);
       const results = await this.applyInTransaction(client, table, meta, commands);
       await client.query('COMMIT');
       return results;
@@ -103,17 +104,25 @@ export class PostgresWritebackSink implements WritebackSink {
       toApply.sort((a, b) => a.index - b.index);
     }
 
+    // Trigger-captured tables: the statements record their rows in the changelog themselves.
+    const log = table.capture.mode === 'trigger' ? this.changelog(table) : undefined;
+    const selfLogged = log ? selfLoggedValue(table) : '';
     for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
-      await run(pgSetOrigin(runItems[0]!.command.origin));
+      await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
       const folded = foldRun(table, runItems);
-      for (const keys of chunk(folded.deletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys));
+      for (const keys of chunk(folded.deletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys, log));
       for (const key of folded.deletes) existing.delete(keyString(table, key));
       for (const group of byColumnSet(table, folded.upserts)) {
-        const updates = group.rows.filter((r) => !r.afterDelete && existing.has(keyString(table, r.key)));
-        const inserts = group.rows.filter((r) => r.afterDelete || !existing.has(keyString(table, r.key)));
-        if (group.columns.length > 0) for (const rows of chunk(updates, 1, PG_MAX_ROWS)) await run(pgUpdate(table, meta, group.columns, rows));
-        for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows));
-        for (const r of group.rows) existing.add(keyString(table, r.key));
+        const updates: FoldedUpsert[] = [];
+        const inserts: FoldedUpsert[] = [];
+        const ids = group.rows.map((r) => {
+          const id = keyString(table, r.key);
+          (!r.afterDelete && existing.has(id) ? updates : inserts).push(r);
+          return id;
+        });
+        if (group.columns.length > 0) for (const rows of chunk(updates, 1, PG_MAX_ROWS)) await run(pgUpdate(table, meta, group.columns, rows, log));
+        for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows, log));
+        for (const id of ids) existing.add(id);
       }
     }
 
@@ -137,7 +146,7 @@ export class PostgresWritebackSink implements WritebackSink {
     const probes: ConflictProbe[] = keyed
       .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
       .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
-    const changelog = `${quoteIdent('postgres', this.config.syncSchema)}.${quoteIdent('postgres', changelogNames(table).table)}`;
+    const changelog = this.changelog(table);
     for (const part of chunk(probes, 1, PG_MAX_ROWS)) {
       const statement = pgConflicts(table, changelog, part);
       const res = await client.query(statement.text, statement.values);
@@ -146,6 +155,10 @@ export class PostgresWritebackSink implements WritebackSink {
       }
     }
     return out;
+  }
+
+  private changelog(table: TableConfig): string {
+    return `${quoteIdent('postgres', this.config.syncSchema)}.${quoteIdent('postgres', changelogNames(table).table)}`;
   }
 
   async park(table: TableConfig, command: SinkCommand, reason: string): Promise<void> {

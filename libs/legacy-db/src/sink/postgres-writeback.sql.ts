@@ -1,5 +1,6 @@
 import { quoteIdent, type TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
+import { SELF_LOGGED_SETTING } from '../capture/changelog-names';
 import { INBOX_TABLE, PARKED_TABLE } from './inbox.ddl';
 
 const q = (name: string): string => quoteIdent('postgres', name);
@@ -41,10 +42,9 @@ function typeOf(meta: PgTableMeta, column: string): string {
 }
 
 /** json/jsonb values are sent as JSON text: pg would turn a JS array into a PostgreSQL array literal. */
-function param(meta: PgTableMeta, column: string, value: unknown): unknown {
+function param(json: boolean, value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  const type = typeOf(meta, column);
-  if ((type === 'json' || type === 'jsonb') && typeof value !== 'string') return JSON.stringify(value);
+  if (json && typeof value !== 'string') return JSON.stringify(value);
   if (typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) return JSON.stringify(value);
   return value;
 }
@@ -52,28 +52,54 @@ function param(meta: PgTableMeta, column: string, value: unknown): unknown {
 /**
  * Rows travel as one array parameter per column (`unnest($1::int[], $2::text[], ...)`): a constant
  * number of parameters whatever the batch size, so statements stay cheap to parse and plan.
- * Array-typed columns cannot travel this way (unnest would flatten them).
+ * Array-typed columns cannot travel this way (unnest would flatten them). `value(column, i)` reads
+ * row i's value of a column (no merged row objects: this runs for every row of every batch).
  */
-function columnArrays(meta: PgTableMeta, columns: readonly string[], rows: readonly Row[]): { values: unknown[]; unnest: string } {
-  const values = columns.map((c) => rows.map((r) => param(meta, c, r[c])));
-  const casts = columns.map((c, i) => {
+function columnArrays(meta: PgTableMeta, columns: readonly string[], count: number, value: (column: string, i: number) => unknown): { values: unknown[]; unnest: string } {
+  const values: unknown[] = [];
+  const casts = columns.map((c, n) => {
     const type = typeOf(meta, c);
     if (type.endsWith(']')) throw new Error(`array column ${c} (${type}) is not supported by the write-back`);
-    return `$${i + 1}::${type}[]`;
+    const json = type === 'json' || type === 'jsonb';
+    const column = new Array<unknown>(count);
+    for (let i = 0; i < count; i++) column[i] = param(json, value(c, i));
+    values.push(column);
+    return `$${n + 1}::${type}[]`;
   });
   return { values, unnest: `unnest(${casts.join(', ')})` };
 }
 
-function merged(table: TableConfig, rows: readonly UpsertRow[]): Row[] {
-  return rows.map((r) => ({ ...r.columns, ...Object.fromEntries(table.key.map((k) => [k, r.key[k]])) }));
+function keyArrays(table: TableConfig, meta: PgTableMeta, keys: readonly Row[]): { values: unknown[]; unnest: string } {
+  return columnArrays(meta, table.key, keys.length, (c, i) => keys[i]![c]);
 }
 
-/** Locks the existing rows among `keys` (so a concurrent legacy edit either committed before the conflict check or waits) and returns their keys as text. */
+/** Key columns from the row's key, the others from its columns. */
+function upsertArrays(table: TableConfig, meta: PgTableMeta, columns: readonly string[], rows: readonly UpsertRow[]): { values: unknown[]; unnest: string } {
+  const keys = new Set(table.key);
+  return columnArrays(meta, [...table.key, ...columns], rows.length, (c, i) => (keys.has(c) ? rows[i]!.key[c] : rows[i]!.columns[c]));
+}
+
+/** `v.k0`, `v.k1`, ...: the key columns of an `unnest(...) AS v(k0, k1, ...)` row. */
+function keyAliases(table: TableConfig): string {
+  return table.key.map((_, i) => `k${i}`).join(', ');
+}
+
+function keyMatch(table: TableConfig, alias: string): string {
+  return table.key.map((k, i) => `${alias}.${q(k)} = v.k${i}`).join(' AND ');
+}
+
+/**
+ * Locks the existing rows among `keys` (so a concurrent legacy edit either committed before the
+ * conflict check or waits) and returns their keys as text. One key lookup per row, whatever the
+ * planner's row estimates (a LATERAL subquery with a row lock is never flattened into a hash join
+ * that would read the whole table).
+ */
 export function pgLockRows(table: TableConfig, meta: PgTableMeta, keys: readonly Row[]): PgStatement {
-  const a = columnArrays(meta, table.key, keys);
+  const a = keyArrays(table, meta, keys);
   const select = table.key.map((k, i) => `t.${q(k)}::text AS k${i}`).join(', ');
   return {
-    text: `SELECT ${select} FROM ${qualified(table)} AS t WHERE (${table.key.map((k) => `t.${q(k)}`).join(', ')}) IN (SELECT * FROM ${a.unnest}) FOR UPDATE OF t`,
+    text: `SELECT l.* FROM ${a.unnest} AS v(${keyAliases(table)})
+  CROSS JOIN LATERAL (SELECT ${select} FROM ${qualified(table)} AS t WHERE ${keyMatch(table, 't')} FOR UPDATE OF t) AS l`,
     values: a.values,
   };
 }
@@ -110,9 +136,32 @@ function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-export function pgDelete(table: TableConfig, meta: PgTableMeta, keys: readonly Row[]): PgStatement {
-  const a = columnArrays(meta, table.key, keys);
-  return { text: `DELETE FROM ${qualified(table)} WHERE (${table.key.map(q).join(', ')}) IN (SELECT * FROM ${a.unnest})`, values: a.values };
+/** The origin the capture trigger records: the transaction's marker, NULL when unset. */
+const ORIGIN = "NULLIF(current_setting('sync.origin', true), '')";
+
+/**
+ * A data-modifying statement whose RETURNING yields `op, before, after` (jsonb row images), wrapped
+ * so its rows land in the trigger changelog in the same statement, as the row trigger would have
+ * written them. Set-based: far cheaper than the trigger's INSERT per row, which the
+ * SELF_LOGGED_SETTING switches off for this table.
+ */
+function logged(statement: string, changelog: string): string {
+  return `WITH w AS (${statement})
+INSERT INTO ${changelog} ("op", "before", "after", "origin") SELECT w.op, w.before, w.after, ${ORIGIN} FROM w`;
+}
+
+/**
+ * Deletes by key; with `changelog`, records each deleted row's image there. The keys are matched
+ * by value (not by a located row), so a row a legacy transaction inserted and changed meanwhile
+ * is still found.
+ */
+export function pgDelete(table: TableConfig, meta: PgTableMeta, keys: readonly Row[], changelog?: string): PgStatement {
+  const a = keyArrays(table, meta, keys);
+  const del = `DELETE FROM ${qualified(table)} AS t WHERE (${table.key.map((k) => `t.${q(k)}`).join(', ')}) IN (SELECT * FROM ${a.unnest})`;
+  return {
+    text: changelog ? logged(`${del}\n  RETURNING 'd'::char(1) AS op, to_jsonb(t) AS before, NULL::jsonb AS after`, changelog) : del,
+    values: a.values,
+  };
 }
 
 export interface UpsertRow {
@@ -120,28 +169,43 @@ export interface UpsertRow {
   readonly columns: Row;
 }
 
-/** Partial update of existing rows: only `columns` are set, so NOT NULL columns the command omits keep their values. */
-export function pgUpdate(table: TableConfig, meta: PgTableMeta, columns: readonly string[], rows: readonly UpsertRow[]): PgStatement {
-  const all = [...table.key, ...columns];
-  const a = columnArrays(meta, all, merged(table, rows));
+/**
+ * Partial update of existing rows: only `columns` are set, so NOT NULL columns the command omits
+ * keep their values. Only for rows this transaction holds locked (pgLockRows): each is located by
+ * one key lookup and updated by its row address (ctid), which no one else can move before we
+ * commit. Joining by key instead lets the planner hash the whole table when its statistics are
+ * stale. With `changelog`, records each row's images there (before as read by the lookup).
+ */
+export function pgUpdate(table: TableConfig, meta: PgTableMeta, columns: readonly string[], rows: readonly UpsertRow[], changelog?: string): PgStatement {
+  const a = upsertArrays(table, meta, columns, rows);
+  const aliases = [...table.key.map((_, i) => `k${i}`), ...columns.map((_, i) => `c${i}`)].join(', ');
+  const update = `UPDATE ${qualified(table)} AS t SET ${columns.map((c, i) => `${q(c)} = v.c${i}`).join(', ')}
+  FROM ${a.unnest} AS v(${aliases})
+  CROSS JOIN LATERAL (SELECT o.ctid AS row_id${changelog ? ', to_jsonb(o) AS before' : ''} FROM ${qualified(table)} AS o WHERE ${keyMatch(table, 'o')} LIMIT 1) AS x
+  WHERE t.ctid = x.row_id`;
   return {
-    text: `UPDATE ${qualified(table)} AS t SET ${columns.map((c) => `${q(c)} = v.${q(c)}`).join(', ')}
-  FROM ${a.unnest} AS v(${all.map(q).join(', ')})
-  WHERE ${table.key.map((k) => `t.${q(k)} = v.${q(k)}`).join(' AND ')}`,
+    text: changelog ? logged(`${update}\n  RETURNING 'u'::char(1) AS op, x.before, to_jsonb(t) AS after`, changelog) : update,
     values: a.values,
   };
 }
 
-/** Insert of rows that did not exist; ON CONFLICT covers a legacy insert of the same key racing with us. */
-export function pgInsert(table: TableConfig, meta: PgTableMeta, columns: readonly string[], rows: readonly UpsertRow[]): PgStatement {
+/**
+ * Insert of rows that did not exist; ON CONFLICT covers a legacy insert of the same key racing
+ * with us. With `changelog`, records each written row there: `c`, or `u` (without a before image)
+ * for a row the race turned into an update (a fresh insert's xmax is 0).
+ */
+export function pgInsert(table: TableConfig, meta: PgTableMeta, columns: readonly string[], rows: readonly UpsertRow[], changelog?: string): PgStatement {
   const all = [...table.key, ...columns];
-  const a = columnArrays(meta, all, merged(table, rows));
+  const a = upsertArrays(table, meta, columns, rows);
   const onConflict =
     columns.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${columns.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`;
-  return {
-    text: `INSERT INTO ${qualified(table)} (${all.map(q).join(', ')})${meta.hasIdentity ? ' OVERRIDING SYSTEM VALUE' : ''}
+  const insert = `INSERT INTO ${qualified(table)} AS t (${all.map(q).join(', ')})${meta.hasIdentity ? ' OVERRIDING SYSTEM VALUE' : ''}
   SELECT * FROM ${a.unnest}
-  ON CONFLICT (${table.key.map(q).join(', ')}) ${onConflict}`,
+  ON CONFLICT (${table.key.map(q).join(', ')}) ${onConflict}`;
+  return {
+    text: changelog
+      ? logged(`${insert}\n  RETURNING (CASE WHEN t.xmax = 0 THEN 'c' ELSE 'u' END)::char(1) AS op, NULL::jsonb AS before, to_jsonb(t) AS after`, changelog)
+      : insert,
     values: a.values,
   };
 }
@@ -151,13 +215,28 @@ export function pgAllocateKeys(sequence: string, count: number): PgStatement {
   return { text: 'SELECT nextval($1::regclass)::text AS k FROM generate_series(1, $2::int)', values: [sequence, count] };
 }
 
-export function pgSetOrigin(origin: string): PgStatement {
-  return { text: "SELECT set_config('sync.origin', $1, true)", values: [origin] };
+/**
+ * Opens a write-back transaction. JIT compilation is off for it: its statements are key lookups
+ * and writes that take milliseconds, but a row estimate from stale statistics (a changelog that
+ * grew since the last ANALYZE) can push one over jit_above_cost, and compiling then takes
+ * hundreds of milliseconds per statement.
+ */
+export const pgBegin = 'BEGIN; SET LOCAL jit = off';
+
+/**
+ * Sets the origin marker (transaction-local) the changelog triggers record and the importer skips
+ * (echo suppression); `selfLogged` (the table's SELF_LOGGED_SETTING value, or '') says the
+ * statements that follow record their rows in the changelog themselves.
+ */
+export function pgSetOrigin(origin: string, selfLogged = ''): PgStatement {
+  return { text: `SELECT set_config('sync.origin', $1, true), set_config('${SELF_LOGGED_SETTING}', $2, true)`, values: [origin, selfLogged] };
 }
 
+/** Recorded commands among `commandIds`: one primary-key lookup per id (never a scan of the inbox, which only grows). */
 export function pgInboxLookup(syncSchema: string, commandIds: readonly string[]): PgStatement {
   return {
-    text: `SELECT "command_id", "outcome", "result"::text AS result FROM ${q(syncSchema)}.${q(INBOX_TABLE)} WHERE "command_id" = ANY($1::text[])`,
+    text: `SELECT i.* FROM unnest($1::text[]) AS v(id)
+  CROSS JOIN LATERAL (SELECT "command_id", "outcome", "result"::text AS result FROM ${q(syncSchema)}.${q(INBOX_TABLE)} WHERE "command_id" = v.id LIMIT 1) AS i`,
     values: [commandIds],
   };
 }

@@ -11,6 +11,10 @@ export interface KeyedCommand {
 
 /** Comparable identity of a key: values as text, in key order (the database returns them as text too). */
 export function keyString(table: TableConfig, key: Row): string {
+  if (table.key.length === 1) {
+    const v = key[table.key[0]!];
+    return JSON.stringify([v === null || v === undefined ? null : String(v)]);
+  }
   return JSON.stringify(table.key.map((k) => (key[k] === null || key[k] === undefined ? null : String(key[k]))));
 }
 
@@ -92,7 +96,8 @@ export function foldRun(table: TableConfig, items: readonly KeyedCommand[]): Fol
       current.deleted = true;
       current.columns = undefined;
     } else {
-      current.columns = { ...(current.columns ?? {}), ...command.columns };
+      // The first upsert's columns are used as they are (never mutated); later ones merge into a copy.
+      current.columns = current.columns === undefined ? command.columns : { ...current.columns, ...command.columns };
     }
     state.set(id, current);
   }
@@ -108,14 +113,21 @@ export function foldRun(table: TableConfig, items: readonly KeyedCommand[]): Fol
 /** Groups upserts by their set of written columns (a multi-row statement has one column list). */
 export function byColumnSet(table: TableConfig, upserts: readonly FoldedUpsert[]): Array<{ columns: string[]; rows: FoldedUpsert[] }> {
   const groups = new Map<string, { columns: string[]; rows: FoldedUpsert[] }>();
+  // Rows of one batch mostly list their columns in the same order: sort and filter once per order.
+  const byOrder = new Map<string, { columns: string[]; rows: FoldedUpsert[] }>();
   for (const u of upserts) {
-    const columns = Object.keys(u.columns)
-      .filter((c) => !table.key.includes(c))
-      .sort();
-    const id = columns.join('\u0000');
-    const group = groups.get(id) ?? { columns, rows: [] };
+    const order = Object.keys(u.columns).join('\u0000');
+    let group = byOrder.get(order);
+    if (!group) {
+      const columns = Object.keys(u.columns)
+        .filter((c) => !table.key.includes(c))
+        .sort();
+      const id = columns.join('\u0000');
+      group = groups.get(id) ?? { columns, rows: [] };
+      groups.set(id, group);
+      byOrder.set(order, group);
+    }
     group.rows.push(u);
-    groups.set(id, group);
   }
   return [...groups.values()];
 }
