@@ -12,6 +12,7 @@ import {
   pgCatalogQuery,
   pgConflicts,
   pgDelete,
+  pgDeleteLocked,
   pgInboxInsert,
   pgInboxLookup,
   pgInsert,
@@ -21,14 +22,29 @@ import {
   pgSequenceQuery,
   pgSetOrigin,
   pgUpdate,
+  isInboxDuplicate,
   qualified,
   type ConflictProbe,
-  type InboxRow,
   type PgStatement,
   type PgTableMeta,
 } from './postgres-writeback.sql';
 import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
 import type { LegacyVersion, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+
+/** The statement builders, for tests that check the generated SQL against a real database. */
+export const postgresWritebackStatements = {
+  begin: pgBegin,
+  setOrigin: pgSetOrigin,
+  inboxLookup: pgInboxLookup,
+  lockRows: pgLockRows,
+  conflicts: pgConflicts,
+  deleteLocked: pgDeleteLocked,
+  delete: pgDelete,
+  update: pgUpdate,
+  insert: pgInsert,
+  allocateKeys: pgAllocateKeys,
+  inboxInsert: pgInboxInsert,
+} as const;
 
 interface ConflictRow {
   i: number;
@@ -57,17 +73,31 @@ export class PostgresWritebackSink implements WritebackSink {
     if (table.generatedKey && commands.some((c) => Object.keys(c.key).length === 0) && meta.keySequence === null) {
       throw new SinkError('poison', `${qualified(table)}: generatedKey is set but the key column has no sequence or identity`);
     }
+    // Redeliveries are rare, so the first attempt does not look the inbox up: it writes the inbox
+    // rows first, and a recorded command id fails that insert. The batch is then redone with the
+    // lookup (twice at most: a concurrent transaction may record a command in between).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transaction((client) => this.applyInTransaction(client, table, meta, commands, attempt > 1));
+      } catch (err) {
+        if (!isInboxDuplicate(err, this.config.syncSchema)) throw classifyPostgresError(err);
+        if (attempt === 3) throw new SinkError('transient', `inbox: commands of this batch keep being recorded concurrently (${(err as Error).message})`, { cause: err });
+      }
+    }
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let failure: unknown;
     try {
       await client.query(pgBegin);
-      const results = await this.applyInTransaction(client, table, meta, commands);
+      const result = await work(client);
       await client.query('COMMIT');
-      return results;
+      return result;
     } catch (err) {
       failure = err;
       await client.query('ROLLBACK').catch(() => undefined);
-      throw classifyPostgresError(err);
+      throw err;
     } finally {
       // A connection that failed mid-transaction may be broken: destroy it rather than reuse it.
       const kind = failure === undefined ? undefined : classifyPostgresError(failure).kind;
@@ -75,12 +105,14 @@ export class PostgresWritebackSink implements WritebackSink {
     }
   }
 
-  private async applyInTransaction(client: PoolClient, table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
+  private async applyInTransaction(client: PoolClient, table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[], lookup: boolean): Promise<SinkResult[]> {
     const run = (s: PgStatement) => client.query(s.text, s.values);
     const recorded = new Map<string, { outcome: string; result: string | null }>();
-    for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, PG_MAX_PARAMS)) {
-      const res = await run(pgInboxLookup(this.config.syncSchema, ids));
-      for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
+    if (lookup) {
+      for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, PG_MAX_PARAMS)) {
+        const res = await run(pgInboxLookup(this.config.syncSchema, ids));
+        for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
+      }
     }
     const { results, pending } = splitByInbox(commands, recorded);
 
@@ -104,14 +136,21 @@ export class PostgresWritebackSink implements WritebackSink {
       toApply.sort((a, b) => a.index - b.index);
     }
 
+    // The inbox rows go in before the rows are written (see applyBatch for a redelivered command).
+    for (const rows of chunk(pending.map((p) => resultRecord(p)), 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, rows));
+
     // Trigger-captured tables: the statements record their rows in the changelog themselves.
     const log = table.capture.mode === 'trigger' ? this.changelog(table) : undefined;
     const selfLogged = log ? selfLoggedValue(table) : '';
     for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
       await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
       const folded = foldRun(table, runItems);
-      for (const keys of chunk(folded.deletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys, log));
-      for (const key of folded.deletes) existing.delete(keyString(table, key));
+      const deleteIds = folded.deletes.map((key) => keyString(table, key));
+      const lockedDeletes = folded.deletes.filter((_, i) => existing.has(deleteIds[i]!));
+      const otherDeletes = folded.deletes.filter((_, i) => !existing.has(deleteIds[i]!));
+      for (const keys of chunk(lockedDeletes, 1, PG_MAX_ROWS)) await run(pgDeleteLocked(table, meta, keys, log));
+      for (const keys of chunk(otherDeletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys, log));
+      for (const id of deleteIds) existing.delete(id);
       for (const group of byColumnSet(table, folded.upserts)) {
         const updates: FoldedUpsert[] = [];
         const inserts: FoldedUpsert[] = [];
@@ -126,8 +165,6 @@ export class PostgresWritebackSink implements WritebackSink {
       }
     }
 
-    const inbox: InboxRow[] = pending.map((p) => resultRecord(p));
-    for (const rows of chunk(inbox, 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, rows));
     for (const p of pending) {
       results[p.index] = {
         commandId: p.command.commandId,

@@ -50,6 +50,32 @@ function param(json: boolean, value: unknown): unknown {
 }
 
 /**
+ * An array parameter as a PostgreSQL array literal, built here in one pass: the same text pg
+ * would send (every element quoted, `\` and `"` escaped, NULL unquoted), at a fraction of its
+ * cost per element. Arrays holding anything but strings, numbers and booleans (dates, buffers)
+ * are left to pg.
+ */
+export function arrayParam(values: readonly unknown[]): unknown {
+  let text = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) text += ',';
+    if (v === null || v === undefined) {
+      text += 'NULL';
+      continue;
+    }
+    const kind = typeof v;
+    if (kind !== 'string' && kind !== 'number' && kind !== 'boolean' && kind !== 'bigint') return values;
+    const s = String(v);
+    text += NEEDS_ESCAPE.test(s) ? `"${s.replace(ESCAPED, '\\$&')}"` : `"${s}"`;
+  }
+  return `${text}}`;
+}
+
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPED = /["\\]/g;
+
+/**
  * Rows travel as one array parameter per column (`unnest($1::int[], $2::text[], ...)`): a constant
  * number of parameters whatever the batch size, so statements stay cheap to parse and plan.
  * Array-typed columns cannot travel this way (unnest would flatten them). `value(column, i)` reads
@@ -63,7 +89,7 @@ function columnArrays(meta: PgTableMeta, columns: readonly string[], count: numb
     const json = type === 'json' || type === 'jsonb';
     const column = new Array<unknown>(count);
     for (let i = 0; i < count; i++) column[i] = param(json, value(c, i));
-    values.push(column);
+    values.push(arrayParam(column));
     return `$${n + 1}::${type}[]`;
   });
   return { values, unnest: `unnest(${casts.join(', ')})` };
@@ -116,7 +142,11 @@ export interface ConflictProbe {
  * the key columns as text.
  */
 export function pgConflicts(table: TableConfig, changelog: string, probes: readonly ConflictProbe[]): PgStatement {
-  const values: unknown[] = [probes.map((p) => p.index), probes.map((p) => p.basedOn), ...table.key.map((k) => probes.map((p) => String(p.key[k])))];
+  const values: unknown[] = [
+    arrayParam(probes.map((p) => p.index)),
+    arrayParam(probes.map((p) => p.basedOn)),
+    ...table.key.map((k) => arrayParam(probes.map((p) => String(p.key[k])))),
+  ];
   const casts = ['$1::int[]', '$2::bigint[]', ...table.key.map((_, i) => `$${i + 3}::text[]`)].join(', ');
   const alias = ['i', 'based_on', ...table.key.map((_, i) => `k${i}`)].join(', ');
   // Same expression as the changelog key index (postgresConflictIndexDdl), so the lookup uses it.
@@ -150,18 +180,30 @@ function logged(statement: string, changelog: string): string {
 INSERT INTO ${changelog} ("op", "before", "after", "origin") SELECT w.op, w.before, w.after, ${ORIGIN} FROM w`;
 }
 
+const DELETED = "RETURNING 'd'::char(1) AS op, to_jsonb(t) AS before, NULL::jsonb AS after";
+
 /**
- * Deletes by key; with `changelog`, records each deleted row's image there. The keys are matched
- * by value (not by a located row), so a row a legacy transaction inserted and changed meanwhile
- * is still found.
+ * Deletes rows this transaction holds locked (pgLockRows), located by one key lookup each and
+ * deleted by row address, like pgUpdate. With `changelog`, records each deleted row's image there.
+ */
+export function pgDeleteLocked(table: TableConfig, meta: PgTableMeta, keys: readonly Row[], changelog?: string): PgStatement {
+  const a = keyArrays(table, meta, keys);
+  const del = `DELETE FROM ${qualified(table)} AS t
+  USING ${a.unnest} AS v(${keyAliases(table)})
+  CROSS JOIN LATERAL (SELECT o.ctid AS row_id FROM ${qualified(table)} AS o WHERE ${keyMatch(table, 'o')} LIMIT 1) AS x
+  WHERE t.ctid = x.row_id`;
+  return { text: changelog ? logged(`${del}\n  ${DELETED}`, changelog) : del, values: a.values };
+}
+
+/**
+ * Deletes by key rows that did not exist when the batch locked its rows (one a legacy transaction
+ * inserted since is deleted too). Matched by value, not by row address: a row another transaction
+ * changes meanwhile is re-checked by key. With `changelog`, records each deleted row's image there.
  */
 export function pgDelete(table: TableConfig, meta: PgTableMeta, keys: readonly Row[], changelog?: string): PgStatement {
   const a = keyArrays(table, meta, keys);
   const del = `DELETE FROM ${qualified(table)} AS t WHERE (${table.key.map((k) => `t.${q(k)}`).join(', ')}) IN (SELECT * FROM ${a.unnest})`;
-  return {
-    text: changelog ? logged(`${del}\n  RETURNING 'd'::char(1) AS op, to_jsonb(t) AS before, NULL::jsonb AS after`, changelog) : del,
-    values: a.values,
-  };
+  return { text: changelog ? logged(`${del}\n  ${DELETED}`, changelog) : del, values: a.values };
 }
 
 export interface UpsertRow {
@@ -237,7 +279,7 @@ export function pgInboxLookup(syncSchema: string, commandIds: readonly string[])
   return {
     text: `SELECT i.* FROM unnest($1::text[]) AS v(id)
   CROSS JOIN LATERAL (SELECT "command_id", "outcome", "result"::text AS result FROM ${q(syncSchema)}.${q(INBOX_TABLE)} WHERE "command_id" = v.id LIMIT 1) AS i`,
-    values: [commandIds],
+    values: [arrayParam(commandIds)],
   };
 }
 
@@ -249,21 +291,32 @@ export interface InboxRow {
   readonly result: unknown;
 }
 
+/**
+ * The inbox rows of a batch's commands, written before any of its rows (same transaction). A plain
+ * INSERT, cheaper than ON CONFLICT: a command id already recorded (a redelivery) fails it with a
+ * unique violation on the inbox key, and the sink then redoes the batch looking the inbox up first.
+ */
 export function pgInboxInsert(syncSchema: string, table: TableConfig, rows: readonly InboxRow[]): PgStatement {
   return {
     text: `INSERT INTO ${q(syncSchema)}.${q(INBOX_TABLE)} ("command_id", "system", "schema_name", "table_name", "global_id", "origin", "outcome", "result")
   SELECT u.c, $2, $3, $4, u.g, u.o, u.oc, u.r FROM unnest($1::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[]) AS u(c, g, o, oc, r)`,
     values: [
-      rows.map((r) => r.commandId),
+      arrayParam(rows.map((r) => r.commandId)),
       table.system,
       table.schema,
       table.name,
-      rows.map((r) => r.globalId),
-      rows.map((r) => r.origin),
-      rows.map((r) => r.outcome),
-      rows.map((r) => (r.result === undefined ? null : JSON.stringify(r.result))),
+      arrayParam(rows.map((r) => r.globalId)),
+      arrayParam(rows.map((r) => r.origin)),
+      arrayParam(rows.map((r) => r.outcome)),
+      arrayParam(rows.map((r) => (r.result === undefined ? null : JSON.stringify(r.result)))),
     ],
   };
+}
+
+/** A unique violation on the inbox key: a command of the batch is recorded already (see pgInboxInsert). */
+export function isInboxDuplicate(err: unknown, syncSchema: string): boolean {
+  const e = err as { code?: unknown; schema?: unknown; table?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.code === '23505' && e.schema === syncSchema && e.table === INBOX_TABLE;
 }
 
 export function pgPark(syncSchema: string, table: TableConfig, commandId: string, globalId: string, command: unknown, reason: string): PgStatement {

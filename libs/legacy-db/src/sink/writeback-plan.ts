@@ -12,11 +12,16 @@ export interface KeyedCommand {
 /** Comparable identity of a key: values as text, in key order (the database returns them as text too). */
 export function keyString(table: TableConfig, key: Row): string {
   if (table.key.length === 1) {
+    // Called several times per command: the common single-column key skips JSON.stringify when
+    // the value needs no JSON escaping (same text).
     const v = key[table.key[0]!];
+    if (typeof v === 'number' || (typeof v === 'string' && JSON_PLAIN.test(v))) return `["${v}"]`;
     return JSON.stringify([v === null || v === undefined ? null : String(v)]);
   }
   return JSON.stringify(table.key.map((k) => (key[k] === null || key[k] === undefined ? null : String(key[k]))));
 }
+
+const JSON_PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 /** Checks a command against the table's configuration before anything touches the database. */
 export function validateCommand(table: TableConfig, c: SinkCommand): void {
