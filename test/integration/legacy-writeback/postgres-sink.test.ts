@@ -15,7 +15,9 @@ CREATE TABLE audit (id serial PRIMARY KEY, item_id int NOT NULL, what text NOT N
 CREATE FUNCTION audit_items() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO audit (item_id, what) VALUES (NEW.id, TG_OP); RETURN NULL; END $$;
 CREATE TRIGGER legacy_audit AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION audit_items();
-CREATE TABLE big (id int PRIMARY KEY, name text NOT NULL, qty int NOT NULL);`;
+CREATE TABLE big (id int PRIMARY KEY, name text NOT NULL, qty int NOT NULL);
+CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);
+CREATE TABLE older (id int PRIMARY KEY, name text NOT NULL);`;
 
 const PIPELINE = `version: 1
 systems:
@@ -24,7 +26,11 @@ systems:
     connection:
       url: { env: X }
     tables:
-${['items', 'twin', 'audit', 'big'].map((t) => `      - name: ${t}\n        key: [id]\n        capture: { mode: trigger, notify: false }\n`).join('')}`;
+${['items', 'twin', 'audit', 'big', 'older'].map((t) => `      - name: ${t}\n        key: [id]\n        capture: { mode: trigger, notify: false }\n`).join('')}      - name: notes
+        key: [id]
+        capture: { mode: trigger, notify: false }
+        generatedKey: true
+`;
 
 let serial = 0;
 function command(op: 'upsert' | 'delete', key: Record<string, unknown>, columns: Record<string, unknown>, extra: Partial<SinkCommand> = {}): SinkCommand {
@@ -102,6 +108,52 @@ describe('PostgreSQL write-back sink on a trigger-captured table', () => {
     }
     const last = (await log('items')).at(-1)!;
     assert.deepEqual([last.op, last.after?.['id'], last.origin], ['c', 20, 'svc:manual']);
+  });
+
+  it('leaves the recording to a capture trigger from an earlier version (no WHEN clause): each row once', async () => {
+    await db.exec(`DROP TRIGGER sync_capture ON older;
+                   CREATE TRIGGER sync_capture AFTER INSERT OR UPDATE OR DELETE ON older FOR EACH ROW EXECUTE FUNCTION sync.public_older_capture()`);
+    const fresh = createWritebackSink(legacy, system);
+    await fresh.applyBatch(table('older'), [command('upsert', { id: 1 }, { name: 'a' }), command('upsert', { id: 2 }, { name: 'b' })]);
+    await fresh.applyBatch(table('older'), [command('upsert', { id: 1 }, { name: 'a2' }), command('delete', { id: 2 }, {})]);
+    assert.deepEqual((await log('older')).map((r) => [r.op, r.origin]), [['c', 'svc:orders'], ['c', 'svc:orders'], ['d', 'svc:orders'], ['u', 'svc:orders']]);
+  });
+
+  it('skips a redelivered command, alone or among new ones, and returns its recorded key or conflict; nothing is written twice', async () => {
+    const n1 = command('upsert', {}, { body: 'first' });
+    const [first] = await sink.applyBatch(table('notes'), [n1]);
+    assert.equal(first!.outcome, 'applied');
+    // A legacy change the command did not see: legacy-wins skips the command and records the conflict.
+    await db.exec(`INSERT INTO items (id, name) VALUES (40, 'legacy')`);
+    const seen = (await db.exec<{ id: string }>('SELECT max(id)::text AS id FROM sync.public_items_changes'))[0]!.id;
+    await db.exec(`UPDATE items SET name = 'legacy edit' WHERE id = 40`);
+    const stale = command('upsert', { id: 40 }, { name: 'from the new side' }, { basedOn: seen });
+    const [conflicted] = await sink.applyBatch(table('items'), [stale]);
+    assert.equal(conflicted!.outcome, 'skipped-conflict');
+    const notesLogged = (await log('notes')).length;
+
+    const n2 = command('upsert', {}, { body: 'second' });
+    const again = await sink.applyBatch(table('notes'), [n1, n2, n2]);
+    assert.deepEqual(
+      again.map((r) => [r.commandId, r.outcome, r.recordedOutcome]),
+      [[n1.commandId, 'duplicate', 'applied'], [n2.commandId, 'applied', undefined], [n2.commandId, 'duplicate', undefined]],
+    );
+    assert.deepEqual(again[0]!.key, first!.key, 'the generated key is re-published as first reported');
+    assert.notDeepEqual(again[1]!.key, first!.key);
+    assert.deepEqual((await db.exec('SELECT body FROM notes ORDER BY id')).map((r) => r['body']), ['first', 'second']);
+    assert.equal((await log('notes')).length, notesLogged + 1);
+
+    const [redelivered] = await sink.applyBatch(table('items'), [stale]);
+    assert.deepEqual([redelivered!.outcome, redelivered!.recordedOutcome, redelivered!.conflict], ['duplicate', 'skipped-conflict', conflicted!.conflict]);
+    assert.equal((await db.exec<{ name: string }>('SELECT name FROM items WHERE id = 40'))[0]!.name, 'legacy edit');
+  });
+
+  it('writes values that need quoting in array parameters exactly', async () => {
+    const names = ['a"b', 'c\\d', 'NULL', '', 'x,y', '{z}', ' sp ', 'é€😀', 'line\nbreak', "it's"];
+    await sink.applyBatch(table('items'), names.map((name, i) => command('upsert', { id: 500 + i }, { name, note: i % 2 === 0 ? null : name })));
+    const rows = await db.exec<{ name: string; note: string | null }>('SELECT name, note FROM items WHERE id >= 500 ORDER BY id');
+    assert.deepEqual(rows.map((r) => r.name), names);
+    assert.deepEqual(rows.map((r) => r.note), names.map((n, i) => (i % 2 === 0 ? null : n)));
   });
 
   it('reads tables by key whatever their statistics say (no sequential scan of the table, the inbox or the changelog)', async () => {

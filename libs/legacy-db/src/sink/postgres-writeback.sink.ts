@@ -19,6 +19,7 @@ import {
   pgLockRows,
   pgPark,
   pgParked,
+  pgSelfLoggedTriggerQuery,
   pgSequenceQuery,
   pgSetOrigin,
   pgUpdate,
@@ -140,7 +141,7 @@ export class PostgresWritebackSink implements WritebackSink {
     for (const rows of chunk(pending.map((p) => resultRecord(p)), 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, rows));
 
     // Trigger-captured tables: the statements record their rows in the changelog themselves.
-    const log = table.capture.mode === 'trigger' ? this.changelog(table) : undefined;
+    const log = meta.selfLogged ? this.changelog(table) : undefined;
     const selfLogged = log ? selfLoggedValue(table) : '';
     for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
       await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
@@ -229,10 +230,13 @@ export class PostgresWritebackSink implements WritebackSink {
       const cols = await this.pool.query<{ name: string; type: string; identity: boolean }>(pgCatalogQuery, [qualified(table)]);
       if (cols.rows.length === 0) throw new SinkError('poison', `${qualified(table)} has no columns`);
       const seq = table.generatedKey && table.key.length === 1 ? await this.pool.query<{ seq: string | null }>(pgSequenceQuery, [qualified(table), table.key[0]]) : undefined;
+      const trigger =
+        table.capture.mode === 'trigger' ? await this.pool.query<{ self_logged: boolean }>(pgSelfLoggedTriggerQuery, [qualified(table), changelogNames(table).trigger]) : undefined;
       const meta: PgTableMeta = {
         types: new Map(cols.rows.map((r) => [r.name, r.type])),
         hasIdentity: cols.rows.some((r) => r.identity),
         keySequence: seq?.rows[0]?.seq ?? null,
+        selfLogged: trigger?.rows[0]?.self_logged === true,
       };
       this.metas.set(id, meta);
       return meta;

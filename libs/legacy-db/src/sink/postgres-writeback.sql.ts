@@ -18,6 +18,12 @@ export interface PgTableMeta {
   readonly hasIdentity: boolean;
   /** Sequence behind the generated key column, when there is one. */
   readonly keySequence: string | null;
+  /**
+   * The table's capture trigger stays silent for writers that record their rows themselves
+   * (its WHEN clause tests SELF_LOGGED_SETTING): the write-back then writes the changelog rows.
+   * False for a trigger created by an earlier version (it would record every row a second time).
+   */
+  readonly selfLogged?: boolean;
 }
 
 /** PostgreSQL accepts at most 65535 parameters per statement. */
@@ -34,6 +40,10 @@ export const pgCatalogQuery = `SELECT a.attname AS name, format_type(a.atttypid,
   FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`;
 
 export const pgSequenceQuery = 'SELECT pg_get_serial_sequence($1, $2) AS seq';
+
+/** Whether the table's capture trigger ($2) has the WHEN clause that lets writers record their own rows. */
+export const pgSelfLoggedTriggerQuery = `SELECT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = $1::regclass AND t.tgname = $2
+  AND position('${SELF_LOGGED_SETTING}' IN pg_get_triggerdef(t.oid)) > 0) AS self_logged`;
 
 function typeOf(meta: PgTableMeta, column: string): string {
   const type = meta.types.get(column);
