@@ -19,11 +19,13 @@ import {
   pgLockRows,
   pgPark,
   pgParked,
+  pgKeyIndexesQuery,
   pgSelfLoggedTriggerQuery,
   pgSequenceQuery,
   pgSetOrigin,
   pgUpdate,
   isInboxDuplicate,
+  isKeyTaken,
   qualified,
   type ConflictProbe,
   type PgStatement,
@@ -75,14 +77,21 @@ export class PostgresWritebackSink implements WritebackSink {
       throw new SinkError('poison', `${qualified(table)}: generatedKey is set but the key column has no sequence or identity`);
     }
     // Redeliveries are rare, so the first attempt does not look the inbox up: it writes the inbox
-    // rows first, and a recorded command id fails that insert. The batch is then redone with the
-    // lookup (twice at most: a concurrent transaction may record a command in between).
+    // rows first, and a recorded command id fails that insert; the batch is then redone with the
+    // lookup. Likewise a key a legacy transaction inserted since the rows were locked fails the
+    // plain INSERT (pgInsert), and the redone batch finds the row. Three attempts at most.
+    let lookup = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction((client) => this.applyInTransaction(client, table, meta, commands, attempt > 1));
+        return await this.transaction((client) => this.applyInTransaction(client, table, meta, commands, lookup));
       } catch (err) {
-        if (!isInboxDuplicate(err, this.config.syncSchema)) throw classifyPostgresError(err);
-        if (attempt === 3) throw new SinkError('transient', `inbox: commands of this batch keep being recorded concurrently (${(err as Error).message})`, { cause: err });
+        const inbox = isInboxDuplicate(err, this.config.syncSchema);
+        if (!inbox && !isKeyTaken(err, table, meta)) throw classifyPostgresError(err);
+        lookup ||= inbox;
+        if (attempt === 3) {
+          const what = inbox ? 'commands of this batch keep being recorded concurrently' : 'keys of this batch keep being inserted concurrently (or the key sequence is behind the table)';
+          throw new SinkError('transient', `${qualified(table)}: ${what} (${(err as Error).message})`, { cause: err });
+        }
       }
     }
   }
@@ -119,10 +128,13 @@ export class PostgresWritebackSink implements WritebackSink {
 
     const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
     const existing = new Set<string>();
-    const distinctKeys = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).values()];
-    for (const keys of chunk(distinctKeys, 1, PG_MAX_ROWS)) {
-      const res = await run(pgLockRows(table, meta, keys));
-      for (const r of res.rows as Array<Record<string, string | null>>) existing.add(JSON.stringify(table.key.map((_, i) => r[`k${i}`] ?? null)));
+    const distinct = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).entries()];
+    for (const part of chunk(distinct, 1, PG_MAX_ROWS)) {
+      const res = await run(pgLockRows(table, meta, part.map(([, key]) => key)));
+      const found = (res.rows[0] as { found: string | null }).found ?? '';
+      part.forEach(([id], i) => {
+        if (found[i] === '1') existing.add(id);
+      });
     }
 
     const legacy = await this.conflicts(client, table, keyed);
@@ -232,11 +244,13 @@ export class PostgresWritebackSink implements WritebackSink {
       const seq = table.generatedKey && table.key.length === 1 ? await this.pool.query<{ seq: string | null }>(pgSequenceQuery, [qualified(table), table.key[0]]) : undefined;
       const trigger =
         table.capture.mode === 'trigger' ? await this.pool.query<{ self_logged: boolean }>(pgSelfLoggedTriggerQuery, [qualified(table), changelogNames(table).trigger]) : undefined;
+      const keyIndexes = await this.pool.query<{ name: string }>(pgKeyIndexesQuery, [qualified(table), table.key]);
       const meta: PgTableMeta = {
         types: new Map(cols.rows.map((r) => [r.name, r.type])),
         hasIdentity: cols.rows.some((r) => r.identity),
         keySequence: seq?.rows[0]?.seq ?? null,
         selfLogged: trigger?.rows[0]?.self_logged === true,
+        keyIndexes: keyIndexes.rows.map((r) => r.name),
       };
       this.metas.set(id, meta);
       return meta;
