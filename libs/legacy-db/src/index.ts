@@ -5,7 +5,7 @@ export { MssqlLegacyDb, mssqlPoolConfig } from './mssql.legacy-db';
 export type { LegacyDb, LegacyDbOptions, DbTlsOptions, Dialect } from './legacy-db.interface';
 export type { CaptureSource, CaptureBatch, CapturedChange, CaptureOp, SchemaProblem } from './capture/capture-source.interface';
 export { createCaptureSource } from './capture/capture-source.factory';
-export { changelogNames, NOTIFY_CHANNEL } from './capture/changelog-names';
+export { changelogNames, NOTIFY_CHANNEL, SELF_LOGGED_SETTING, selfLoggedValue } from './capture/changelog-names';
 export { postgresChangelogDdl, postgresChangelogDropDdl } from './capture/postgres-changelog.ddl';
 export { normaliseRow, valueKind, parseExactJson } from './capture/value-normalizer';
 export type { ValueKind } from './capture/value-normalizer';
@@ -35,7 +35,8 @@ export { SinkError, classifyPostgresError, classifyMssqlError } from './sink/sin
 export type { SinkErrorKind } from './sink/sink-error';
 export { createWritebackSink } from './sink/writeback-sink.factory';
 export { republishOrigin, isRepublishOrigin } from './sink/republish-origin';
-export { PostgresWritebackSink } from './sink/postgres-writeback.sink';
+export { PostgresWritebackSink, postgresWritebackStatements } from './sink/postgres-writeback.sink';
+export type { PgTableMeta, PgStatement } from './sink/postgres-writeback.sql';
 export { MssqlWritebackSink, mssqlWritebackStatements } from './sink/mssql-writeback.sink';
 export { inboxDdl, postgresInboxDdl, mssqlInboxDdl, INBOX_TABLE, PARKED_TABLE } from './sink/inbox.ddl';
 export { resolveConflict, foldRun, originRuns, keyString } from './sink/writeback-plan';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TableConfig } from '@sync/config';
+import { quoteIdent, type TableConfig } from '@sync/config';
 
 /** PostgreSQL truncates names past 63 bytes; SQL Server allows 128 characters. */
 const MAX_NAME = 60;
@@ -20,6 +20,8 @@ export interface ChangelogNames {
   readonly captureFunction: string;
   readonly trigger: string;
   readonly txIndex: string;
+  /** Partial index of legacy changes by key, for the write-back's conflict check. */
+  readonly conflictIndex: string;
 }
 
 export function changelogNames(table: TableConfig): ChangelogNames {
@@ -30,8 +32,21 @@ export function changelogNames(table: TableConfig): ChangelogNames {
     captureFunction: fit(`${b}_capture`),
     trigger: 'sync_capture',
     txIndex: fit(`${changelog}_tx`),
+    conflictIndex: fit(`${changelog}_legacy_key`),
   };
 }
 
 /** Channel the PostgreSQL triggers notify on; the payload is "<schema>.<table>". */
 export const NOTIFY_CHANNEL = 'sync_changes';
+
+/**
+ * Transaction-local setting by which a writer says it records its own changes of one table in
+ * the changelog (set-based, in the same statement), so that table's row trigger stays silent.
+ * The value names the table (`"schema"."table"`): cascaded writes into other captured tables
+ * are still recorded by their own triggers.
+ */
+export const SELF_LOGGED_SETTING = 'sync.self_logged';
+
+export function selfLoggedValue(table: TableConfig): string {
+  return `${quoteIdent('postgres', table.schema)}.${quoteIdent('postgres', table.name)}`;
+}

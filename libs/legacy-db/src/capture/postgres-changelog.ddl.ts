@@ -1,5 +1,5 @@
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import { changelogNames, NOTIFY_CHANNEL } from './changelog-names';
+import { changelogNames, NOTIFY_CHANNEL, SELF_LOGGED_SETTING, selfLoggedValue } from './changelog-names';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 
@@ -69,8 +69,16 @@ ${notify(table)}  RETURN NULL;
 END
 $capture$`,
     `DROP TRIGGER IF EXISTS ${q(names.trigger)} ON ${base}`,
-    `CREATE TRIGGER ${q(names.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${base} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+    // The WHEN clause spares the function call (and its per-row INSERT) for the write-back's own
+    // statements, which record their rows set-based themselves (SELF_LOGGED_SETTING).
+    `CREATE TRIGGER ${q(names.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${base} FOR EACH ROW
+  WHEN (current_setting('${SELF_LOGGED_SETTING}', true) IS DISTINCT FROM ${literal(selfLoggedValue(table))})
+  EXECUTE FUNCTION ${fn}()`,
   ];
+}
+
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 /** DDL that removes what postgresChangelogDdl created for the given tables (not the schema). */

@@ -53,15 +53,20 @@ export function postgresInboxDdl(syncSchema: string): string[] {
 }
 
 /**
- * Conflict detection looks up the latest changes of a row by key in the trigger changelog; this
- * expression index (the same expression as the write-back's query) keeps that a lookup instead of
- * a scan of every change since `basedOn`. One extra index entry per changelog row.
+ * Conflict detection looks up the latest legacy changes of a row by key in the trigger changelog;
+ * this expression index (the same expression and predicate as the write-back's query) keeps that
+ * a lookup instead of a scan of every change since `basedOn`. It is partial: only legacy changes
+ * (`origin IS NULL`) are ever looked up, so the write-back's own changelog rows do not pay for an
+ * entry. Replaces the earlier full index `<changelog>_key`.
  */
 export function postgresConflictIndexDdl(syncSchema: string, table: TableConfig): string[] {
   if (table.capture.mode !== 'trigger') return [];
   const names = changelogNames(table);
   const keys = table.key.map((k) => `(COALESCE("after", "before") ->> '${k.replaceAll("'", "''")}')`).join(', ');
-  return [`CREATE INDEX IF NOT EXISTS ${pq(`${names.table}_key`.slice(0, 60))} ON ${pq(syncSchema)}.${pq(names.table)} (${keys}, "id")`];
+  return [
+    `DROP INDEX IF EXISTS ${pq(syncSchema)}.${pq(`${names.table}_key`.slice(0, 60))}`,
+    `CREATE INDEX IF NOT EXISTS ${pq(names.conflictIndex)} ON ${pq(syncSchema)}.${pq(names.table)} (${keys}, "id") WHERE "origin" IS NULL`,
+  ];
 }
 
 export function mssqlInboxDdl(syncSchema: string): string[] {

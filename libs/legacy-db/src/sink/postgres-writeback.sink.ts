@@ -1,34 +1,54 @@
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
-import { changelogNames } from '../capture/changelog-names';
+import { changelogNames, selfLoggedValue } from '../capture/changelog-names';
 import { classifyPostgresError, SinkError } from './sink-error';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from './writeback-plan';
 import {
   PG_MAX_PARAMS,
   PG_MAX_ROWS,
   pgAllocateKeys,
+  pgBegin,
   pgCatalogQuery,
   pgConflicts,
   pgDelete,
+  pgDeleteLocked,
   pgInboxInsert,
   pgInboxLookup,
   pgInsert,
   pgLockRows,
   pgPark,
   pgParked,
+  pgKeyIndexesQuery,
+  pgSelfLoggedTriggerQuery,
   pgUnpark,
   pgSequenceQuery,
   pgSetOrigin,
   pgUpdate,
+  isInboxDuplicate,
+  isKeyTaken,
   qualified,
   type ConflictProbe,
-  type InboxRow,
   type PgStatement,
   type PgTableMeta,
 } from './postgres-writeback.sql';
 import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
 import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+
+/** The statement builders, for tests that check the generated SQL against a real database. */
+export const postgresWritebackStatements = {
+  begin: pgBegin,
+  setOrigin: pgSetOrigin,
+  inboxLookup: pgInboxLookup,
+  lockRows: pgLockRows,
+  conflicts: pgConflicts,
+  deleteLocked: pgDeleteLocked,
+  delete: pgDelete,
+  update: pgUpdate,
+  insert: pgInsert,
+  allocateKeys: pgAllocateKeys,
+  inboxInsert: pgInboxInsert,
+} as const;
 
 interface ConflictRow {
   i: number;
@@ -57,17 +77,38 @@ export class PostgresWritebackSink implements WritebackSink {
     if (table.generatedKey && commands.some((c) => Object.keys(c.key).length === 0) && meta.keySequence === null) {
       throw new SinkError('poison', `${qualified(table)}: generatedKey is set but the key column has no sequence or identity`);
     }
+    // Redeliveries are rare, so the first attempt does not look the inbox up: it writes the inbox
+    // rows first, and a recorded command id fails that insert; the batch is then redone with the
+    // lookup. Likewise a key a legacy transaction inserted since the rows were locked fails the
+    // plain INSERT (pgInsert), and the redone batch finds the row. Three attempts at most.
+    let lookup = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transaction((client) => this.applyInTransaction(client, table, meta, commands, lookup));
+      } catch (err) {
+        const inbox = isInboxDuplicate(err, this.config.syncSchema);
+        if (!inbox && !isKeyTaken(err, table, meta)) throw classifyPostgresError(err);
+        lookup ||= inbox;
+        if (attempt === 3) {
+          const what = inbox ? 'commands of this batch keep being recorded concurrently' : 'keys of this batch keep being inserted concurrently (or the key sequence is behind the table)';
+          throw new SinkError('transient', `${qualified(table)}: ${what} (${(err as Error).message})`, { cause: err });
+        }
+      }
+    }
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let failure: unknown;
     try {
-      await client.query('BEGIN');
-      const results = await this.applyInTransaction(client, table, meta, commands);
+      await client.query(pgBegin);
+      const result = await work(client);
       await client.query('COMMIT');
-      return results;
+      return result;
     } catch (err) {
       failure = err;
       await client.query('ROLLBACK').catch(() => undefined);
-      throw classifyPostgresError(err);
+      throw err;
     } finally {
       // A connection that failed mid-transaction may be broken: destroy it rather than reuse it.
       const kind = failure === undefined ? undefined : classifyPostgresError(failure).kind;
@@ -75,21 +116,26 @@ export class PostgresWritebackSink implements WritebackSink {
     }
   }
 
-  private async applyInTransaction(client: PoolClient, table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
+  private async applyInTransaction(client: PoolClient, table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[], lookup: boolean): Promise<SinkResult[]> {
     const run = (s: PgStatement) => client.query(s.text, s.values);
     const recorded = new Map<string, { outcome: string; result: string | null }>();
-    for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, PG_MAX_PARAMS)) {
-      const res = await run(pgInboxLookup(this.config.syncSchema, ids));
-      for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
+    if (lookup) {
+      for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, PG_MAX_PARAMS)) {
+        const res = await run(pgInboxLookup(this.config.syncSchema, ids));
+        for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
+      }
     }
     const { results, pending } = splitByInbox(commands, recorded);
 
     const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
     const existing = new Set<string>();
-    const distinctKeys = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).values()];
-    for (const keys of chunk(distinctKeys, 1, PG_MAX_ROWS)) {
-      const res = await run(pgLockRows(table, meta, keys));
-      for (const r of res.rows as Array<Record<string, string | null>>) existing.add(JSON.stringify(table.key.map((_, i) => r[`k${i}`] ?? null)));
+    const distinct = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).entries()];
+    for (const part of chunk(distinct, 1, PG_MAX_ROWS)) {
+      const res = await run(pgLockRows(table, meta, part.map(([, key]) => key)));
+      const found = (res.rows[0] as { found: string | null }).found ?? '';
+      part.forEach(([id], i) => {
+        if (found[i] === '1') existing.add(id);
+      });
     }
 
     const legacy = await this.conflicts(client, table, keyed);
@@ -104,22 +150,35 @@ export class PostgresWritebackSink implements WritebackSink {
       toApply.sort((a, b) => a.index - b.index);
     }
 
+    // The inbox rows go in before the rows are written (see applyBatch for a redelivered command).
+    for (const rows of chunk(pending.map((p) => resultRecord(p)), 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, rows));
+
+    // Trigger-captured tables: the statements record their rows in the changelog themselves.
+    const log = meta.selfLogged ? this.changelog(table) : undefined;
+    const selfLogged = log ? selfLoggedValue(table) : '';
     for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
-      await run(pgSetOrigin(runItems[0]!.command.origin));
+      await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
       const folded = foldRun(table, runItems);
-      for (const keys of chunk(folded.deletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys));
-      for (const key of folded.deletes) existing.delete(keyString(table, key));
+      const deleteIds = folded.deletes.map((key) => keyString(table, key));
+      const lockedDeletes = folded.deletes.filter((_, i) => existing.has(deleteIds[i]!));
+      const otherDeletes = folded.deletes.filter((_, i) => !existing.has(deleteIds[i]!));
+      for (const keys of chunk(lockedDeletes, 1, PG_MAX_ROWS)) await run(pgDeleteLocked(table, meta, keys, log));
+      for (const keys of chunk(otherDeletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys, log));
+      for (const id of deleteIds) existing.delete(id);
       for (const group of byColumnSet(table, folded.upserts)) {
-        const updates = group.rows.filter((r) => !r.afterDelete && existing.has(keyString(table, r.key)));
-        const inserts = group.rows.filter((r) => r.afterDelete || !existing.has(keyString(table, r.key)));
-        if (group.columns.length > 0) for (const rows of chunk(updates, 1, PG_MAX_ROWS)) await run(pgUpdate(table, meta, group.columns, rows));
-        for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows));
-        for (const r of group.rows) existing.add(keyString(table, r.key));
+        const updates: FoldedUpsert[] = [];
+        const inserts: FoldedUpsert[] = [];
+        const ids = group.rows.map((r) => {
+          const id = keyString(table, r.key);
+          (!r.afterDelete && existing.has(id) ? updates : inserts).push(r);
+          return id;
+        });
+        if (group.columns.length > 0) for (const rows of chunk(updates, 1, PG_MAX_ROWS)) await run(pgUpdate(table, meta, group.columns, rows, log));
+        for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows, log));
+        for (const id of ids) existing.add(id);
       }
     }
 
-    const inbox: InboxRow[] = pending.map((p) => resultRecord(p));
-    for (const rows of chunk(inbox, 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, rows));
     for (const p of pending) {
       results[p.index] = {
         commandId: p.command.commandId,
@@ -138,7 +197,7 @@ export class PostgresWritebackSink implements WritebackSink {
     const probes: ConflictProbe[] = keyed
       .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
       .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
-    const changelog = `${quoteIdent('postgres', this.config.syncSchema)}.${quoteIdent('postgres', changelogNames(table).table)}`;
+    const changelog = this.changelog(table);
     for (const part of chunk(probes, 1, PG_MAX_ROWS)) {
       const statement = pgConflicts(table, changelog, part);
       const res = await client.query(statement.text, statement.values);
@@ -147,6 +206,10 @@ export class PostgresWritebackSink implements WritebackSink {
       }
     }
     return out;
+  }
+
+  private changelog(table: TableConfig): string {
+    return `${quoteIdent('postgres', this.config.syncSchema)}.${quoteIdent('postgres', changelogNames(table).table)}`;
   }
 
   async park(table: TableConfig, command: SinkCommand, reason: string): Promise<void> {
@@ -194,10 +257,15 @@ export class PostgresWritebackSink implements WritebackSink {
       const cols = await this.pool.query<{ name: string; type: string; identity: boolean }>(pgCatalogQuery, [qualified(table)]);
       if (cols.rows.length === 0) throw new SinkError('poison', `${qualified(table)} has no columns`);
       const seq = table.generatedKey && table.key.length === 1 ? await this.pool.query<{ seq: string | null }>(pgSequenceQuery, [qualified(table), table.key[0]]) : undefined;
+      const trigger =
+        table.capture.mode === 'trigger' ? await this.pool.query<{ self_logged: boolean }>(pgSelfLoggedTriggerQuery, [qualified(table), changelogNames(table).trigger]) : undefined;
+      const keyIndexes = await this.pool.query<{ name: string }>(pgKeyIndexesQuery, [qualified(table), table.key]);
       const meta: PgTableMeta = {
         types: new Map(cols.rows.map((r) => [r.name, r.type])),
         hasIdentity: cols.rows.some((r) => r.identity),
         keySequence: seq?.rows[0]?.seq ?? null,
+        selfLogged: trigger?.rows[0]?.self_logged === true,
+        keyIndexes: keyIndexes.rows.map((r) => r.name),
       };
       this.metas.set(id, meta);
       return meta;

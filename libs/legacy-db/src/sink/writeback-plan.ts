@@ -11,8 +11,17 @@ export interface KeyedCommand {
 
 /** Comparable identity of a key: values as text, in key order (the database returns them as text too). */
 export function keyString(table: TableConfig, key: Row): string {
+  if (table.key.length === 1) {
+    // Called several times per command: the common single-column key skips JSON.stringify when
+    // the value needs no JSON escaping (same text).
+    const v = key[table.key[0]!];
+    if (typeof v === 'number' || (typeof v === 'string' && JSON_PLAIN.test(v))) return `["${v}"]`;
+    return JSON.stringify([v === null || v === undefined ? null : String(v)]);
+  }
   return JSON.stringify(table.key.map((k) => (key[k] === null || key[k] === undefined ? null : String(key[k]))));
 }
+
+const JSON_PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 /** Checks a command against the table's configuration before anything touches the database. */
 export function validateCommand(table: TableConfig, c: SinkCommand): void {
@@ -92,7 +101,8 @@ export function foldRun(table: TableConfig, items: readonly KeyedCommand[]): Fol
       current.deleted = true;
       current.columns = undefined;
     } else {
-      current.columns = { ...(current.columns ?? {}), ...command.columns };
+      // The first upsert's columns are used as they are (never mutated); later ones merge into a copy.
+      current.columns = current.columns === undefined ? command.columns : { ...current.columns, ...command.columns };
     }
     state.set(id, current);
   }
@@ -108,14 +118,21 @@ export function foldRun(table: TableConfig, items: readonly KeyedCommand[]): Fol
 /** Groups upserts by their set of written columns (a multi-row statement has one column list). */
 export function byColumnSet(table: TableConfig, upserts: readonly FoldedUpsert[]): Array<{ columns: string[]; rows: FoldedUpsert[] }> {
   const groups = new Map<string, { columns: string[]; rows: FoldedUpsert[] }>();
+  // Rows of one batch mostly list their columns in the same order: sort and filter once per order.
+  const byOrder = new Map<string, { columns: string[]; rows: FoldedUpsert[] }>();
   for (const u of upserts) {
-    const columns = Object.keys(u.columns)
-      .filter((c) => !table.key.includes(c))
-      .sort();
-    const id = columns.join('\u0000');
-    const group = groups.get(id) ?? { columns, rows: [] };
+    const order = Object.keys(u.columns).join('\u0000');
+    let group = byOrder.get(order);
+    if (!group) {
+      const columns = Object.keys(u.columns)
+        .filter((c) => !table.key.includes(c))
+        .sort();
+      const id = columns.join('\u0000');
+      group = groups.get(id) ?? { columns, rows: [] };
+      groups.set(id, group);
+      byOrder.set(order, group);
+    }
     group.rows.push(u);
-    groups.set(id, group);
   }
   return [...groups.values()];
 }
