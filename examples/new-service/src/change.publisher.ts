@@ -12,9 +12,10 @@ export class ChangePublisher {
     private readonly options: { topic: string; aggregate: string; source: string; origin: string },
   ) {}
 
-  async publish(changes: ReadonlyArray<{ type: string; subject: string; data: Record<string, unknown> }>): Promise<void> {
+  /** `id` (the CloudEvents id) is random when absent; give it to publish again after a failed send without creating a second event. */
+  async publish(changes: ReadonlyArray<{ id?: string; type: string; subject: string; data: Readonly<Record<string, unknown>> }>): Promise<void> {
     const records = changes.map((c) => {
-      const id = randomUUID();
+      const id = c.id ?? randomUUID();
       const encoded = encodeDomainEvent({
         id,
         source: this.options.source,

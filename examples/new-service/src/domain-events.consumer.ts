@@ -1,5 +1,6 @@
 import { Headers } from '@sync/contracts';
-import { PoisonError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
+import { classifyPostgresError } from '@sync/legacy-db';
+import { errorMessage, PoisonError, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
 import { decodeDomainEvent } from '@sync/mapping';
 import type { ServiceRepository } from './service.repository';
 import type { ServiceStats } from './service-stats';
@@ -50,6 +51,15 @@ export class DomainEventsConsumer {
       events.push({ id: decoded.id, type: decoded.type, subject: decoded.subject, data: (decoded.data ?? {}) as Record<string, unknown> });
     }
     if (events.length === 0) return;
-    for (const type of await this.repository.apply(events)) this.stats.applied(type);
+    let applied: string[];
+    try {
+      applied = await this.repository.apply(events);
+    } catch (err) {
+      // Database down or restarting: wait and retry the batch. Without this the runner would retry a
+      // few times and dead-letter the events, and the service would lose them.
+      if (classifyPostgresError(err).kind === 'transient') throw new TransientError(`service database: ${errorMessage(err)}`, { cause: err });
+      throw err;
+    }
+    for (const type of applied) this.stats.applied(type);
   }
 }
