@@ -24,6 +24,12 @@ export class LegacyDriver {
   private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // A checked-out client has no idle listener: when PostgreSQL goes away between two queries it
+    // emits 'error', which would crash the process unheard.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -34,6 +40,7 @@ export class LegacyDriver {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
+      client.off('error', onError);
       // A client that saw an error may hold a dead connection: drop it rather than reuse it.
       client.release(broken);
     }

@@ -55,11 +55,17 @@ export class DomainEventsConsumer {
     try {
       applied = await this.repository.apply(events);
     } catch (err) {
-      // Database down or restarting: wait and retry the batch. Without this the runner would retry a
-      // few times and dead-letter the events, and the service would lose them.
-      if (classifyPostgresError(err).kind === 'transient') throw new TransientError(`service database: ${errorMessage(err)}`, { cause: err });
-      throw err;
+      throw asRetryable(err);
     }
     for (const type of applied) this.stats.applied(type);
   }
+}
+
+/**
+ * The service database down or restarting is a TransientError: the runner waits and retries the
+ * batch. Any other error would be retried a few times and then dead-lettered, so a database outage
+ * would lose the events it caught mid-batch.
+ */
+export function asRetryable(err: unknown): unknown {
+  return classifyPostgresError(err).kind === 'transient' ? new TransientError(`service database: ${errorMessage(err)}`, { cause: err }) : err;
 }
