@@ -285,6 +285,9 @@ async function main(): Promise<number> {
     const state = await reader.read();
     const { dlq, conflicts } = await kafkaCounts(connection);
     const { differences, counts } = evaluate(run.model, state, dlq, conflicts);
+    const ready = await Promise.all(APP_NAMES.map(async (app) => ((await run.processes.get(app)!.status('/health/ready')) === 200 ? app : undefined)));
+    const unready = APP_NAMES.filter((a) => !ready.includes(a));
+    counts.push(countCheck('apps ready at the end', APP_NAMES.length, APP_NAMES.length - unready.length, unready.length === 0 ? '/health/ready answers 200 on every app' : `not ready: ${unready.join(', ')}`));
     const duplicates = findDuplicateWrites(await reader.auditWrites());
     const base = {
       seed: config.seed,
@@ -296,7 +299,7 @@ async function main(): Promise<number> {
       drained,
       changes: { legacyToNew: run.legacyDriven, newToLegacy: run.newDriven, seedRows, byKind: run.model.opCounts },
       events: { legacyExpected: run.model.expectedLegacyEvents, newPublished: run.model.publishedNewEvents },
-      faults: run.faults,
+      faults: [...run.faults].sort((a, b) => a.atSeconds - b.atSeconds),
       verify: verifyOutcomes,
       verifyExitCode: verify.code,
       differences,
