@@ -89,3 +89,19 @@ export function databaseUrl(base: string, database: string): string {
   url.pathname = `/${database}`;
   return url.toString();
 }
+
+/** The command that repeats a run: the seed, and every setting that shapes the workload or the fault plan. */
+export function repeatCommand(c: FaultsConfig): string {
+  const defaults = loadFaultsConfig({ FAULTS_PG_URL: 'x', KAFKA_BROKERS: 'x', FAULTS_RUN_DIR: 'x', FAULTS_SEED: '0' });
+  const vars: Array<[string, number, number]> = [
+    ['FAULTS_RATE', c.rate, defaults.rate],
+    ['FAULTS_NEW_SHARE', c.newShare, defaults.newShare],
+    ['FAULTS_SEED_USERS', c.seedUsers, defaults.seedUsers],
+    ['FAULTS_KILLS_PER_APP', c.killsPerApp, defaults.killsPerApp],
+    ['FAULTS_BROKER_RESTARTS', c.brokerRestarts, defaults.brokerRestarts],
+    ['FAULTS_PG_STOPS', c.postgresStops, defaults.postgresStops],
+    ['FAULTS_PG_DOWN_SECONDS', c.postgresDownMs / 1000, defaults.postgresDownMs / 1000],
+  ];
+  const changed = vars.filter(([, v, d]) => v !== d).map(([name, v]) => `${name}=${v}`);
+  return [`FAULTS_SEED=${c.seed}`, `FAULTS_CHANGES=${c.changes}`, ...changed, 'npm run test:faults'].join(' ');
+}

@@ -11,7 +11,7 @@ import { ServiceRepository } from '../../examples/new-service/src/service.reposi
 import { ServiceStats } from '../../examples/new-service/src/service-stats';
 import { compareOrders, compareUsers, countCheck, findDuplicateWrites, type CountCheck, type Difference } from './checks';
 import { planFaults, type PlannedFault } from './fault-schedule';
-import { databaseUrl, FaultsConfigError, loadFaultsConfig, type FaultsConfig } from './faults-config';
+import { databaseUrl, FaultsConfigError, loadFaultsConfig, repeatCommand, type FaultsConfig } from './faults-config';
 import { AUDIT_SQL, faultsPipelineYaml, LEGACY_SCHEMA_SQL, ORDER_AGGREGATE, SERVICE_NAME, SERVICE_ORIGIN, USER_AGGREGATE } from './faults-pipeline';
 import { InfraControl } from './infra.control';
 import { LegacyDriver } from './legacy.driver';
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   mkdirSync(logDir, { recursive: true });
   mkdirSync(pidDir, { recursive: true });
   const summaryFile = config.summaryFile || path.join(config.runDir, `faults-summary-${config.seed}.json`);
-  const command = `FAULTS_SEED=${config.seed} FAULTS_CHANGES=${config.changes} FAULTS_RATE=${config.rate} npm run test:faults`;
+  const command = repeatCommand(config);
   say(`Fault-injection run: seed ${config.seed}, ${config.changes} changes at ~${config.rate}/s (${Math.round(config.newShare * 100)}% from the new side); logs in ${logDir}`);
   say(`Repeat it with: ${command}`);
 

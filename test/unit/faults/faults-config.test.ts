@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { databaseUrl, FaultsConfigError, loadFaultsConfig } from '../../../scripts/faults/faults-config';
+import { databaseUrl, FaultsConfigError, loadFaultsConfig, repeatCommand } from '../../../scripts/faults/faults-config';
 
 const base = { FAULTS_PG_URL: 'postgres://postgres@127.0.0.1:55433/postgres', KAFKA_BROKERS: '127.0.0.1:19192', FAULTS_RUN_DIR: '/tmp/f' };
 
@@ -27,5 +27,13 @@ describe('faults: settings', () => {
 
   it('derives the run databases from the cluster URL', () => {
     assert.equal(databaseUrl(base.FAULTS_PG_URL, 'faults_legacy'), 'postgres://postgres@127.0.0.1:55433/faults_legacy');
+  });
+
+  it('prints a repeat command with the seed and every setting that differs from its default', () => {
+    assert.equal(repeatCommand(loadFaultsConfig({ ...base, FAULTS_SEED: '12' })), 'FAULTS_SEED=12 FAULTS_CHANGES=20000 npm run test:faults');
+    assert.equal(
+      repeatCommand(loadFaultsConfig({ ...base, FAULTS_SEED: '12', FAULTS_CHANGES: '2000', FAULTS_KILLS_PER_APP: '1', FAULTS_NEW_SHARE: '0.3' })),
+      'FAULTS_SEED=12 FAULTS_CHANGES=2000 FAULTS_NEW_SHARE=0.3 FAULTS_KILLS_PER_APP=1 npm run test:faults',
+    );
   });
 });
