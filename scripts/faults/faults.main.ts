@@ -1,26 +1,28 @@
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { APP_NAMES } from '@sync/config';
 import { Topics } from '@sync/contracts';
 import { KafkaConnection, silentLog } from '@sync/kafka';
 import { ChangePublisher } from '../../examples/new-service/src/change.publisher';
 import { ServiceRepository } from '../../examples/new-service/src/service.repository';
 import { ServiceStats } from '../../examples/new-service/src/service-stats';
-import { compareOrders, compareUsers, countCheck, findDuplicateWrites, type CountCheck, type Difference } from './checks';
-import { planFaults, type PlannedFault } from './fault-schedule';
-import { databaseUrl, FaultsConfigError, loadFaultsConfig, repeatCommand, type FaultsConfig } from './faults-config';
-import { AUDIT_SQL, faultsPipelineYaml, LEGACY_SCHEMA_SQL, ORDER_AGGREGATE, SERVICE_NAME, SERVICE_ORIGIN, USER_AGGREGATE } from './faults-pipeline';
+import { countCheck, findDuplicateWrites } from './checks';
+import { inject } from './fault.injector';
+import { planFaults } from './fault-schedule';
+import { FaultsConfigError, loadFaultsConfig, repeatCommand, type FaultsConfig } from './faults-config';
+import { ORDER_AGGREGATE, SERVICE_NAME, SERVICE_ORIGIN, USER_AGGREGATE } from './faults-pipeline';
 import { InfraControl } from './infra.control';
 import { LegacyDriver } from './legacy.driver';
 import { ManagedProcess } from './managed.process';
 import { NewSideDriver } from './new-side.driver';
 import { WorkloadError } from './retry';
+import { evaluate, kafkaCounts, parseVerify } from './run-checks';
+import { prepareRun, runNode } from './run-setup';
 import { SeededRandom } from './seeded-random';
-import { StateReader, type FinalState } from './state.reader';
-import { passed, renderSummary, type FaultsSummary, type InjectedFault, type VerifyOutcome } from './summary';
+import { StateReader } from './state.reader';
+import { passed, renderSummary, type FaultsSummary, type InjectedFault } from './summary';
 import { applyLegacyOp, applyNewOp, LegacyWorkload, NewSideWorkload, WorkloadModel } from './workload';
 
 // The fault-injection run (scripts/faults.sh starts it; docs/faults.md). Thin orchestration: the
@@ -45,35 +47,11 @@ function elapsed(run: Run): number {
   return (Date.now() - run.started) / 1000;
 }
 
-async function createDatabases(config: FaultsConfig, names: readonly string[]): Promise<void> {
-  const admin = new Client({ connectionString: config.postgresUrl });
-  await admin.connect();
-  try {
-    for (const name of names) {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE ${name}`);
-    }
-  } finally {
-    await admin.end();
-  }
-}
-
 function pool(url: string, max: number): Pool {
   const p = new Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
   // Idle connections die while PostgreSQL is stopped: expected here, not a crash.
   p.on('error', () => undefined);
   return p;
-}
-
-function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
@@ -95,32 +73,7 @@ async function main(): Promise<number> {
   say(`Fault-injection run: seed ${config.seed}, ${config.changes} changes at ~${config.rate}/s (${Math.round(config.newShare * 100)}% from the new side); logs in ${logDir}`);
   say(`Repeat it with: ${command}`);
 
-  // Databases, schema, capture, audit, pipeline file.
-  const dbs = { legacy: 'faults_legacy', keymap: 'faults_keymap', service: 'faults_service' };
-  await createDatabases(config, Object.values(dbs));
-  const urls = { legacy: databaseUrl(config.postgresUrl, dbs.legacy), keymap: databaseUrl(config.postgresUrl, dbs.keymap), service: databaseUrl(config.postgresUrl, dbs.service) };
-  const pipelineFile = path.join(config.runDir, 'pipeline.yaml');
-  writeFileSync(pipelineFile, faultsPipelineYaml());
-  const setup = new Client({ connectionString: urls.legacy });
-  await setup.connect();
-  await setup.query(LEGACY_SCHEMA_SQL);
-  await setup.end();
-  const env: Record<string, string> = {
-    KAFKA_BROKERS: config.kafkaBrokers,
-    PIPELINE_FILE: pipelineFile,
-    CRM_DATABASE_URL: urls.legacy,
-    KEYMAP_DATABASE_URL: urls.keymap,
-    SERVICE_DATABASE_URL: urls.service,
-    LOG_LEVEL: config.logLevel,
-    SHUTDOWN_TIMEOUT_MS: '10000',
-  };
-  const schema = await runNode([path.join(repoRoot, 'dist/apps/sync-ctl/src/main.js'), 'schema', '--apply'], env);
-  if (schema.code !== 0) throw new Error(`sync-ctl schema --apply failed (${schema.code}): ${schema.stderr}`);
-  writeFileSync(path.join(config.runDir, 'capture-ddl.sql'), schema.stdout);
-  const audit = new Client({ connectionString: urls.legacy });
-  await audit.connect();
-  await audit.query(AUDIT_SQL);
-  await audit.end();
+  const { urls, env } = await prepareRun(config, repoRoot);
 
   const run: Run = { config, started: Date.now(), model: new WorkloadModel(), processes: new Map(), faults: [], legacyDriven: 0, newDriven: 0, stopping: false };
   const restarts = new Map<string, number>();
@@ -238,7 +191,7 @@ async function main(): Promise<number> {
       for (const fault of plan) {
         while (driving && !aborted && run.legacyDriven + run.newDriven < fault.atChange) await sleep(200);
         if (aborted) return;
-        await inject(run, infra, fault);
+        run.faults.push(await inject({ processes: run.processes, elapsedSeconds: () => elapsed(run), driven: () => run.legacyDriven + run.newDriven, say }, infra, fault));
       }
     })().catch(fail);
     const progress = setInterval(() => {
@@ -327,86 +280,6 @@ async function main(): Promise<number> {
   say(`\n${renderSummary(summary)}`);
   say(`Summary (JSON): ${summaryFile}`);
   return summary.passed ? 0 : 1;
-}
-
-/** Row differences against the model and the count checks, from one read of the databases. */
-function evaluate(model: WorkloadModel, state: FinalState, dlq: number, conflicts: number): { differences: Difference[]; counts: CountCheck[] } {
-  const differences = [...compareUsers(model, state.legacyUsers, state.serviceUsers), ...compareOrders(model, state.legacyOrders, state.serviceOrders, state.serviceUsers)];
-  const counts = [
-    countCheck('legacy -> new: events applied', model.expectedLegacyEvents, state.serviceEventsApplied, 'distinct domain events the new service applied vs. those the legacy changes must yield'),
-    countCheck('new -> legacy: commands applied', model.publishedNewEvents, state.inboxRows, 'write-back inbox rows of the new side vs. events it published (one command each)'),
-    countCheck('parked in id-translation', 0, state.idTranslationParked, 'commands still waiting for a key'),
-    countCheck('parked in legacy-writeback', 0, state.writebackParked, 'commands parked on a foreign-key error'),
-    countCheck('dead letters (dlq.*)', 0, dlq, 'messages an app gave up on'),
-    countCheck('conflicts (sync.conflicts)', 0, conflicts, 'the sides never edit the same row, so none are expected'),
-  ];
-  return { differences, counts };
-}
-
-async function kafkaCounts(connection: KafkaConnection): Promise<{ dlq: number; conflicts: number }> {
-  const admin = connection.admin();
-  await admin.connect();
-  try {
-    const topics = await admin.listTopics();
-    let dlq = 0;
-    for (const t of topics.filter((t) => t.startsWith('dlq.'))) dlq += await admin.messageCount(t);
-    const conflicts = topics.includes(Topics.conflicts) ? await admin.messageCount(Topics.conflicts) : 0;
-    return { dlq, conflicts };
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function parseVerify(stdout: string): VerifyOutcome[] {
-  try {
-    const parsed = JSON.parse(stdout) as unknown;
-    const reports = (Array.isArray(parsed) ? parsed : [parsed]) as Array<Record<string, unknown>>;
-    return reports.map((r) => ({
-      entity: String(r['name'] ?? r['entity']),
-      agree: r['agree'] === true,
-      legacyRows: Number(r['legacyRows'] ?? 0),
-      newRows: Number(r['newRows'] ?? 0),
-      differences: Array.isArray(r['differences']) ? r['differences'].length : 0,
-    }));
-  } catch {
-    return [];
-  }
-}
-
-async function inject(run: Run, infra: InfraControl, fault: PlannedFault): Promise<void> {
-  const atSeconds = elapsed(run);
-  const at = new Date().toISOString();
-  const atChange = run.legacyDriven + run.newDriven;
-  const t0 = Date.now();
-  let detail: string;
-  switch (fault.kind) {
-    case 'kill-app': {
-      const p = run.processes.get(fault.target)!;
-      const pid = await p.kill9();
-      say(`[${atSeconds.toFixed(0)} s] FAULT kill -9 ${fault.target} (pid ${pid}); restarting it in ${(fault.downMs / 1000).toFixed(1)} s`);
-      await sleep(fault.downMs);
-      await p.start();
-      detail = `pid ${pid} killed, restarted as pid ${p.pid}`;
-      break;
-    }
-    case 'restart-broker': {
-      say(`[${atSeconds.toFixed(0)} s] FAULT broker restart: stopping it for ${(fault.downMs / 1000).toFixed(1)} s`);
-      await infra.stopBroker();
-      await sleep(fault.downMs);
-      await infra.startBroker();
-      detail = `stopped (SIGTERM) and started again, ${((Date.now() - t0) / 1000).toFixed(1)} s until it answered`;
-      break;
-    }
-    case 'stop-postgres': {
-      say(`[${atSeconds.toFixed(0)} s] FAULT PostgreSQL stopped (immediate) for ${(fault.downMs / 1000).toFixed(0)} s`);
-      await infra.stopPostgres();
-      await sleep(fault.downMs);
-      await infra.startPostgres();
-      detail = `pg_ctl stop -m immediate, started again after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
-      break;
-    }
-  }
-  run.faults.push({ kind: fault.kind, target: fault.target, atSeconds, at, atChange, downMs: Date.now() - t0, detail });
 }
 
 main().then(
