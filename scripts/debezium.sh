@@ -63,57 +63,20 @@ Files: $DRUN/{worker.properties,connect.pid,logs/connect.log}, $PG_DIR/{data,pos
 EOF
 }
 
-tcp_open() {
-  # shellcheck disable=SC2016
-  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
-}
-
-as_postgres() {
-  if [[ "$(id -u)" == 0 ]]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=lib/pg-cluster.sh
+source "$SCRIPT_DIR/lib/pg-cluster.sh"
 
 # ---------------------------------------------------------------- PostgreSQL (logical)
 
-pg_running() { [[ -f "$PG_DATA/postmaster.pid" ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+pg_running() { pgc_running "$PG_BIN" "$PG_DIR"; }
 
+# fsync stays on: both sides of the comparison pay the same commit cost as a real database.
 pg_up() {
-  [[ -x "$PG_BIN/initdb" ]] || die "no PostgreSQL binaries in $PG_BIN (apt-get install postgresql-15, or set PG_BIN)"
-  if pg_running; then
-    log "PostgreSQL (logical): already running on $HOST:$PG_LOGICAL_PORT"
-    return 0
-  fi
-  if tcp_open "$HOST" "$PG_LOGICAL_PORT"; then
-    die "port $HOST:$PG_LOGICAL_PORT is in use by something else (set PG_LOGICAL_PORT)"
-  fi
-  mkdir -p "$PG_DIR"
-  [[ "$(id -u)" == 0 ]] && chown postgres: "$PG_DIR"
-  if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
-    log "PostgreSQL (logical): initdb into $PG_DATA"
-    as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --no-sync -E UTF8 >"$PG_DIR/initdb.log" 2>&1 \
-      || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
-  fi
-  log "PostgreSQL (logical): starting on $HOST:$PG_LOGICAL_PORT"
-  # fsync stays on: both sides of the comparison pay the same commit cost as a real database.
-  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t "$PG_DEADLINE" start \
-    -o "-p $PG_LOGICAL_PORT -c listen_addresses=$HOST -k /tmp -c wal_level=logical -c max_replication_slots=4 -c max_wal_senders=4 -c max_connections=50" \
-    >/dev/null || { tail -n 20 "$PG_DIR/postgres.log" >&2; die "pg_ctl start failed"; }
+  pgc_up "$PG_BIN" "$PG_DIR" "$PG_LOGICAL_PORT" "$PG_DEADLINE" \
+    "-c wal_level=logical -c max_replication_slots=4 -c max_wal_senders=4 -c max_connections=50"
 }
 
-pg_down() {
-  if [[ -f "$PG_DATA/postmaster.pid" ]]; then
-    log "PostgreSQL (logical): stopping"
-    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$STOP_DEADLINE" stop >/dev/null 2>&1 \
-      || log "pg_ctl stop returned non-zero"
-  fi
-  if [[ -d "$PG_DIR" ]]; then
-    rm -rf "$PG_DIR"
-    log "PostgreSQL (logical): removed $PG_DIR"
-  fi
-}
+pg_down() { pgc_remove "$PG_BIN" "$PG_DIR" "$STOP_DEADLINE"; }
 
 # ---------------------------------------------------------------- Connect: jars
 

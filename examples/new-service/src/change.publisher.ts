@@ -12,10 +12,13 @@ export class ChangePublisher {
     private readonly options: { topic: string; aggregate: string; source: string; origin: string },
   ) {}
 
-  /** `basedOn`: the legacy row version the change was made on (ce_legacyversion last applied), sent as ce_basedon. */
-  async publish(changes: ReadonlyArray<{ type: string; subject: string; data: Record<string, unknown>; basedOn?: string }>): Promise<void> {
+  /**
+   * `id` (the CloudEvents id) is random when absent; give it to publish again after a failed send without creating a second event.
+   * `basedOn`: the legacy row version the change was made on (ce_legacyversion last applied), sent as ce_basedon.
+   */
+  async publish(changes: ReadonlyArray<{ id?: string; type: string; subject: string; data: Readonly<Record<string, unknown>>; basedOn?: string }>): Promise<void> {
     const records = changes.map((c) => {
-      const id = randomUUID();
+      const id = c.id ?? randomUUID();
       const encoded = encodeDomainEvent({
         id,
         source: this.options.source,

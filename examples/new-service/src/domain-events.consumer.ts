@@ -1,5 +1,6 @@
 import { Headers } from '@sync/contracts';
-import { PoisonError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
+import { classifyPostgresError } from '@sync/legacy-db';
+import { errorMessage, PoisonError, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
 import { decodeDomainEvent, LEGACY_VERSION_EXTENSION } from '@sync/mapping';
 import type { ServiceRepository } from './service.repository';
 import type { ServiceStats } from './service-stats';
@@ -51,6 +52,21 @@ export class DomainEventsConsumer {
       events.push({ id: decoded.id, type: decoded.type, subject: decoded.subject, data: (decoded.data ?? {}) as Record<string, unknown>, ...(legacyVersion ? { legacyVersion } : {}) });
     }
     if (events.length === 0) return;
-    for (const type of await this.repository.apply(events)) this.stats.applied(type);
+    let applied: string[];
+    try {
+      applied = await this.repository.apply(events);
+    } catch (err) {
+      throw asRetryable(err);
+    }
+    for (const type of applied) this.stats.applied(type);
   }
+}
+
+/**
+ * The service database down or restarting is a TransientError: the runner waits and retries the
+ * batch. Any other error would be retried a few times and then dead-lettered, so a database outage
+ * would lose the events it caught mid-batch.
+ */
+export function asRetryable(err: unknown): unknown {
+  return classifyPostgresError(err).kind === 'transient' ? new TransientError(`service database: ${errorMessage(err)}`, { cause: err }) : err;
 }

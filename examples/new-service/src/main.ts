@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   const userTopic = Topics.domain(values['user-aggregate']!, 1);
   const orderTopic = Topics.domain(values['order-aggregate']!, 1);
   const admin = connection.admin();
-  await admin.ensureTopics([{ topic: userTopic }, { topic: orderTopic }]);
+  // Its dead-letter topic too: the runner's producer does not create topics, a missing one blocks dead-lettering.
+  await admin.ensureTopics([{ topic: userTopic }, { topic: orderTopic }, { topic: Topics.dlq('new-service') }]);
   await admin.disconnect();
   const origin = `service:${name}`;
   const consumer = new DomainEventsConsumer(connection, producer, repository, stats, { groupId: `new-service.${name}.${values['user-aggregate']}`, topics: [userTopic, orderTopic], origin, log });

@@ -65,6 +65,14 @@ export class ServiceRepository {
     return rows[0]?.legacy_version ?? undefined;
   }
 
+  async changeUser(id: string, name: string, email: string): Promise<void> {
+    await upsertUser(this.ds.manager, id, name, email);
+  }
+
+  async removeUser(id: string): Promise<void> {
+    await this.ds.transaction((tx) => removeUser(tx, id));
+  }
+
   async counts(): Promise<Record<string, number>> {
     const rows = (await this.ds.query(
       `SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM addresses)::int AS addresses, (SELECT count(*) FROM orders)::int AS orders`,
@@ -97,6 +105,11 @@ async function upsertAddress(tx: EntityManager, id: string, a: { street?: unknow
   );
 }
 
+async function removeUser(tx: EntityManager, id: string): Promise<void> {
+  await tx.query('DELETE FROM addresses WHERE user_id = $1', [id]);
+  await tx.query('DELETE FROM users WHERE id = $1', [id]);
+}
+
 async function applyOne(tx: EntityManager, e: ServiceEvent): Promise<boolean> {
   switch (e.type) {
     case 'UserChanged':
@@ -106,8 +119,10 @@ async function applyOne(tx: EntityManager, e: ServiceEvent): Promise<boolean> {
       await upsertAddress(tx, e.subject, e.data);
       return true;
     case 'UserRemoved':
-      await tx.query('DELETE FROM addresses WHERE user_id = $1', [e.subject]);
-      await tx.query('DELETE FROM users WHERE id = $1', [e.subject]);
+      await removeUser(tx, e.subject);
+      return true;
+    case 'OrderRemoved':
+      await tx.query('DELETE FROM orders WHERE id = $1', [e.subject]);
       return true;
     case 'OrderPlaced':
       await tx.query(

@@ -26,6 +26,10 @@ export class PostgresLegacyDb implements LegacyDb {
     this.pool = new Pool(this.config);
     // An idle client losing its connection emits 'error'; unhandled, it would crash the process.
     this.pool.on('error', onError);
+    // So does a checked-out one (the pool listens only while a client is idle), e.g. a write-back
+    // transaction between two statements when PostgreSQL shuts down. Its next query fails and is
+    // handled as a transient error; the event itself only has to be heard.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /**

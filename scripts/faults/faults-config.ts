@@ -1,0 +1,107 @@
+import { parseSeed } from './seeded-random';
+
+/** The run's settings, from the environment scripts/faults.sh passes (docs/faults.md). */
+export interface FaultsConfig {
+  readonly seed: number;
+  /** Changes driven in total, both directions together. */
+  readonly changes: number;
+  /** Target changes per second, both directions together. */
+  readonly rate: number;
+  /** Share of the changes made by the new side (0..1). */
+  readonly newShare: number;
+  readonly seedUsers: number;
+  readonly killsPerApp: number;
+  readonly brokerRestarts: number;
+  readonly postgresStops: number;
+  readonly postgresDownMs: number;
+  readonly drainSeconds: number;
+  /** PostgreSQL of the run (its own cluster): the admin URL; the run's databases are created on it. */
+  readonly postgresUrl: string;
+  readonly kafkaBrokers: string;
+  readonly runDir: string;
+  readonly summaryFile: string;
+  readonly logLevel: string;
+}
+
+export class FaultsConfigError extends Error {}
+
+export function loadFaultsConfig(env: Readonly<Record<string, string | undefined>>, fresh?: () => number): FaultsConfig {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const text = raw.trim().replaceAll('_', '').replaceAll(',', '');
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      problems.push(`${name}: must be an integer between ${min} and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const share = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0 || n > 1) {
+      problems.push(`${name}: must be a number between 0 and 1, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const required = (name: string): string => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') {
+      problems.push(`${name}: required (scripts/faults.sh sets it)`);
+      return '';
+    }
+    return raw.trim();
+  };
+  let seed = 0;
+  try {
+    seed = parseSeed(env['FAULTS_SEED'], fresh);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  const config: FaultsConfig = {
+    seed,
+    changes: int('FAULTS_CHANGES', 20_000, 100, 10_000_000),
+    rate: int('FAULTS_RATE', 40, 1, 10_000),
+    newShare: share('FAULTS_NEW_SHARE', 0.5),
+    seedUsers: int('FAULTS_SEED_USERS', 200, 20, 100_000),
+    killsPerApp: int('FAULTS_KILLS_PER_APP', 2, 0, 100),
+    brokerRestarts: int('FAULTS_BROKER_RESTARTS', 1, 0, 100),
+    postgresStops: int('FAULTS_PG_STOPS', 1, 0, 100),
+    postgresDownMs: int('FAULTS_PG_DOWN_SECONDS', 20, 1, 3600) * 1000,
+    drainSeconds: int('FAULTS_DRAIN_SECONDS', 600, 10, 86_400),
+    postgresUrl: required('FAULTS_PG_URL'),
+    kafkaBrokers: required('KAFKA_BROKERS'),
+    runDir: required('FAULTS_RUN_DIR'),
+    summaryFile: env['FAULTS_SUMMARY_FILE']?.trim() || '',
+    logLevel: env['FAULTS_LOG_LEVEL']?.trim() || 'warn',
+  };
+  if (problems.length > 0) throw new FaultsConfigError(`Invalid fault-run settings:\n  ${problems.join('\n  ')}`);
+  return config;
+}
+
+/** The same database URL with another database name. */
+export function databaseUrl(base: string, database: string): string {
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** The command that repeats a run: the seed, and every setting that shapes the workload or the fault plan. */
+export function repeatCommand(c: FaultsConfig): string {
+  const defaults = loadFaultsConfig({ FAULTS_PG_URL: 'x', KAFKA_BROKERS: 'x', FAULTS_RUN_DIR: 'x', FAULTS_SEED: '0' });
+  const vars: Array<[string, number, number]> = [
+    ['FAULTS_RATE', c.rate, defaults.rate],
+    ['FAULTS_NEW_SHARE', c.newShare, defaults.newShare],
+    ['FAULTS_SEED_USERS', c.seedUsers, defaults.seedUsers],
+    ['FAULTS_KILLS_PER_APP', c.killsPerApp, defaults.killsPerApp],
+    ['FAULTS_BROKER_RESTARTS', c.brokerRestarts, defaults.brokerRestarts],
+    ['FAULTS_PG_STOPS', c.postgresStops, defaults.postgresStops],
+    ['FAULTS_PG_DOWN_SECONDS', c.postgresDownMs / 1000, defaults.postgresDownMs / 1000],
+  ];
+  const changed = vars.filter(([, v, d]) => v !== d).map(([name, v]) => `${name}=${v}`);
+  return [`FAULTS_SEED=${c.seed}`, `FAULTS_CHANGES=${c.changes}`, ...changed, 'npm run test:faults'].join(' ');
+}
