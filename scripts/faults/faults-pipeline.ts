@@ -1,3 +1,5 @@
+import { LEGACY_SCHEMA_SQL as DEMO_LEGACY_SCHEMA_SQL } from '../../test/support/two-way-stack';
+
 /**
  * The pipeline of the fault run: the demo's legacy CRM (users holding the address, orders → users)
  * with deletes in both directions: UserRemoved (legacy → new and back) and OrderRemoved. The run
@@ -10,22 +12,8 @@ export const ORDER_AGGREGATE = 'order';
 export const SERVICE_NAME = 'faults';
 export const SERVICE_ORIGIN = `service:${SERVICE_NAME}`;
 
-export const LEGACY_SCHEMA_SQL = `
-CREATE TABLE users (
-  id serial PRIMARY KEY,
-  name text NOT NULL,
-  email text,
-  street text,
-  city text,
-  zip text,
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE orders (
-  id serial PRIMARY KEY,
-  user_id int NOT NULL REFERENCES users (id),
-  total numeric(10, 2) NOT NULL,
-  placed_at timestamptz NOT NULL DEFAULT now()
-);
+/** The demo's legacy schema (shared with the e2e test), with the indexes the run's lookups use. */
+export const LEGACY_SCHEMA_SQL = `${DEMO_LEGACY_SCHEMA_SQL}
 CREATE INDEX orders_user_id ON orders (user_id);
 CREATE INDEX users_name ON users (name);`;
 
