@@ -5,8 +5,8 @@ import { parsePipeline } from '@sync/config';
 import { applyDdl, changelogDdl, createLegacyDb } from '@sync/legacy-db';
 import { AppProcess } from '../../support/app-process';
 import { LegacyDatabase } from '../../support/legacy-database';
-import { testBrokers, uniqueName } from '../../support/test-env';
-import { waitFor } from '../../support/wait-for';
+import { startLegacyImport } from '../../support/legacy-import-app';
+import { uniqueName } from '../../support/test-env';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 
@@ -51,16 +51,8 @@ export class ImportHarness {
   }
 
   async startImporter(extraEnv: Record<string, string> = {}): Promise<AppProcess> {
-    const app = await AppProcess.start('legacy-import', {
-      KAFKA_BROKERS: testBrokers().join(','),
-      PIPELINE_FILE: this.pipelineFile,
-      LEGACY_DATABASE_URL: this.db.url,
-      ADMIN_TOKEN,
-      LOG_LEVEL: 'warn',
-      ...extraEnv,
-    });
+    const app = await startLegacyImport({ PIPELINE_FILE: this.pipelineFile, LEGACY_DATABASE_URL: this.db.url, ADMIN_TOKEN, ...extraEnv });
     this.apps.push(app);
-    await waitFor('legacy-import ready', async () => (await app.status('/health/ready')) === 200 || (app.isRunning() ? undefined : Promise.reject(new Error(app.logs()))), 60_000, 200);
     return app;
   }
 

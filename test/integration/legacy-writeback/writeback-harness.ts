@@ -8,6 +8,7 @@ import { Topics, type WritebackCommand } from '@sync/contracts';
 import { KafkaConnection, silentLog, type SyncProducer } from '@sync/kafka';
 import { applyDdl, changelogDdl, createLegacyDb } from '@sync/legacy-db';
 import { AppProcess } from '../../support/app-process';
+import { startLegacyImport } from '../../support/legacy-import-app';
 import { testBrokers, uniqueName } from '../../support/test-env';
 import { TopicCollector } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';
@@ -163,15 +164,8 @@ export class WritebackHarness {
   }
 
   async startImporter(): Promise<AppProcess> {
-    const app = await AppProcess.start('legacy-import', {
-      KAFKA_BROKERS: testBrokers().join(','),
-      PIPELINE_FILE: this.pipelineFile,
-      LEGACY_DATABASE_URL: this.db.url,
-      ADMIN_TOKEN: 'test-admin-token',
-      LOG_LEVEL: 'warn',
-    });
+    const app = await startLegacyImport({ PIPELINE_FILE: this.pipelineFile, LEGACY_DATABASE_URL: this.db.url, ADMIN_TOKEN: 'test-admin-token' });
     this.apps.push(app);
-    await waitFor('legacy-import ready', async () => (await app.status('/health/ready')) === 200 || (app.isRunning() ? undefined : Promise.reject(new Error(app.logs()))), 60_000, 200);
     return app;
   }
 
