@@ -1,4 +1,4 @@
-import { LEGACY_SCHEMA_SQL as DEMO_LEGACY_SCHEMA_SQL } from '../../test/support/two-way-stack';
+import { LEGACY_SCHEMA_SQL as DEMO_LEGACY_SCHEMA_SQL, twoWayPipelineYaml, twoWayVerifyYaml } from '../../test/support/two-way-stack';
 
 /**
  * The pipeline of the fault run: the demo's legacy CRM (users holding the address, orders → users)
@@ -62,99 +62,14 @@ CREATE TRIGGER faults_audit AFTER INSERT OR UPDATE OR DELETE ON users FOR EACH R
 CREATE TRIGGER faults_audit AFTER INSERT OR UPDATE OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION faults.audit_orders();`;
 
 export function faultsPipelineYaml(): string {
-  const s = FAULTS_SYSTEM;
-  return `# Written by scripts/faults (the fault-injection run); see docs/faults.md.
-version: 1
-kafka:
-  clientId: faults
-idTranslation:
-  groupPrefix: faults_idt
-domainTransform:
-  groupPrefix: faults_dt
-systems:
-  ${s}:
-    dialect: postgres
-    connection:
-      url: { env: CRM_DATABASE_URL }
-    tables:
-      - name: users
-        key: [id]
-        generatedKey: true
-        conflictPolicy: last-writer-wins
-        capture: { mode: trigger, pollIntervalMs: 200 }
-      - name: orders
-        key: [id]
-        capture: { mode: trigger, pollIntervalMs: 200 }
-        foreignKeys:
-          - columns: [user_id]
-            references: { table: users, columns: [id] }
-mappings:
-  users:
-    source: { system: ${s}, table: users }
-    aggregate: ${USER_AGGREGATE}
-    events:
-      - type: UserChanged
-        fields: { name: name, email: email }
-        schema:
-          type: object
-          required: [name]
-          properties:
-            name: { type: string, minLength: 1 }
-            email: { type: [string, "null"] }
-          additionalProperties: false
-      - type: AddressChanged
-        fields: { street: street, city: city, zip: zip }
-        schema:
-          type: object
-          properties:
-            street: { type: [string, "null"] }
-            city: { type: [string, "null"] }
-            zip: { type: [string, "null"] }
-          additionalProperties: false
-      - type: UserRemoved
-        on: [d]
-    reverse:
-      - event: UserChanged
-        target: { system: ${s}, table: users }
-        columns: { name: name, email: email }
-      - event: AddressChanged
-        target: { system: ${s}, table: users }
-        columns: { street: street, city: city, zip: zip }
-      - event: UserRemoved
-        target: { system: ${s}, table: users }
-        op: delete
-  orders:
-    source: { system: ${s}, table: orders }
-    aggregate: ${ORDER_AGGREGATE}
-    events:
-      - type: OrderPlaced
-        on: [c, u, r]
-        fields:
-          userId: $references.user_id
-          total: { expr: total, type: string }
-          placedAt: { expr: placed_at, type: date }
-      - type: OrderRemoved
-        on: [d]
-verify:
-  newSide:
-    connection: { url: { env: SERVICE_DATABASE_URL } }
-  entities:
-    users:
-      source: { system: ${s}, table: users }
-      mapping: users
-      tables: { users: id, addresses: user_id }
-      fields:
-        users.name: UserChanged.name
-        users.email: UserChanged.email
-        addresses.street: AddressChanged.street
-        addresses.city: AddressChanged.city
-        addresses.zip: AddressChanged.zip
-    orders:
-      source: { system: ${s}, table: orders }
-      tables: { orders: id }
-      fields:
-        orders.user_id: OrderPlaced.userId
-        orders.total: OrderPlaced.total
-        orders.placed_at: OrderPlaced.placedAt
-`;
+  const pipeline = twoWayPipelineYaml({
+    system: FAULTS_SYSTEM,
+    userAggregate: USER_AGGREGATE,
+    orderAggregate: ORDER_AGGREGATE,
+    groupPrefix: 'faults',
+    pollIntervalMs: 200,
+    deletes: true,
+    verify: twoWayVerifyYaml(FAULTS_SYSTEM),
+  });
+  return `# Written by scripts/faults (the fault-injection run); see docs/faults.md.\n${pipeline}`;
 }

@@ -26,13 +26,38 @@ CREATE TABLE orders (
   placed_at timestamptz NOT NULL DEFAULT now()
 );`;
 
+/** Names and options of the two-way pipeline. */
+export interface TwoWayPipelineOptions {
+  system: string;
+  userAggregate: string;
+  orderAggregate: string;
+  /** Kafka client id, and the prefix of the consumer groups of id-translation and domain-transform. */
+  groupPrefix: string;
+  /** The `verify:` section, if any (twoWayVerifyYaml). */
+  verify?: string;
+  /** Capture poll interval of both tables; 100 ms unless given. */
+  pollIntervalMs?: number;
+  /** Deletes in both directions: UserRemoved (and back) and OrderRemoved. */
+  deletes?: boolean;
+}
+
 /**
- * The two-way pipeline of the demo and the e2e test for one legacy PostgreSQL system: users →
- * UserChanged + AddressChanged (and back), orders → OrderPlaced. Names are parameters so that
- * every test run has its own topics and consumer groups on the shared broker.
+ * The two-way pipeline of the demo, the e2e test and the fault suite for one legacy PostgreSQL
+ * system: users → UserChanged + AddressChanged (and back), orders → OrderPlaced. Names are
+ * parameters so that every test run has its own topics and consumer groups on the shared broker.
  */
-export function twoWayPipelineYaml(names: { system: string; userAggregate: string; orderAggregate: string; groupPrefix: string; verify?: string }): string {
-  const { system, userAggregate, orderAggregate, groupPrefix } = names;
+export function twoWayPipelineYaml(options: TwoWayPipelineOptions): string {
+  const { system, userAggregate, orderAggregate, groupPrefix, pollIntervalMs = 100, deletes = false } = options;
+  const userRemoved = deletes ? `
+      - type: UserRemoved
+        on: [d]` : '';
+  const userRemovedBack = deletes ? `
+      - event: UserRemoved
+        target: { system: ${system}, table: users }
+        op: delete` : '';
+  const orderRemoved = deletes ? `
+      - type: OrderRemoved
+        on: [d]` : '';
   return `version: 1
 kafka:
   clientId: ${groupPrefix}
@@ -50,10 +75,10 @@ systems:
         key: [id]
         generatedKey: true
         conflictPolicy: last-writer-wins
-        capture: { mode: trigger, pollIntervalMs: 100 }
+        capture: { mode: trigger, pollIntervalMs: ${pollIntervalMs} }
       - name: orders
         key: [id]
-        capture: { mode: trigger, pollIntervalMs: 100 }
+        capture: { mode: trigger, pollIntervalMs: ${pollIntervalMs} }
         foreignKeys:
           - columns: [user_id]
             references: { table: users, columns: [id] }
@@ -79,14 +104,14 @@ mappings:
             street: { type: [string, "null"] }
             city: { type: [string, "null"] }
             zip: { type: [string, "null"] }
-          additionalProperties: false
+          additionalProperties: false${userRemoved}
     reverse:
       - event: UserChanged
         target: { system: ${system}, table: users }
         columns: { name: name, email: email }
       - event: AddressChanged
         target: { system: ${system}, table: users }
-        columns: { street: street, city: city, zip: zip }
+        columns: { street: street, city: city, zip: zip }${userRemovedBack}
   orders:
     source: { system: ${system}, table: orders }
     aggregate: ${orderAggregate}
@@ -96,16 +121,16 @@ mappings:
         fields:
           userId: $references.user_id
           total: { expr: total, type: string }
-          placedAt: { expr: placed_at, type: date }
-${names.verify ?? ''}`;
+          placedAt: { expr: placed_at, type: date }${orderRemoved}
+${options.verify ?? ''}`;
 }
 
 /** The verify section for the e2e pipeline: the sample new service's tables (examples/new-service) as the new side. */
-export function twoWayVerifyYaml(system: string): string {
+export function twoWayVerifyYaml(system: string, rangeBits?: number): string {
   return `verify:
   newSide:
-    connection: { url: { env: SERVICE_DATABASE_URL } }
-  rangeBits: 6
+    connection: { url: { env: SERVICE_DATABASE_URL } }${rangeBits === undefined ? '' : `
+  rangeBits: ${rangeBits}`}
   entities:
     users:
       source: { system: ${system}, table: users }

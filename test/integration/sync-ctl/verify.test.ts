@@ -62,7 +62,7 @@ describe('sync-ctl verify: a legacy PostgreSQL table against the new service\'s 
   }
 
   before(async () => {
-    stack = await TwoWayStack.create((s) => twoWayVerifyYaml(s.system));
+    stack = await TwoWayStack.create((s) => twoWayVerifyYaml(s.system, 6));
     service = await LegacyDatabase.create('it_newside');
     await service.exec(SERVICE_SCHEMA_SQL);
     const keymap = createKeymapDataSource(stack.keymap.url, { poolSize: 2 });
