@@ -1,4 +1,4 @@
-import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage, Offsets } from 'kafkajs';
+import type { Batch, Consumer, ConsumerRunConfig, IHeaders, Kafka, KafkaMessage, Offsets } from 'kafkajs';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
 import { deadLetterRecord } from './dead-letter';
 import { errorKind, errorMessage, type ErrorKind } from './errors';
@@ -38,6 +38,8 @@ export interface ConsumerHooks {
   onDeadLetter?(message: InboundMessage, kind: ErrorKind, err: unknown): void;
   /** Called when transient failures start (err set) and when processing recovers (err undefined). */
   onTransientState?(err: unknown | undefined): void;
+  /** The kafkajs consumer stopped after an error; the runner starts it again. */
+  onCrash?(err: unknown): void;
 }
 
 export interface BatchConsumerOptions {
@@ -59,6 +61,9 @@ export interface BatchConsumerOptions {
   readonly hooks?: ConsumerHooks;
   readonly log: LogSink;
 }
+
+/** Delay before starting a crashed consumer again: from 1 s, doubling, at most 30 s. */
+const RESTART_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 };
 
 type Attempt = { status: 'ok'; deferral?: BatchDeferral } | { status: 'abandoned' } | { status: 'failed'; kind: ErrorKind; err: unknown };
 
@@ -84,9 +89,17 @@ function nextOffset(offset: string): string {
  * their messages were handled or dead-lettered. Transient failures wait and retry for as long as it
  * takes (nothing is skipped); other failures isolate the bad message, retry it a bounded number of
  * times, dead-letter it with the reason in headers, and move on.
+ *
+ * A crash of the kafkajs consumer (the broker gone for longer than kafkajs retries, or an error
+ * kafkajs calls non-retriable, such as "Failed to find group coordinator" while a broker restarts,
+ * after which kafkajs never restarts it: tulios/kafkajs#1630, #1445) is restarted here, with
+ * backoff, for as long as the runner runs; topics held by pauseTopics stay held across it.
  */
 export class BatchConsumerRunner {
   private readonly consumer: Consumer;
+  private readonly runConfig: ConsumerRunConfig;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restarts = 0;
   private readonly stopping = new AbortController();
   private readonly assigned = new Map<string, number[]>();
   private joined = false;
@@ -114,17 +127,31 @@ export class BatchConsumerRunner {
       // A fetch waits at most this long for data: it bounds both idle latency and how long a stop waits.
       maxWaitTimeInMs: 1_000,
       allowAutoTopicCreation: false,
+      // Every crash is restarted by this runner (restartAfterCrash), never by kafkajs itself: kafkajs
+      // forgets paused topics when it restarts, and does not restart after non-retriable errors.
+      retry: { restartOnFailure: async () => false },
     });
+    this.runConfig = {
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.processBatch(payload),
+    };
     const ev = this.consumer.events;
     this.consumer.on(ev.GROUP_JOIN, (e) => {
       this.joined = true;
+      this.crashed = undefined;
+      this.restarts = 0;
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) this.assigned.set(topic, partitions);
       this.options.log.info({ groupId: options.groupId, assignment: e.payload.memberAssignment }, 'consumer joined group');
     });
     this.consumer.on(ev.CRASH, (e) => {
-      if (!e.payload.restart) this.crashed = errorMessage(e.payload.error);
-      this.options.log.error({ groupId: options.groupId, err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+      if (this.stopping.signal.aborted) return;
+      this.crashed = errorMessage(e.payload.error);
+      this.joined = false;
+      this.options.hooks?.onCrash?.(e.payload.error);
+      this.restartAfterCrash();
     });
     this.consumer.on(ev.STOP, () => this.assigned.clear());
   }
@@ -133,12 +160,32 @@ export class BatchConsumerRunner {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
     this.running = true;
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.processBatch(payload),
-    });
+    await this.consumer.run(this.runConfig);
+  }
+
+  /**
+   * Starts the crashed consumer again after a backoff (kafkajs has already disconnected it). A start
+   * that fails crashes again and lands here again; joining the group ends the cycle.
+   */
+  private restartAfterCrash(): void {
+    if (this.restartTimer !== undefined || this.stopping.signal.aborted) return;
+    this.restarts++;
+    const delayMs = backoffDelay(this.restarts, RESTART_BACKOFF);
+    this.options.log.error({ groupId: this.options.groupId, err: this.crashed, restart: this.restarts, delayMs }, 'consumer crashed, starting it again');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping.signal.aborted) return;
+      this.consumer
+        .connect()
+        .then(() => this.consumer.run(this.runConfig))
+        .then(() => {
+          if (this.held.size > 0 && !this.stopping.signal.aborted) this.consumer.pause([...this.held].map((topic) => ({ topic })));
+        })
+        .catch((err: unknown) => {
+          this.crashed = errorMessage(err);
+          this.restartAfterCrash();
+        });
+    }, delayMs);
   }
 
   /** Stops fetching, lets the batch in hand finish and commit, then leaves the group. */
@@ -146,6 +193,8 @@ export class BatchConsumerRunner {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort();
     this.running = false;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     for (const timer of this.deferTimers) clearTimeout(timer);
     this.deferTimers.clear();
     await this.consumer.disconnect();
@@ -172,7 +221,7 @@ export class BatchConsumerRunner {
 
   /** Why the runner is not healthy, or undefined when it is. */
   problem(now = Date.now()): string | undefined {
-    if (this.crashed) return `consumer stopped after an error: ${this.crashed}`;
+    if (this.crashed) return `consumer crashed (${this.crashed}); starting it again, attempt ${this.restarts}`;
     if (!this.running) return 'consumer is not running';
     // Joined but without partitions is fine (more replicas than partitions leaves some idle).
     if (!this.joined) return 'has not joined its group yet';
@@ -191,6 +240,12 @@ export class BatchConsumerRunner {
   }): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
+    if (this.held.has(batch.topic)) {
+      // Fetched before a hold took effect (or by a consumer that was just started again): leave it
+      // unresolved, so it is fetched again once the topic is resumed.
+      this.consumer.pause([{ topic: batch.topic }]);
+      return;
+    }
     const messages = batch.messages.map((m) => toInboundMessage(batch.topic, batch.partition, m));
     const ctx: BatchContext = {
       topic: batch.topic,
