@@ -128,13 +128,13 @@ describe('SQL Server CDC statements', () => {
     parsesAsOne(s);
   });
 
-  it('marks changes of transactions that also wrote a write-back inbox row with that row\'s origin', () => {
+  it('marks changes of transactions that also wrote a write-back inbox row with that row\'s origin, a plain one before a republish one', () => {
     const origin = mssqlOriginCaptureInstance(mssqlSystem([cdcCustomers]));
     assert.equal(origin, 'sync_inbox');
     const s = mssqlCdcQueries('dbo_customer', origin).read(from, to, { seqval: S(3), operation: 4 }, 501);
     assert.ok(
       s.text.includes(
-        ' OUTER APPLY (SELECT TOP (1) ib.[origin] FROM cdc.[sync_inbox_CT] AS ib WHERE ib.[__$start_lsn] = c.[__$start_lsn] AND ib.[__$operation] = 2) AS o',
+        ' OUTER APPLY (SELECT TOP (1) ib.[origin] FROM cdc.[sync_inbox_CT] AS ib WHERE ib.[__$start_lsn] = c.[__$start_lsn] AND ib.[__$operation] = 2 ORDER BY CASE WHEN ib.[origin] LIKE N\'republish:%\' THEN 1 ELSE 0 END) AS o',
       ),
       s.text,
     );

@@ -5,6 +5,7 @@ import { decodeLsnPosition, encodeLsn, encodeLsnPosition, lsnBuffer, type LsnPos
 import { type MssqlStatement, qi, runMssql } from './mssql-statement';
 import { MSSQL_ROW_JSON, MssqlTableCatalog } from './mssql-table.catalog';
 import { parseExactJson } from './value-normalizer';
+import { REPUBLISH_PREFIX } from '../sink/republish-origin';
 
 /** CDC's function names are `fn_cdc_get_all_changes_` + the instance, at most 128 characters. */
 const MAX_CAPTURE_INSTANCE = 100;
@@ -36,7 +37,10 @@ export function mssqlCdcQueries(captureInstance: string, originCaptureInstance: 
   const origin = originCaptureInstance
     ? {
         column: 'o.[origin]',
-        apply: ` OUTER APPLY (SELECT TOP (1) ib.[origin] FROM cdc.${qi(`${originCaptureInstance}_CT`)} AS ib WHERE ib.[__$start_lsn] = c.[__$start_lsn] AND ib.[__$operation] = 2) AS o`,
+        // A batch may hold plain write-backs and ones that won a conflict (`republish:` origin, to be
+        // published); CDC cannot tell which row came from which, so a plain one makes the whole
+        // transaction a write-back: never an echo, at the price of not republishing in such a batch.
+        apply: ` OUTER APPLY (SELECT TOP (1) ib.[origin] FROM cdc.${qi(`${originCaptureInstance}_CT`)} AS ib WHERE ib.[__$start_lsn] = c.[__$start_lsn] AND ib.[__$operation] = 2 ORDER BY CASE WHEN ib.[origin] LIKE N'${REPUBLISH_PREFIX}%' THEN 1 ELSE 0 END) AS o`,
       }
     : { column: 'CAST(NULL AS nvarchar(128))', apply: '' };
   const ci = { name: 'ci', type: 'nvarchar', value: captureInstance } as const;

@@ -1,4 +1,4 @@
-const REPUBLISH_PREFIX = 'republish:';
+export const REPUBLISH_PREFIX = 'republish:';
 
 /**
  * Origin marker of a write-back that won a conflict (new-wins, or last-writer-wins for the
