@@ -177,7 +177,8 @@ export class BatchConsumerRunner {
       if (this.stopping.signal.aborted) return;
       this.consumer
         .connect()
-        .then(() => this.consumer.run(this.runConfig))
+        // stop() may have come while connecting: a consumer run after it would never be stopped.
+        .then(() => (this.stopping.signal.aborted ? this.consumer.disconnect() : this.consumer.run(this.runConfig)))
         .then(() => {
           if (this.held.size > 0 && !this.stopping.signal.aborted) this.consumer.pause([...this.held].map((topic) => ({ topic })));
         })
