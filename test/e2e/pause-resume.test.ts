@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_TOKEN, ImportHarness } from '../integration/legacy-import/import-harness';
+import { importEntities } from '../support/legacy-import-app';
 import { repoRoot, testBrokers } from '../support/test-env';
 import { TopicCollector } from '../support/topic-collector';
 import { waitFor } from '../support/wait-for';
@@ -28,9 +29,7 @@ describe('per-entity control: pause and resume legacy→new while another entity
   }
 
   async function entityState(entity: string): Promise<string | undefined> {
-    const res = await fetch(h.apps[0]!.url('/admin/entities'), { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    const list = (await res.json()) as Array<{ entity: string; sync: string }>;
-    return list.find((e) => e.entity === entity)?.sync;
+    return (await importEntities(h.apps[0]!, ADMIN_TOKEN)).find((e) => e.entity === entity)?.sync;
   }
 
   before(async () => {
