@@ -1,4 +1,5 @@
-import { errorKind, errorMessage, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type OutboundRecord, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type OutboundRecord, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { errorKind, errorMessage, EnvironmentError } from '@sync/errors';
 import type { MappingEngine, TransformOutput } from '@sync/mapping';
 import type { Direction, TransformMetrics } from './transform-metrics';
 
@@ -49,7 +50,7 @@ export class TransformConsumer {
         hooks: {
           onDeadLetter: (_message, kind, err) => {
             this.options.metrics.deadLetters.inc({ direction, kind });
-            if (errorKind(err) === 'poison') this.options.metrics.mappingErrors.inc({ direction });
+            if (errorKind(err) === 'data') this.options.metrics.mappingErrors.inc({ direction });
           },
         },
       });
@@ -95,7 +96,7 @@ export class TransformConsumer {
     } catch (err) {
       // Nothing is committed until the outputs are acknowledged; the broker being away is no reason
       // to dead-letter a good message.
-      throw new TransientError(`producing ${records.length} transform outputs failed: ${errorMessage(err)}`, { cause: err });
+      throw new EnvironmentError(`producing ${records.length} transform outputs failed: ${errorMessage(err)}`, { cause: err });
     }
     for (const message of messages) this.options.metrics.messagesIn.inc({ direction, topic: message.topic });
     for (const out of produced) this.options.metrics.outputs.inc({ direction, rule: out.rule });

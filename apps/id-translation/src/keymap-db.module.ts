@@ -1,6 +1,6 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONTEXT, type AppContext } from '@sync/app-core';
-import { errorMessage } from '@sync/kafka';
+import { errorMessage } from '@sync/errors';
 import { ReadinessRegistry } from '@sync/observability';
 import type { DataSource } from 'typeorm';
 import { connectKeymap, createKeymapDataSource } from '@sync/keymap';

@@ -13,7 +13,8 @@ import {
   type NewEntry,
   type TableIndex,
 } from '@sync/keymap';
-import { errorMessage, silentLog, TransientError, type InboundMessage, type LogSink, type OutboundRecord } from '@sync/kafka';
+import { silentLog, type InboundMessage, type LogSink, type OutboundRecord } from '@sync/kafka';
+import { errorMessage, EnvironmentError } from '@sync/errors';
 import type { TranslationMetrics } from './translation-metrics';
 
 /** The headers every translated message carries on from its input. */
@@ -78,7 +79,7 @@ export class LegacyTranslator {
       ids = await this.assign(ready, known);
     } catch (err) {
       // The message is fine; the key map is not reachable (or busy): wait, never dead-letter.
-      throw new TransientError(`key map lookup failed: ${errorMessage(err)}`, { cause: err });
+      throw new EnvironmentError(`key map lookup failed: ${errorMessage(err)}`, { cause: err });
     }
     const records = ready.map((plan, i) => {
       const event = keyedEvent(plan, (ref) => ids.get(refId(ref))!);

@@ -1,5 +1,6 @@
 import { Topics } from '@sync/contracts';
-import { errorMessage, TransientError, type BatchConsumerRunner, type BatchDeferral, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { type BatchConsumerRunner, type BatchDeferral, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { errorMessage, EnvironmentError } from '@sync/errors';
 import type { KeymapRepository, TableIndex } from '@sync/keymap';
 import type { LegacyTranslator } from './legacy.translator';
 import type { Direction, TranslationMetrics } from './translation-metrics';
@@ -94,7 +95,7 @@ export class TranslationConsumer {
         try {
           await this.producer.send(records);
         } catch (err) {
-          throw new TransientError(`producing ${records.length} keyed events failed: ${errorMessage(err)}`, { cause: err });
+          throw new EnvironmentError(`producing ${records.length} keyed events failed: ${errorMessage(err)}`, { cause: err });
         }
         this.options.metrics.translations.inc({ direction }, records.length);
         end();

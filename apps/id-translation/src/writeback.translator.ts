@@ -18,7 +18,8 @@ import {
   type TableIndex,
   type TargetState,
 } from '@sync/keymap';
-import { deadLetterRecord, errorMessage, TransientError, type InboundMessage, type LogSink, type OutboundRecord } from '@sync/kafka';
+import { deadLetterRecord, type InboundMessage, type LogSink, type OutboundRecord } from '@sync/kafka';
+import { errorKind, errorMessage, EnvironmentError } from '@sync/errors';
 import { passHeaders } from './legacy.translator';
 import type { TranslationMetrics } from './translation-metrics';
 
@@ -210,7 +211,7 @@ export class WritebackTranslator {
         const message: InboundMessage = { topic: p.sourceTopic, partition: p.sourcePartition, offset: p.sourceOffset, key: p.messageKey === null ? null : Buffer.from(p.messageKey), value: Buffer.from(p.messageValue), headers: p.headers, timestamp: String(p.parkedAt.getTime()) };
         const waited = Math.round((now.getTime() - p.parkedAt.getTime()) / 1000);
         const reason = new Error(`parked for ${waited} s, longer than the limit of ${Math.round(this.options.parkTimeoutMs / 1000)} s (idTranslation.parkTimeoutMs): ${p.reason}`);
-        work.records.push(deadLetterRecord(this.options.app, message, 'poison', reason, 1, now));
+        work.records.push(deadLetterRecord(this.options.app, message, 'data', reason, 1, now));
       }
       await tx.deleteParked(expired.map((p) => p.id));
       await this.write(tx, session, work, expired);
@@ -232,8 +233,8 @@ export class WritebackTranslator {
         return work(tx, session);
       });
     } catch (err) {
-      if (err instanceof ContractError || (err instanceof Error && err.name === 'PoisonError')) throw err;
-      throw new TransientError(`key map transaction failed: ${errorMessage(err)}`, { cause: err });
+      if (errorKind(err) === 'data') throw err;
+      throw new EnvironmentError(`key map transaction failed: ${errorMessage(err)}`, { cause: err });
     }
     for (const [id, state] of session?.knownStates() ?? []) this.cache.set(id, state);
     return result;
@@ -363,7 +364,7 @@ export class WritebackTranslator {
     try {
       await this.send(work.records);
     } catch (err) {
-      throw new TransientError(`producing ${work.records.length} records failed: ${errorMessage(err)}`, { cause: err });
+      throw new EnvironmentError(`producing ${work.records.length} records failed: ${errorMessage(err)}`, { cause: err });
     }
   }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TableConfig } from '@sync/config';
 import { isRepublishOrigin, type CaptureBatch, type CaptureSource } from '@sync/legacy-db';
-import { backoffDelay, errorMessage, type OutboundRecord } from '@sync/kafka';
+import { backoffDelay, type OutboundRecord } from '@sync/kafka';
+import { errorMessage } from '@sync/errors';
 import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
 import { changeRecord, keyOf, snapshotRecord } from './change-record.builder';

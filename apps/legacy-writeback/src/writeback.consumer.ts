@@ -1,19 +1,7 @@
 import type { TableConfig } from '@sync/config';
 import { parseWritebackCommand, Topics, type WritebackCommand } from '@sync/contracts';
-import {
-  backoffDelay,
-  deadLetterRecord,
-  errorMessage,
-  PoisonError,
-  sleep,
-  TransientError,
-  type BatchConsumerRunner,
-  type BatchContext,
-  type InboundMessage,
-  type KafkaConnection,
-  type LogSink,
-  type SyncProducer,
-} from '@sync/kafka';
+import { backoffDelay, deadLetterRecord, sleep, type BatchConsumerRunner, type BatchContext, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
+import { errorMessage, DataError, EnvironmentError } from '@sync/errors';
 import { SinkError, type ParkedCommand, type SinkResult, type WritebackSink } from '@sync/legacy-db';
 import { parkExpired, ParkedRows, releaseGroups } from './parked-commands';
 import type { WritebackMetrics } from './writeback-metrics';
@@ -130,7 +118,7 @@ export class WritebackConsumer {
    */
   async handle(messages: readonly InboundMessage[], ctx: BatchContext): Promise<void> {
     const target = this.targets.get(ctx.topic);
-    if (!target) throw new PoisonError(`no configured table for topic ${ctx.topic}`);
+    if (!target) throw new DataError(`no configured table for topic ${ctx.topic}`);
     const started = process.hrtime.bigint();
     const commands = messages.map((m) => this.parse(m, target.table));
     await this.parkedRows.withLock(ctx.topic, async () => {
@@ -161,7 +149,7 @@ export class WritebackConsumer {
       await this.producer.send(records);
     } catch (err) {
       // Already committed in the database: the retry finds the commands in the inbox and publishes again.
-      throw new TransientError(`publishing results failed: ${errorMessage(err)}`, { cause: err });
+      throw new EnvironmentError(`publishing results failed: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -169,7 +157,7 @@ export class WritebackConsumer {
     try {
       return await this.parkedRows.of(topic, () => target.sink.parked(target.table));
     } catch (err) {
-      throw new TransientError(`reading the parked commands of ${tableRef(target.table)}: ${errorMessage(err)}`, { cause: err });
+      throw new EnvironmentError(`reading the parked commands of ${tableRef(target.table)}: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -221,18 +209,18 @@ export class WritebackConsumer {
     try {
       command = parseWritebackCommand(p.command);
     } catch (err) {
-      await this.deadLetterParked(target, p, 'poison', `parked command is not a valid write-back command: ${errorMessage(err)}`);
+      await this.deadLetterParked(target, p, 'data', `parked command is not a valid write-back command: ${errorMessage(err)}`);
       return true;
     }
     try {
       await this.publish(target, [command], await target.sink.applyBatch(target.table, [command]));
     } catch (err) {
-      if (!(err instanceof SinkError) || err.kind === 'transient') throw err;
+      if (!(err instanceof SinkError) || err.kind === 'environment') throw err;
       const timeout = this.options.parkTimeoutMs ?? 86_400_000;
       if (err.kind === 'foreign-key' && !parkExpired(p.parkedAt, new Date(), timeout)) return false;
       if (err.kind === 'foreign-key') this.options.metrics.parkExpired.inc({ table: ref });
       const reason = err.kind === 'foreign-key' ? `parked for more than ${timeout} ms and the foreign-key target is still missing: ${err.message}` : `legacy database ${target.sink.system} rejected the parked command: ${err.message}`;
-      await this.deadLetterParked(target, p, 'poison', reason);
+      await this.deadLetterParked(target, p, 'data', reason);
       return true;
     }
     await target.sink.unpark(target.table, [p.commandId]);
@@ -241,7 +229,7 @@ export class WritebackConsumer {
     return true;
   }
 
-  private async deadLetterParked(target: Target, p: ParkedCommand, kind: 'poison', reason: string): Promise<void> {
+  private async deadLetterParked(target: Target, p: ParkedCommand, kind: 'data', reason: string): Promise<void> {
     // Not read from a partition any more: the dead letter names the resolved.* topic, partition -1.
     const message: InboundMessage = {
       topic: Topics.resolved({ system: target.table.system, schema: target.table.schema, table: target.table.name }),
@@ -259,16 +247,16 @@ export class WritebackConsumer {
   }
 
   private parse(message: InboundMessage, table: TableConfig): WritebackCommand {
-    if (message.value === null) throw new PoisonError('empty message value');
+    if (message.value === null) throw new DataError('empty message value');
     let raw: unknown;
     try {
       raw = JSON.parse(message.value.toString());
     } catch (err) {
-      throw new PoisonError(`value is not JSON: ${errorMessage(err)}`);
+      throw new DataError(`value is not JSON: ${errorMessage(err)}`);
     }
     const c = parseWritebackCommand(raw);
     if (c.system !== table.system || c.schema !== table.schema || c.table !== table.name) {
-      throw new PoisonError(`command ${c.commandId} names ${c.system}.${c.schema}.${c.table} but arrived on the topic of ${tableRef(table)}`);
+      throw new DataError(`command ${c.commandId} names ${c.system}.${c.schema}.${c.table} but arrived on the topic of ${tableRef(table)}`);
     }
     return c;
   }
@@ -283,16 +271,16 @@ export class WritebackConsumer {
         if (!(err instanceof SinkError)) throw err;
         this.options.metrics.failures.inc({ table: ref, kind: err.kind });
         switch (err.kind) {
-          case 'transient':
-            throw new TransientError(`legacy database ${target.sink.system}: ${err.message}`, { cause: err });
-          case 'poison':
-            throw new PoisonError(`legacy database ${target.sink.system} rejected the command: ${err.message}`, { cause: err });
+          case 'environment':
+            throw new EnvironmentError(`legacy database ${target.sink.system}: ${err.message}`, { cause: err });
+          case 'data':
+            throw new DataError(`legacy database ${target.sink.system} rejected the command: ${err.message}`, { cause: err });
           case 'foreign-key':
             // In a batch the runner retries message by message, so only the command at fault is retried and parked.
             if (commands.length > 1) throw new Error(`foreign-key violation in batch, isolating: ${err.message}`, { cause: err });
             if (attempt < attempts) {
               await sleep(backoffDelay(attempt, { initialMs: this.options.foreignKeyBackoffMs ?? 1_000, maxMs: 30_000, jitter: 0.2 }), ctx.signal);
-              if (ctx.signal.aborted) throw new TransientError('stopping');
+              if (ctx.signal.aborted) throw new EnvironmentError('stopping');
               continue;
             }
             await this.park(target, commands[0]!, err.message, parkedRows);
@@ -310,8 +298,8 @@ export class WritebackConsumer {
     try {
       await target.sink.park(target.table, command, reason);
     } catch (err) {
-      if (err instanceof SinkError && err.kind !== 'transient') throw new PoisonError(`parking failed: ${err.message}`, { cause: err });
-      throw new TransientError(`parking failed: ${errorMessage(err)}`, { cause: err });
+      if (err instanceof SinkError && err.kind !== 'environment') throw new DataError(`parking failed: ${err.message}`, { cause: err });
+      throw new EnvironmentError(`parking failed: ${errorMessage(err)}`, { cause: err });
     }
     parkedRows.add(command.globalId);
     this.options.metrics.parked.inc({ table: tableRef(target.table) });

@@ -1,6 +1,7 @@
 import { Headers } from '@sync/contracts';
 import { classifyPostgresError } from '@sync/legacy-db';
-import { errorMessage, PoisonError, TransientError, type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
+import { type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
+import { errorMessage, DataError, EnvironmentError } from '@sync/errors';
 import { decodeDomainEvent, LEGACY_VERSION_EXTENSION } from '@sync/mapping';
 import type { ServiceRepository } from './service.repository';
 import type { ServiceStats } from './service-stats';
@@ -44,9 +45,9 @@ export class DomainEventsConsumer {
       try {
         decoded = decodeDomainEvent(m);
       } catch (err) {
-        throw new PoisonError((err as Error).message);
+        throw new DataError((err as Error).message);
       }
-      if (decoded.subject === undefined) throw new PoisonError('ce_subject missing');
+      if (decoded.subject === undefined) throw new DataError('ce_subject missing');
       this.stats.seen(decoded.type, decoded.time);
       const legacyVersion = m.headers[`ce_${LEGACY_VERSION_EXTENSION}`];
       events.push({ id: decoded.id, type: decoded.type, subject: decoded.subject, data: (decoded.data ?? {}) as Record<string, unknown>, ...(legacyVersion ? { legacyVersion } : {}) });
@@ -63,10 +64,10 @@ export class DomainEventsConsumer {
 }
 
 /**
- * The service database down or restarting is a TransientError: the runner waits and retries the
+ * The service database down or restarting is a EnvironmentError: the runner waits and retries the
  * batch. Any other error would be retried a few times and then dead-lettered, so a database outage
  * would lose the events it caught mid-batch.
  */
 export function asRetryable(err: unknown): unknown {
-  return classifyPostgresError(err).kind === 'transient' ? new TransientError(`service database: ${errorMessage(err)}`, { cause: err }) : err;
+  return classifyPostgresError(err).kind === 'environment' ? new EnvironmentError(`service database: ${errorMessage(err)}`, { cause: err }) : err;
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { COMPACTED_TOPICS, Topics } from '@sync/contracts';
-import { backoffDelay, errorMessage, KafkaConnection, sleep, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
+import { backoffDelay, KafkaConnection, sleep, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
+import { errorMessage } from '@sync/errors';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import type { AppContext } from './app-context';
 import { APP_CONTEXT } from './tokens';

@@ -1,7 +1,7 @@
 import type { Batch, Consumer, ConsumerRunConfig, IHeaders, Kafka, KafkaMessage, Offsets } from 'kafkajs';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
 import { deadLetterRecord } from './dead-letter';
-import { errorKind, errorMessage, type ErrorKind } from './errors';
+import { errorKind, errorMessage, type ClassifiedKind } from '@sync/errors';
 import type { InboundMessage, LogSink } from './kafka.interface';
 import type { SyncProducer } from './sync-producer';
 
@@ -34,8 +34,13 @@ export type BatchHandler = (messages: readonly InboundMessage[], ctx: BatchConte
 
 export interface ConsumerHooks {
   onBatchDone?(topic: string, partition: number, count: number, durationMs: number): void;
-  onRetry?(topic: string, kind: ErrorKind, attempt: number, err: unknown): void;
-  onDeadLetter?(message: InboundMessage, kind: ErrorKind, err: unknown): void;
+  onRetry?(topic: string, kind: ClassifiedKind, attempt: number, err: unknown): void;
+  onDeadLetter?(message: InboundMessage, kind: ClassifiedKind, err: unknown): void;
+  /**
+   * A partition is held (reason set: a schema problem, or its dead letter could not be written) or
+   * released again (reason undefined). It is fetched again after `blockedRetryMs`.
+   */
+  onBlocked?(topic: string, partition: number, reason: string | undefined): void;
   /** Called when transient failures start (err set) and when processing recovers (err undefined). */
   onTransientState?(err: unknown | undefined): void;
   /** The kafkajs consumer stopped after an error; the runner starts it again. */
@@ -52,8 +57,12 @@ export interface BatchConsumerOptions {
   /** Attempts for a message failing with an unknown error before it is dead-lettered (default 3). */
   readonly maxAttempts?: number;
   readonly backoff?: BackoffOptions;
-  /** Cap on the wait between transient retries (default 15 s). */
+  /** Cap on the wait between retries of environment failures (default 15 s). */
   readonly transientMaxDelayMs?: number;
+  /** How long a partition held by a schema problem or an unwritable dead letter waits before it is tried again (default 30 s). */
+  readonly blockedRetryMs?: number;
+  /** Attempts to write one dead letter before its partition is held (default 5). */
+  readonly deadLetterAttempts?: number;
   readonly heartbeatIntervalMs?: number;
   readonly sessionTimeoutMs?: number;
   readonly partitionsConsumedConcurrently?: number;
@@ -65,7 +74,17 @@ export interface BatchConsumerOptions {
 /** Delay before starting a crashed consumer again: from 1 s, doubling, at most 30 s. */
 const RESTART_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 };
 
-type Attempt = { status: 'ok'; deferral?: BatchDeferral } | { status: 'abandoned' } | { status: 'failed'; kind: ErrorKind; err: unknown };
+type Attempt = { status: 'ok'; deferral?: BatchDeferral } | { status: 'abandoned' } | { status: 'failed'; kind: ClassifiedKind; err: unknown };
+
+/** What handling one message came to: done, stop here (stopping), or hold the partition (wait and fetch again). */
+type OneResult = { status: 'done' } | { status: 'stop' } | { status: 'defer'; retryAfterMs: number; blocked?: string };
+
+export interface BlockedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly reason: string;
+  readonly since: number;
+}
 
 function headerMap(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -86,9 +105,11 @@ function nextOffset(offset: string): string {
 
 /**
  * Batch consumer on kafkajs `eachBatch` with explicit commits: offsets are committed only after
- * their messages were handled or dead-lettered. Transient failures wait and retry for as long as it
- * takes (nothing is skipped); other failures isolate the bad message, retry it a bounded number of
- * times, dead-letter it with the reason in headers, and move on.
+ * their messages were handled or dead-lettered. What a failure leads to is decided here, from its
+ * kind (@sync/errors): environment failures wait and retry for as long as it takes (nothing is
+ * skipped, nothing dead-lettered); data failures isolate the bad message and dead-letter it with the
+ * reason in headers; unclassified ones are retried a bounded number of times first; schema failures
+ * hold the partition with a status and try it again periodically.
  *
  * A crash of the kafkajs consumer (the broker gone for longer than kafkajs retries, or an error
  * kafkajs calls non-retriable, such as "Failed to find group coordinator" while a broker restarts,
@@ -111,6 +132,8 @@ export class BatchConsumerRunner {
   /** Topics held by pauseTopics: a deferral's timer must not resume them. */
   private readonly held = new Set<string>();
   private readonly deferTimers = new Set<NodeJS.Timeout>();
+  /** Partitions held by a schema problem or an unwritable dead letter, by `topic/partition`. */
+  private readonly blocked = new Map<string, BlockedPartition>();
 
   constructor(
     kafka: Kafka,
@@ -220,6 +243,11 @@ export class BatchConsumerRunner {
     return this.assigned;
   }
 
+  /** Partitions held by a schema problem or an unwritable dead letter (each is tried again periodically). */
+  blockedPartitions(): readonly BlockedPartition[] {
+    return [...this.blocked.values()];
+  }
+
   /** Why the runner is not healthy, or undefined when it is. */
   problem(now = Date.now()): string | undefined {
     if (this.crashed) return `consumer crashed (${this.crashed}); starting it again, attempt ${this.restarts}`;
@@ -262,6 +290,10 @@ export class BatchConsumerRunner {
     try {
       const outcome = await this.runWithTransientRetry(messages, ctx, alive);
       if (outcome.status === 'abandoned') return;
+      if (outcome.status === 'failed' && outcome.kind === 'schema') {
+        // A missing table or column concerns every message of the entity: hold it, try again later.
+        return this.defer(payload, ctx, this.blockedRetryMs(), `schema: ${errorMessage(outcome.err)}`);
+      }
       if (outcome.status === 'failed') {
         this.options.log.warn(
           { topic: batch.topic, partition: batch.partition, count: messages.length, kind: outcome.kind, err: errorMessage(outcome.err) },
@@ -271,8 +303,8 @@ export class BatchConsumerRunner {
         for (const message of messages) {
           if (!alive()) return;
           const done = await this.processOne(message, ctx, alive);
-          if (done === false) return;
-          if (done !== true) return this.defer(payload, ctx, done.retryAfterMs);
+          if (done.status === 'stop') return;
+          if (done.status === 'defer') return this.defer(payload, ctx, done.retryAfterMs, done.blocked);
           payload.resolveOffset(message.offset);
           await this.commit(payload, batch.topic, batch.partition, message.offset);
         }
@@ -289,10 +321,15 @@ export class BatchConsumerRunner {
         payload.resolveOffset(last.offset);
         await this.commit(payload, batch.topic, batch.partition, last.offset);
       }
+      this.setBlocked(batch.topic, batch.partition, undefined);
       this.options.hooks?.onBatchDone?.(batch.topic, batch.partition, messages.length, Date.now() - started);
     } finally {
       clearInterval(timer);
     }
+  }
+
+  private blockedRetryMs(): number {
+    return this.options.blockedRetryMs ?? 30_000;
   }
 
   /** Runs the handler, retrying transient failures until they pass or the runner stops. */
@@ -308,7 +345,7 @@ export class BatchConsumerRunner {
         return deferral ? { status: 'ok', deferral } : { status: 'ok' };
       } catch (err) {
         const kind = errorKind(err);
-        if (kind !== 'transient') return { status: 'failed', kind, err };
+        if (kind !== 'environment') return { status: 'failed', kind, err };
         this.setTransient(err);
         this.options.hooks?.onRetry?.(ctx.topic, kind, attempt, err);
         const delay = Math.min(backoffDelay(attempt, this.backoff), this.options.transientMaxDelayMs ?? 15_000);
@@ -320,32 +357,47 @@ export class BatchConsumerRunner {
     }
   }
 
-  /** Handles one message with bounded retries; dead-letters it when it cannot succeed. False: stop here; a deferral: it must wait. */
-  private async processOne(message: InboundMessage, ctx: BatchContext, alive: () => boolean): Promise<boolean | BatchDeferral> {
+  /**
+   * Handles one message: environment failures wait (inside runWithTransientRetry), data failures
+   * are dead-lettered at once, unclassified ones after `maxAttempts`, schema failures hold the
+   * partition.
+   */
+  private async processOne(message: InboundMessage, ctx: BatchContext, alive: () => boolean): Promise<OneResult> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.runWithTransientRetry([message], ctx, alive);
-      if (result.status === 'ok') return result.deferral !== undefined && result.deferral.handled < 1 ? result.deferral : true;
-      if (result.status === 'abandoned') return false;
-      if (result.kind === 'poison' || attempt >= this.maxAttempts) {
+      if (result.status === 'ok') {
+        const deferral = result.deferral;
+        return deferral !== undefined && deferral.handled < 1 ? { status: 'defer', retryAfterMs: deferral.retryAfterMs } : { status: 'done' };
+      }
+      if (result.status === 'abandoned') return { status: 'stop' };
+      if (result.kind === 'schema') return { status: 'defer', retryAfterMs: this.blockedRetryMs(), blocked: `schema: ${errorMessage(result.err)}` };
+      if (result.kind === 'data' || attempt >= this.maxAttempts) {
         return this.deadLetter(message, result.kind, result.err, attempt, alive);
       }
       this.options.hooks?.onRetry?.(ctx.topic, result.kind, attempt, result.err);
       await sleep(backoffDelay(attempt, this.backoff), this.stopping.signal);
-      if (!alive()) return false;
+      if (!alive()) return { status: 'stop' };
     }
   }
 
-  private async deadLetter(message: InboundMessage, kind: ErrorKind, err: unknown, attempts: number, alive: () => boolean): Promise<boolean> {
+  /**
+   * Writes the dead letter, a bounded number of times: when the DLQ stays unwritable the message's
+   * partition is held (nothing committed past it) and tried again later, with a status saying why.
+   */
+  private async deadLetter(message: InboundMessage, kind: ClassifiedKind, err: unknown, attempts: number, alive: () => boolean): Promise<OneResult> {
     const record = deadLetterRecord(this.options.app, message, kind, err, attempts, new Date());
+    const maxSends = this.options.deadLetterAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.dlqProducer.send([record]);
         break;
       } catch (sendErr) {
-        // The DLQ is Kafka too: while it is unreachable, wait rather than drop the message.
-        this.setTransient(sendErr);
+        this.options.log.warn({ topic: message.topic, partition: message.partition, offset: message.offset, dlq: record.topic, attempt, err: errorMessage(sendErr) }, 'writing a dead letter failed');
+        if (attempt >= maxSends) {
+          return { status: 'defer', retryAfterMs: this.blockedRetryMs(), blocked: `dead letter for offset ${message.offset} could not be written to ${record.topic}: ${errorMessage(sendErr)}` };
+        }
         await sleep(Math.min(backoffDelay(attempt, this.backoff), 15_000), this.stopping.signal);
-        if (!alive()) return false;
+        if (!alive()) return { status: 'stop' };
       }
     }
     this.options.log.warn(
@@ -353,14 +405,19 @@ export class BatchConsumerRunner {
       'message dead-lettered',
     );
     this.options.hooks?.onDeadLetter?.(message, kind, err);
-    return true;
+    return { status: 'done' };
   }
 
   /**
    * Leaves the rest of the batch unresolved (kafkajs fetches again from the first unresolved offset)
-   * and pauses this partition for `ms`; a topic held by pauseTopics stays held.
+   * and pauses this partition for `ms`; a topic held by pauseTopics stays held. With `blocked`, the
+   * partition is reported as held for that reason until one of its batches completes.
    */
-  private defer(payload: { pause(): () => void }, ctx: BatchContext, ms: number): void {
+  private defer(payload: { pause(): () => void }, ctx: BatchContext, ms: number, blocked?: string): void {
+    if (blocked !== undefined) {
+      this.options.log.warn({ topic: ctx.topic, partition: ctx.partition, retryInMs: ms, reason: blocked }, 'partition held');
+      this.setBlocked(ctx.topic, ctx.partition, blocked);
+    }
     const resume = payload.pause();
     const timer = setTimeout(() => {
       this.deferTimers.delete(timer);
@@ -385,6 +442,19 @@ export class BatchConsumerRunner {
       // Lost the partition in a rebalance: its new owner re-reads from the last commit (at-least-once).
       this.options.log.warn({ topic, partition, offset, err: errorMessage(err) }, 'offset commit failed');
     }
+  }
+
+  private setBlocked(topic: string, partition: number, reason: string | undefined): void {
+    const id = `${topic}/${partition}`;
+    const current = this.blocked.get(id);
+    if (reason === undefined) {
+      if (!current) return;
+      this.blocked.delete(id);
+      this.options.log.info({ topic, partition }, 'partition no longer held');
+    } else {
+      this.blocked.set(id, { topic, partition, reason, since: current?.since ?? Date.now() });
+    }
+    if (reason !== current?.reason) this.options.hooks?.onBlocked?.(topic, partition, reason);
   }
 
   private setTransient(err: unknown | undefined): void {

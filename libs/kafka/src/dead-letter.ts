@@ -1,4 +1,4 @@
-import { errorMessage, type ErrorKind } from './errors';
+import { errorMessage, type ClassifiedKind } from '@sync/errors';
 import type { InboundMessage, OutboundRecord } from './kafka.interface';
 
 /** Header names on dead letters (mirrored in @sync/contracts Headers). */
@@ -16,7 +16,7 @@ export const DLQ_HEADERS = {
 const MAX_REASON = 2000;
 
 /** The dead letter for a message: same key and value, original headers kept, the failure added. */
-export function deadLetterRecord(app: string, message: InboundMessage, kind: ErrorKind, err: unknown, attempts: number, now: Date): OutboundRecord {
+export function deadLetterRecord(app: string, message: InboundMessage, kind: ClassifiedKind, err: unknown, attempts: number, now: Date): OutboundRecord {
   return {
     topic: `dlq.${app}`,
     key: message.key,

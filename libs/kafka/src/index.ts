@@ -4,8 +4,6 @@ export { BatchConsumerRunner } from './batch-consumer.runner';
 export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';
 export { TopicAdmin } from './topic-admin';
 export type { TopicSpec } from './topic-admin';
-export { TransientError, PoisonError, errorKind, errorMessage } from './errors';
-export type { ErrorKind } from './errors';
 export { DLQ_HEADERS, deadLetterRecord } from './dead-letter';
 export { backoffDelay, sleep, DEFAULT_BACKOFF } from './backoff';
 export type { BackoffOptions } from './backoff';

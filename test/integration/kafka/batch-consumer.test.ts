@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DLQ_HEADERS, KafkaConnection, PoisonError, silentLog, TransientError, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { DLQ_HEADERS, KafkaConnection, silentLog, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { DataError, EnvironmentError } from '@sync/errors';
 import { kafkaBroker } from '../../support/infra';
 import { testBrokers, uniqueName } from '../../support/test-env';
 import { waitFor } from '../../support/wait-for';
@@ -155,11 +156,11 @@ describe('libs/kafka on the real broker', () => {
         for (const v of values(batch)) {
           if (v === 'contract-violation') {
             poisonAttempts += batch.length === 1 ? 1 : 0;
-            throw new PoisonError('op: must be one of c, u, d, r');
+            throw new DataError('op: must be one of c, u, d, r');
           }
           if (v === 'flaky' && flakyFailures < 4) {
             flakyFailures++;
-            throw new TransientError('database is restarting');
+            throw new EnvironmentError('database is restarting');
           }
         }
         applied.push(...values(batch));
@@ -171,7 +172,7 @@ describe('libs/kafka on the real broker', () => {
     assert.equal(flakyFailures, 4, 'transient failures were retried past maxAttempts, not dead-lettered');
     const dead = (await readAll(`dlq.${APP}`, 2)).filter((m) => m.headers[DLQ_HEADERS.sourceTopic] === topic);
     assert.deepEqual(values(dead), ['contract-violation']);
-    assert.equal(dead[0]!.headers[DLQ_HEADERS.errorKind], 'poison');
+    assert.equal(dead[0]!.headers[DLQ_HEADERS.errorKind], 'data');
   });
 
   it('a restarted consumer resumes from its committed offset', async () => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, chunksBySize, deadLetterRecord, errorKind, PoisonError, TransientError } from '@sync/kafka';
+import { backoffDelay, chunksBySize, deadLetterRecord } from '@sync/kafka';
+import { errorKind, DataError, EnvironmentError, SchemaError } from '@sync/errors';
+import { ContractError } from '@sync/contracts';
 
 describe('producer request splitting', () => {
   it('splits in order below the size limit and never drops a record', () => {
@@ -19,12 +21,17 @@ describe('producer request splitting', () => {
 
 describe('error kinds and backoff', () => {
   it('classifies errors by kind', () => {
-    assert.equal(errorKind(new TransientError('db down')), 'transient');
-    assert.equal(errorKind(new PoisonError('bad')), 'poison');
-    const contract = new Error('op: bad');
-    contract.name = 'ContractError';
-    assert.equal(errorKind(contract), 'poison');
+    assert.equal(errorKind(new EnvironmentError('db down')), 'environment');
+    assert.equal(errorKind(new DataError('bad')), 'data');
+    assert.equal(errorKind(new ContractError('op: bad')), 'data');
+    // A class name alone classifies nothing: kinds are typed, not name strings.
+    const named = new Error('op: bad');
+    named.name = 'ContractError';
+    assert.equal(errorKind(named), 'unknown');
     assert.equal(errorKind(new Error('?')), 'unknown');
+    // The cause chain is read, and the outermost classified error wins.
+    assert.equal(errorKind(new Error('wrapped', { cause: new SchemaError('column gone') })), 'schema');
+    assert.equal(errorKind(new EnvironmentError('retry', { cause: new DataError('bad') })), 'environment');
   });
 
   it('backs off exponentially with a cap and bounded jitter', () => {
@@ -38,7 +45,7 @@ describe('error kinds and backoff', () => {
 
   it('builds a dead letter with the reason and the source position', () => {
     const msg = { topic: 'in', partition: 2, offset: '41', key: Buffer.from('k'), value: Buffer.from('v'), headers: { origin: 'svc' }, timestamp: '0' };
-    const letter = deadLetterRecord('legacy-writeback', msg, 'poison', new Error('violates check'), 1, new Date('2026-11-24T00:00:00Z'));
+    const letter = deadLetterRecord('legacy-writeback', msg, 'data', new Error('violates check'), 1, new Date('2026-11-24T00:00:00Z'));
     assert.equal(letter.topic, 'dlq.legacy-writeback');
     assert.equal(letter.headers?.['dlq-reason'], 'violates check');
     assert.equal(letter.headers?.['dlq-source-offset'], '41');

@@ -32,7 +32,7 @@ describe('SQL Server write-back: identity keys and identityInsert', () => {
     const missing = keyed('upsert', 9);
     const err = explicitIdentityInsert(customers, 'id', originRuns([keyed('upsert', 1), missing]), existing(customers, 1));
     assert.ok(err instanceof SinkError);
-    assert.equal(err.kind, 'poison');
+    assert.equal(err.kind, 'data');
     assert.match(err.message, new RegExp(`^command ${missing.command.commandId}: erp\\.dbo\\.customer has no row with key \\(id\\) = \\(9\\)`));
     assert.match(err.message, /id is an IDENTITY column/);
     assert.match(err.message, /identityInsert: true/);

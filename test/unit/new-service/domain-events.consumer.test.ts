@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorKind } from '@sync/kafka';
+import { errorKind } from '@sync/errors';
 import { asRetryable } from '../../../examples/new-service/src/domain-events.consumer';
 
 function pgError(message: string, code?: string): Error {
@@ -10,7 +10,7 @@ function pgError(message: string, code?: string): Error {
 describe('sample new service: failures while applying events', () => {
   it('waits out its database being down or restarting instead of dead-lettering the events', () => {
     for (const err of [pgError('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'), pgError('terminating connection due to administrator command', '57P01'), pgError('Connection terminated unexpectedly'), pgError('the database system is starting up', '57P03')]) {
-      assert.equal(errorKind(asRetryable(err)), 'transient', err.message);
+      assert.equal(errorKind(asRetryable(err)), 'environment', err.message);
     }
   });
 

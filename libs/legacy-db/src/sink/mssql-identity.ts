@@ -41,7 +41,7 @@ export function explicitIdentityInsert(
       if (!upsert.afterDelete && present.has(id)) continue;
       const command = [...run].reverse().find((c) => c.command.op === 'upsert' && keyString(table, c.key) === id)!.command;
       return new SinkError(
-        'poison',
+        'data',
         `command ${command.commandId}: ${table.system}.${table.schema}.${table.name} has no row with key ${describeKey(table, upsert.key)}, ` +
           `and ${identityColumn} is an IDENTITY column, so SQL Server generates its values: send the insert without a key (generatedKey: true), ` +
           'or set identityInsert: true on the table to insert explicit keys (SET IDENTITY_INSERT, needs ALTER permission)',

@@ -80,7 +80,7 @@ export class MssqlWritebackSink implements WritebackSink {
       const meta = await this.meta(pool, table);
       for (const c of commands) {
         const unknown = Object.keys(c.columns).filter((col) => !meta.columns.has(col));
-        if (unknown.length > 0) throw new SinkError('poison', `command ${c.commandId}: ${tableName(table)} has no column(s) ${unknown.join(', ')}`);
+        if (unknown.length > 0) throw new SinkError('data', `command ${c.commandId}: ${tableName(table)} has no column(s) ${unknown.join(', ')}`);
       }
       tx = new sql.Transaction(pool);
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
@@ -237,7 +237,7 @@ export class MssqlWritebackSink implements WritebackSink {
     const request = pool.request();
     for (const p of s.params) request.input(p.name, p.value);
     const res = await request.query<{ name: string; is_identity: boolean }>(s.text);
-    if (res.recordset.length === 0) throw new SinkError('poison', `${tableName(table)} does not exist or has no columns`);
+    if (res.recordset.length === 0) throw new SinkError('data', `${tableName(table)} does not exist or has no columns`);
     const meta: TableMeta = { columns: new Set(res.recordset.map((r) => r.name)), identityColumn: res.recordset.find((r) => r.is_identity)?.name };
     this.metas.set(id, meta);
     return meta;

@@ -72,10 +72,10 @@ export class PostgresWritebackSink implements WritebackSink {
     const meta = await this.meta(table);
     for (const c of commands) {
       const unknown = Object.keys(c.columns).filter((col) => !meta.types.has(col));
-      if (unknown.length > 0) throw new SinkError('poison', `command ${c.commandId}: ${qualified(table)} has no column(s) ${unknown.join(', ')}`);
+      if (unknown.length > 0) throw new SinkError('data', `command ${c.commandId}: ${qualified(table)} has no column(s) ${unknown.join(', ')}`);
     }
     if (table.generatedKey && commands.some((c) => Object.keys(c.key).length === 0) && meta.keySequence === null) {
-      throw new SinkError('poison', `${qualified(table)}: generatedKey is set but the key column has no sequence or identity`);
+      throw new SinkError('data', `${qualified(table)}: generatedKey is set but the key column has no sequence or identity`);
     }
     // Redeliveries are rare, so the first attempt does not look the inbox up: it writes the inbox
     // rows first, and a recorded command id fails that insert; the batch is then redone with the
@@ -91,7 +91,7 @@ export class PostgresWritebackSink implements WritebackSink {
         lookup ||= inbox;
         if (attempt === 3) {
           const what = inbox ? 'commands of this batch keep being recorded concurrently' : 'keys of this batch keep being inserted concurrently (or the key sequence is behind the table)';
-          throw new SinkError('transient', `${qualified(table)}: ${what} (${(err as Error).message})`, { cause: err });
+          throw new SinkError('environment', `${qualified(table)}: ${what} (${(err as Error).message})`, { cause: err });
         }
       }
     }
@@ -112,7 +112,7 @@ export class PostgresWritebackSink implements WritebackSink {
     } finally {
       // A connection that failed mid-transaction may be broken: destroy it rather than reuse it.
       const kind = failure === undefined ? undefined : classifyPostgresError(failure).kind;
-      client.release(kind === 'transient' ? (failure as Error) : undefined);
+      client.release(kind === 'environment' ? (failure as Error) : undefined);
     }
   }
 
@@ -255,7 +255,7 @@ export class PostgresWritebackSink implements WritebackSink {
     if (cached) return cached;
     try {
       const cols = await this.pool.query<{ name: string; type: string; identity: boolean }>(pgCatalogQuery, [qualified(table)]);
-      if (cols.rows.length === 0) throw new SinkError('poison', `${qualified(table)} has no columns`);
+      if (cols.rows.length === 0) throw new SinkError('data', `${qualified(table)} has no columns`);
       const seq = table.generatedKey && table.key.length === 1 ? await this.pool.query<{ seq: string | null }>(pgSequenceQuery, [qualified(table), table.key[0]]) : undefined;
       const trigger =
         table.capture.mode === 'trigger' ? await this.pool.query<{ self_logged: boolean }>(pgSelfLoggedTriggerQuery, [qualified(table), changelogNames(table).trigger]) : undefined;

@@ -1,10 +1,11 @@
 /**
  * What a failed write means, decided once from the driver's error:
- * `transient` — the database is unreachable, busy or chose us as a deadlock victim: retry the same batch;
+ * `environment` — the database is unreachable, busy or chose us as a deadlock victim: retry the same batch;
  * `foreign-key` — a referenced row is missing (maybe still in flight): retry a few times, then park;
- * `poison` — the command itself can never succeed (constraint, unknown column, bad value): dead-letter.
+ * `data` — the command itself can never succeed (constraint, bad value): dead-letter.
+ * (The kinds other than `foreign-key` are those of @sync/errors.)
  */
-export type SinkErrorKind = 'transient' | 'foreign-key' | 'poison';
+export type SinkErrorKind = 'environment' | 'foreign-key' | 'data';
 
 export class SinkError extends Error {
   override readonly name = 'SinkError';
@@ -29,16 +30,16 @@ export function classifyPostgresError(err: unknown): SinkError {
   const code = field(err, 'code');
   const text = message(err);
   const kind = ((): SinkErrorKind => {
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'transient';
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'environment';
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
       if (code === '23503') return 'foreign-key';
       // 08 connection, 40 serialization/deadlock, 53 resources, 57 operator intervention (shutdown), 58 system I/O.
-      if (/^(08|40|53|57|58)/.test(code) || code === '55P03') return 'transient';
-      return 'poison';
+      if (/^(08|40|53|57|58)/.test(code) || code === '55P03') return 'environment';
+      return 'data';
     }
     // pg raises plain Errors when a connection dies mid-query or cannot be obtained in time.
-    if (/connection terminated|timeout|connect|socket|closed|ended/i.test(text)) return 'transient';
-    return 'poison';
+    if (/connection terminated|timeout|connect|socket|closed|ended/i.test(text)) return 'environment';
+    return 'data';
   })();
   return new SinkError(kind, typeof code === 'string' ? `${code}: ${text}` : text, { cause: err });
 }
@@ -51,17 +52,17 @@ export function classifyMssqlError(err: unknown): SinkError {
   const text = message(err);
   const kind = ((): SinkErrorKind => {
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || ['ESOCKET', 'ECONNCLOSED', 'ETIMEOUT', 'ELOGIN', 'ENOTOPEN', 'EREQINPROG', 'EABORT'].includes(code))) {
-      return 'transient';
+      return 'environment';
     }
     if (typeof number === 'number') {
       // 547 is raised for FOREIGN KEY and CHECK constraints alike; only the former may resolve itself.
-      if (number === 547) return /FOREIGN KEY|REFERENCE/i.test(text) ? 'foreign-key' : 'poison';
+      if (number === 547) return /FOREIGN KEY|REFERENCE/i.test(text) ? 'foreign-key' : 'data';
       // deadlock victim, lock timeout, snapshot conflicts, database unavailable / shutting down, resources.
-      if ([1205, 1222, 3960, 3961, 40197, 40501, 40613, 49918, 49919, 49920, 4060, 6005, 701, 8645, -2].includes(number)) return 'transient';
-      return 'poison';
+      if ([1205, 1222, 3960, 3961, 40197, 40501, 40613, 49918, 49919, 49920, 4060, 6005, 701, 8645, -2].includes(number)) return 'environment';
+      return 'data';
     }
-    if (/connection|timeout|socket|closed/i.test(text)) return 'transient';
-    return 'poison';
+    if (/connection|timeout|socket|closed/i.test(text)) return 'environment';
+    return 'data';
   })();
   return new SinkError(kind, typeof number === 'number' ? `${number}: ${text}` : text, { cause: err });
 }

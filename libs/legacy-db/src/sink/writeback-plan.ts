@@ -28,18 +28,18 @@ export function validateCommand(table: TableConfig, c: SinkCommand): void {
   const keyNames = Object.keys(c.key);
   const ref = `${table.system}.${table.schema}.${table.name}`;
   if (keyNames.length === 0) {
-    if (c.op === 'delete') throw new SinkError('poison', `command ${c.commandId}: a delete needs the legacy key`);
-    if (!table.generatedKey) throw new SinkError('poison', `command ${c.commandId}: ${ref} does not generate its key (generatedKey: false), so the command needs one`);
+    if (c.op === 'delete') throw new SinkError('data', `command ${c.commandId}: a delete needs the legacy key`);
+    if (!table.generatedKey) throw new SinkError('data', `command ${c.commandId}: ${ref} does not generate its key (generatedKey: false), so the command needs one`);
   } else {
     const missing = table.key.filter((k) => !(k in c.key) || c.key[k] === null || c.key[k] === undefined);
     const extra = keyNames.filter((k) => !table.key.includes(k));
     if (missing.length > 0 || extra.length > 0) {
-      throw new SinkError('poison', `command ${c.commandId}: key of ${ref} must be exactly (${table.key.join(', ')}), got (${keyNames.join(', ')})`);
+      throw new SinkError('data', `command ${c.commandId}: key of ${ref} must be exactly (${table.key.join(', ')}), got (${keyNames.join(', ')})`);
     }
   }
   if (table.columns) {
     const unknown = Object.keys(c.columns).filter((col) => !table.columns!.includes(col) && !table.key.includes(col));
-    if (unknown.length > 0) throw new SinkError('poison', `command ${c.commandId}: columns not synced for ${ref}: ${unknown.join(', ')}`);
+    if (unknown.length > 0) throw new SinkError('data', `command ${c.commandId}: columns not synced for ${ref}: ${unknown.join(', ')}`);
   }
 }
 
