@@ -49,6 +49,7 @@ export class KeymapDb implements OnApplicationBootstrap, OnApplicationShutdown {
     await this.initializing;
   }
 
+  // After the consumers stopped (KafkaCoreService.beforeApplicationShutdown): see its shutdown order.
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }

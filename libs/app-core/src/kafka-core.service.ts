@@ -1,8 +1,8 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { COMPACTED_TOPICS, Topics } from '@sync/contracts';
 import { backoffDelay, KafkaConnection, sleep, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
 import { errorMessage } from '@sync/errors';
-import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
+import { LivenessRegistry, MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import type { AppContext } from './app-context';
 import { APP_CONTEXT } from './tokens';
 
@@ -10,10 +10,19 @@ const PING_TIMEOUT_MS = 2500;
 
 /**
  * The app's Kafka link: connects in the background (so the liveness probe answers while the broker
- * is still unreachable), creates the suite's shared topics, and reports readiness.
+ * is still unreachable), creates the suite's shared topics, and reports readiness and liveness.
+ *
+ * Shutdown order (DESIGN.md): stop fetching, finish or abandon the batch in flight, commit what
+ * completed, close the producer, close the pools. The first three and the producer happen here, in
+ * beforeApplicationShutdown; database pools (LegacyDbRegistry, KeymapDb) close in
+ * onApplicationShutdown. Nest 11's close() runs each hook phase for every module before the next
+ * phase begins (onModuleDestroy, beforeApplicationShutdown, HTTP server close, onApplicationShutdown:
+ * NestApplicationContext.close in @nestjs/core/nest-application-context.js), so no pool can end
+ * under a batch. Within one phase the order follows module distance, with global modules such as
+ * CoreModule last: that is why consumers stopping in the same phase as the pools came too late.
  */
 @Injectable()
-export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly connection: KafkaConnection;
   readonly producer: SyncProducer;
   readonly admin: TopicAdmin;
@@ -26,6 +35,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(APP_CONTEXT) private readonly ctx: AppContext,
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
     @Inject(MetricsRegistry) private readonly metrics: MetricsRegistry,
+    @Inject(LivenessRegistry) private readonly liveness: LivenessRegistry,
   ) {
     this.connection = new KafkaConnection(ctx.kafka, ctx.logger);
     this.producer = this.connection.producer();
@@ -54,6 +64,16 @@ export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationSh
       } catch (err) {
         return `kafka unreachable: ${errorMessage(err)}`;
       }
+    });
+    const stallMs = this.ctx.env.liveness.consumerStallMs;
+    // In memory only: each runner's last fetch, join or batch work (a paused entity is exempt).
+    this.liveness.register('consumers', () => {
+      const now = Date.now();
+      const stalled = this.connection.runners().flatMap((runner) => {
+        const ms = runner.stalledMs(now);
+        return ms !== undefined && ms > stallMs ? [`${runner.groupId} has made no progress for ${Math.round(ms / 1000)} s (${runner.problem(now) ?? 'no fetch'})`] : [];
+      });
+      return stalled.length > 0 ? stalled.join('; ') : undefined;
     });
     this.connected = this.connectLoop().then(() => {
       up.set(1);
@@ -84,10 +104,12 @@ export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationSh
     return this.connected ?? Promise.resolve();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    // Consumers first (they finish and commit their batch), then the producer they may still use.
+    // Consumers first (they stop fetching, finish and commit their batch), then the producer they may still use.
+    this.ctx.logger.info({ consumers: this.stopHooks.length }, 'stopping consumers; waiting for the batches in flight');
     await Promise.all(this.stopHooks.map((stop) => stop().catch((err: unknown) => this.ctx.logger.error({ err: errorMessage(err) }, 'stop failed'))));
+    this.ctx.logger.info({}, 'consumers stopped; closing the producer');
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }

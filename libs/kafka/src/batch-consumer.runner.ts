@@ -125,6 +125,9 @@ export class BatchConsumerRunner {
   private readonly assigned = new Map<string, number[]>();
   private joined = false;
   private running = false;
+  private subscribed = false;
+  /** Last sign of life of the fetch loop (fetch, join, batch work): what liveness reads (stalledMs). */
+  private lastProgressAt = Date.now();
   private crashed: string | undefined;
   private failingSince: number | undefined;
   private readonly maxAttempts: number;
@@ -161,7 +164,9 @@ export class BatchConsumerRunner {
       eachBatch: (payload) => this.processBatch(payload),
     };
     const ev = this.consumer.events;
+    this.consumer.on(ev.FETCH, () => this.progress());
     this.consumer.on(ev.GROUP_JOIN, (e) => {
+      this.progress();
       this.joined = true;
       this.crashed = undefined;
       this.restarts = 0;
@@ -179,11 +184,35 @@ export class BatchConsumerRunner {
     this.consumer.on(ev.STOP, () => this.assigned.clear());
   }
 
+  /**
+   * Connects, subscribes and starts the fetch loop. A start that fails (broker unreachable, a topic
+   * that does not exist yet ...) does not throw: it is retried with backoff like a crash, for as
+   * long as the runner runs, and problem() / stalledMs() report it meanwhile.
+   */
   async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+    if (this.running || this.stopping.signal.aborted) return;
     this.running = true;
+    this.lastProgressAt = Date.now();
+    try {
+      await this.launch();
+    } catch (err) {
+      if (this.stopping.signal.aborted) return;
+      this.crashed = `start failed: ${errorMessage(err)}`;
+      this.options.hooks?.onCrash?.(err);
+      this.restartAfterCrash();
+    }
+  }
+
+  private async launch(): Promise<void> {
+    await this.consumer.connect();
+    if (!this.subscribed) {
+      await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+      this.subscribed = true;
+    }
+    // stop() may have come while connecting: a consumer run after it would never be stopped.
+    if (this.stopping.signal.aborted) return this.consumer.disconnect();
     await this.consumer.run(this.runConfig);
+    if (this.held.size > 0 && !this.stopping.signal.aborted) this.consumer.pause([...this.held].map((topic) => ({ topic })));
   }
 
   /**
@@ -198,14 +227,7 @@ export class BatchConsumerRunner {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopping.signal.aborted) return;
-      this.consumer
-        .connect()
-        // stop() may have come while connecting: a consumer run after it would never be stopped.
-        .then(() => (this.stopping.signal.aborted ? this.consumer.disconnect() : this.consumer.run(this.runConfig)))
-        .then(() => {
-          if (this.held.size > 0 && !this.stopping.signal.aborted) this.consumer.pause([...this.held].map((topic) => ({ topic })));
-        })
-        .catch((err: unknown) => {
+      this.launch().catch((err: unknown) => {
           this.crashed = errorMessage(err);
           this.restartAfterCrash();
         });
@@ -230,12 +252,41 @@ export class BatchConsumerRunner {
    */
   pauseTopics(topics: readonly string[]): void {
     for (const topic of topics) this.held.add(topic);
-    if (topics.length > 0) this.consumer.pause(topics.map((topic) => ({ topic })));
+    if (topics.length > 0) this.whenRunning(() => this.consumer.pause(topics.map((topic) => ({ topic }))));
   }
 
   resumeTopics(topics: readonly string[]): void {
+    // A wait while everything was held is no stall: liveness counts from the resume.
+    if (this.stalledMs() === undefined) this.progress();
     for (const topic of topics) this.held.delete(topic);
-    if (topics.length > 0) this.consumer.resume(topics.map((topic) => ({ topic })));
+    if (topics.length > 0) this.whenRunning(() => this.consumer.resume(topics.map((topic) => ({ topic }))));
+  }
+
+  /** kafkajs refuses pause/resume before its first run(); launch() applies `held` once it runs. */
+  private whenRunning(change: () => void): void {
+    try {
+      change();
+    } catch (err) {
+      if (this.joined) throw err;
+    }
+  }
+
+  /**
+   * For how long the fetch loop has shown no sign of life (no fetch, no join, no batch work), or
+   * undefined when none is expected: not started, stopping, or every topic held (entity paused).
+   */
+  stalledMs(now = Date.now()): number | undefined {
+    if (!this.running || this.stopping.signal.aborted) return undefined;
+    if (this.options.topics.every((t) => typeof t === 'string' && this.held.has(t))) return undefined;
+    return Math.max(0, now - this.lastProgressAt);
+  }
+
+  private progress(): void {
+    this.lastProgressAt = Date.now();
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
   }
 
   /** Partitions currently assigned to this member, per topic. */
@@ -284,7 +335,10 @@ export class BatchConsumerRunner {
     };
     const alive = (): boolean => payload.isRunning() && !payload.isStale();
     const started = Date.now();
+    this.progress();
     const timer = setInterval(() => {
+      // A long batch (a slow or locked write) is work, not a stall.
+      this.progress();
       payload.heartbeat().catch((err: unknown) => this.options.log.debug({ err: errorMessage(err) }, 'heartbeat during batch failed'));
     }, this.options.heartbeatIntervalMs ?? 3_000);
     try {
@@ -344,6 +398,8 @@ export class BatchConsumerRunner {
         this.setTransient(undefined);
         return deferral ? { status: 'ok', deferral } : { status: 'ok' };
       } catch (err) {
+        // A failure during stop is the stop's doing (pool closing, aborted wait): neither committed nor dead-lettered.
+        if (this.stopping.signal.aborted) return { status: 'abandoned' };
         const kind = errorKind(err);
         if (kind !== 'environment') return { status: 'failed', kind, err };
         this.setTransient(err);

@@ -10,6 +10,7 @@ import { TopicAdmin } from './topic-admin';
 /** One app's link to the cluster: the factory for its producers, consumers and admin client. */
 export class KafkaConnection {
   private readonly kafka: Kafka;
+  private readonly created: BatchConsumerRunner[] = [];
 
   constructor(readonly options: KafkaConnectionOptions, private readonly log: LogSink) {
     this.kafka = createKafkaClient(options, log);
@@ -42,6 +43,13 @@ export class KafkaConnection {
 
   /** A batch consumer whose dead letters go out through `dlqProducer`. */
   batchConsumer(dlqProducer: SyncProducer, options: Omit<BatchConsumerOptions, 'log'> & { log?: LogSink }): BatchConsumerRunner {
-    return new BatchConsumerRunner(this.kafka, dlqProducer, { ...options, log: options.log ?? this.log });
+    const runner = new BatchConsumerRunner(this.kafka, dlqProducer, { ...options, log: options.log ?? this.log });
+    this.created.push(runner);
+    return runner;
+  }
+
+  /** Every batch consumer made through this connection (liveness watches them). */
+  runners(): readonly BatchConsumerRunner[] {
+    return this.created;
   }
 }

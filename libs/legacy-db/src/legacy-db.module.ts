@@ -53,6 +53,8 @@ export class LegacyDbRegistry implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
+  // onApplicationShutdown, the last phase of Nest's close(): consumers have stopped and committed in
+  // beforeApplicationShutdown (KafkaCoreService) by then, so no batch is still using a pool.
   async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.dbs.values()].map((db) => db.close().catch(() => undefined)));
   }

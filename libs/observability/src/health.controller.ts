@@ -2,6 +2,7 @@ import { Controller, Get, Header, HttpCode, Inject, Res, ServiceUnavailableExcep
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { MetricsRegistry } from './metrics';
+import { LivenessRegistry } from './liveness.registry';
 import { ReadinessRegistry } from './readiness.registry';
 
 const CHECK_TIMEOUT_MS = 3000;
@@ -25,12 +26,15 @@ export class HealthController {
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
     @Inject(MetricsRegistry) private readonly metrics: MetricsRegistry,
+    @Inject(LivenessRegistry) private readonly liveness: LivenessRegistry,
   ) {}
 
-  /** The process works: answers without touching Kafka or any database. */
+  /** The process works (its loops turn): answers from memory, without touching Kafka or any database. */
   @Get('health/live')
   @HttpCode(200)
   live(): { status: 'ok' } {
+    const problems = this.liveness.problems();
+    if (Object.keys(problems).length > 0) throw new ServiceUnavailableException({ status: 'error', problems });
     return { status: 'ok' };
   }
 

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
 import { MetricsRegistry } from './metrics';
+import { LivenessRegistry } from './liveness.registry';
 import { ReadinessRegistry } from './readiness.registry';
 
 /** Health probes and /metrics for one app. */
@@ -16,8 +17,9 @@ export class ObservabilityModule {
       providers: [
         { provide: MetricsRegistry, useValue: new MetricsRegistry(app) },
         { provide: ReadinessRegistry, useValue: new ReadinessRegistry() },
+        { provide: LivenessRegistry, useValue: new LivenessRegistry() },
       ],
-      exports: [MetricsRegistry, ReadinessRegistry],
+      exports: [MetricsRegistry, ReadinessRegistry, LivenessRegistry],
     };
   }
 }

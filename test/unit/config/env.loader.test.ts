@@ -28,9 +28,15 @@ describe('loadEnv defaults', () => {
       log: { level: 'info' },
       admin: {},
       shutdown: { timeoutMs: 30_000 },
+      liveness: { consumerStallMs: 300_000 },
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
+  });
+
+  it('reads CONSUMER_STALL_TIMEOUT_MS and rejects a value below 1 s', () => {
+    assert.equal(loadEnv({ CONSUMER_STALL_TIMEOUT_MS: '60000' }).liveness.consumerStallMs, 60_000);
+    assert.throws(() => loadEnv({ CONSUMER_STALL_TIMEOUT_MS: '10' }), /CONSUMER_STALL_TIMEOUT_MS/);
   });
 
   it('picks the HTTP port per app', () => {

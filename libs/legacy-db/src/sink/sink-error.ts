@@ -37,8 +37,9 @@ export function classifyPostgresError(err: unknown): SinkError {
       if (/^(08|40|53|57|58)/.test(code) || code === '55P03') return 'environment';
       return 'data';
     }
-    // pg raises plain Errors when a connection dies mid-query or cannot be obtained in time.
-    if (/connection terminated|timeout|connect|socket|closed|ended/i.test(text)) return 'environment';
+    // pg raises plain Errors when a connection dies mid-query or cannot be obtained in time, and
+    // when the pool is closing ("Cannot use a pool after calling end on the pool"): never the data's fault.
+    if (/connection terminated|timeout|connect|socket|closed|ended|calling end on the pool|shutdown in progress/i.test(text)) return 'environment';
     return 'data';
   })();
   return new SinkError(kind, typeof code === 'string' ? `${code}: ${text}` : text, { cause: err });
@@ -61,7 +62,7 @@ export function classifyMssqlError(err: unknown): SinkError {
       if ([1205, 1222, 3960, 3961, 40197, 40501, 40613, 49918, 49919, 49920, 4060, 6005, 701, 8645, -2].includes(number)) return 'environment';
       return 'data';
     }
-    if (/connection|timeout|socket|closed/i.test(text)) return 'environment';
+    if (/connection|timeout|socket|closed|shutdown in progress/i.test(text)) return 'environment';
     return 'data';
   })();
   return new SinkError(kind, typeof number === 'number' ? `${number}: ${text}` : text, { cause: err });
