@@ -164,6 +164,7 @@ describe('describeEnv', () => {
       'kafka.brokers': '(not set)',
       'kafka.clientId': '(not set)',
       'keymap.databaseUrl': '***',
+      'liveness.consumerStallMs': '300000',
       'log.level': 'info',
       'admin.token': '***',
       'shutdown.timeoutMs': '30000',
