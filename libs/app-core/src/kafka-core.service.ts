@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { COMPACTED_TOPICS, Topics } from '@sync/contracts';
-import { backoffDelay, KafkaConnection, sleep, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
+import { backoffDelay, KafkaConnection, sleep, stalledConsumers, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
 import { errorMessage } from '@sync/errors';
 import { LivenessRegistry, MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import type { AppContext } from './app-context';
@@ -67,14 +67,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
     });
     const stallMs = this.ctx.env.liveness.consumerStallMs;
     // In memory only: each runner's last fetch, join or batch work (a paused entity is exempt).
-    this.liveness.register('consumers', () => {
-      const now = Date.now();
-      const stalled = this.connection.runners().flatMap((runner) => {
-        const ms = runner.stalledMs(now);
-        return ms !== undefined && ms > stallMs ? [`${runner.groupId} has made no progress for ${Math.round(ms / 1000)} s (${runner.problem(now) ?? 'no fetch'})`] : [];
-      });
-      return stalled.length > 0 ? stalled.join('; ') : undefined;
-    });
+    this.liveness.register('consumers', () => stalledConsumers(this.connection.runners(), stallMs));
     this.connected = this.connectLoop().then(() => {
       up.set(1);
       this.readiness.markStarted();

@@ -1,6 +1,7 @@
 export { KafkaConnection } from './kafka-connection';
 export { SyncProducer, chunksBySize } from './sync-producer';
 export { BatchConsumerRunner } from './batch-consumer.runner';
+export { stalledConsumers } from './consumer-liveness';
 export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';
 export { TopicAdmin } from './topic-admin';
 export type { TopicSpec } from './topic-admin';
