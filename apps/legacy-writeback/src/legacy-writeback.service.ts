@@ -60,6 +60,8 @@ export class LegacyWritebackService implements OnModuleInit {
       this.ctx.logger.info({ entity: change.record.entity, state: change.record.state }, 'new→legacy switch applied');
     });
     this.readiness.register('writeback', () => (started ? this.consumer.problem() : 'write-back consumer not started yet'));
+    // An entity held by a schema problem (column or table missing) is stale: say which and why.
+    this.readiness.register('writeback-held', () => this.consumer.heldProblem());
   }
 
   private heldAtStart(topic: string): boolean {

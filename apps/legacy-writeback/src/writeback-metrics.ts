@@ -12,6 +12,7 @@ export class WritebackMetrics {
   readonly parkExpired;
   readonly parkedNow;
   readonly failures;
+  readonly entityBlocked;
 
   constructor(metrics: MetricsRegistry) {
     this.rowsApplied = metrics.counter('sync_writeback_rows_applied_total', 'Commands applied to the legacy database', ['table', 'op']);
@@ -23,6 +24,7 @@ export class WritebackMetrics {
     this.parkedReleased = metrics.counter('sync_writeback_parked_released_total', 'Parked commands applied by a later release round', ['table']);
     this.parkExpired = metrics.counter('sync_writeback_park_expired_total', 'Parked commands dead-lettered after waiting longer than parkTimeoutMs', ['table']);
     this.parkedNow = metrics.gauge('sync_writeback_parked_commands', 'Commands waiting in the parked table (as of the last release round)', ['table']);
+    this.entityBlocked = metrics.gauge('sync_writeback_entity_blocked', 'Partitions of the entity held by a schema problem (0: none); the reason is in /health/ready and the logs', ['entity']);
     this.failures = metrics.counter('sync_writeback_failures_total', 'Failed batch attempts by error kind', ['table', 'kind']);
   }
 }

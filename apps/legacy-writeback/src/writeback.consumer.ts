@@ -1,7 +1,7 @@
 import type { TableConfig } from '@sync/config';
 import { parseWritebackCommand, Topics, type WritebackCommand } from '@sync/contracts';
 import { backoffDelay, deadLetterRecord, sleep, type BatchConsumerRunner, type BatchContext, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
-import { errorMessage, DataError, EnvironmentError } from '@sync/errors';
+import { errorMessage, DataError, EnvironmentError, SchemaError } from '@sync/errors';
 import { SinkError, type ParkedCommand, type SinkResult, type WritebackSink } from '@sync/legacy-db';
 import { parkExpired, ParkedRows, releaseGroups } from './parked-commands';
 import type { WritebackMetrics } from './writeback-metrics';
@@ -19,6 +19,8 @@ export interface WritebackConsumerOptions {
   readonly parkedRetryMs?: number;
   /** A command parked longer than this is dead-lettered (default 24 h). */
   readonly parkTimeoutMs?: number;
+  /** How long an entity held by a schema problem waits before its commands are tried again (default 30 s). */
+  readonly blockedRetryMs?: number;
   readonly partitionsConsumedConcurrently?: number;
 }
 
@@ -32,10 +34,41 @@ function tableRef(t: TableConfig): string {
 }
 
 /**
+ * The error kind the runner acts on, for a sink failure: environment waits and retries, schema
+ * holds the entity, data dead-letters the command. A foreign-key failure that reaches here (not
+ * parked) is data.
+ */
+export function syncErrorOf(err: SinkError, context: string): EnvironmentError | SchemaError | DataError {
+  const message = `${context}: ${err.message}`;
+  switch (err.kind) {
+    case 'environment':
+      return new EnvironmentError(message, { cause: err });
+    case 'schema':
+      return new SchemaError(message, { cause: err });
+    case 'data':
+    case 'foreign-key':
+      return new DataError(message, { cause: err });
+    default: {
+      const never: never = err.kind;
+      throw new Error(`unknown sink error kind ${String(never)}`);
+    }
+  }
+}
+
+/** A held entity as the status reports it. */
+export interface HeldEntity {
+  readonly entity: string;
+  readonly partitions: readonly number[];
+  readonly reason: string;
+  readonly since: string;
+}
+
+/**
  * Consumes resolved.* for the configured tables and applies each batch through the sink of the
  * table's system. The runner commits offsets after the handler returns, so results (generated
- * keys, conflicts) are published before the commit; failures are thrown with their kind:
- * transient (retry forever, readiness red), poison (dead-letter at once), other (isolate).
+ * keys, conflicts) are published before the commit; failures are thrown with their kind
+ * (syncErrorOf): environment (retry until it passes, readiness red), schema (the entity's partition
+ * is held with a status, tried again every blockedRetryMs), data (dead-letter that command).
  */
 export class WritebackConsumer {
   private runner: BatchConsumerRunner | undefined;
@@ -43,6 +76,8 @@ export class WritebackConsumer {
   private readonly parkedRows = new ParkedRows();
   private readonly held = new Set<string>();
   private releasing: { readonly stop: AbortController; readonly done: Promise<void> } | undefined;
+  /** The last environment failure while processing is failing transiently, for the status. */
+  private lastTransient: string | undefined;
 
   constructor(
     private readonly connection: KafkaConnection,
@@ -67,13 +102,19 @@ export class WritebackConsumer {
       handler: (messages, ctx) => this.handle(messages, ctx),
       transientMaxDelayMs: 5_000,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      ...(this.options.blockedRetryMs !== undefined ? { blockedRetryMs: this.options.blockedRetryMs } : {}),
       log: this.options.log,
       hooks: {
         onDeadLetter: (_message, kind) => metrics.deadLetters.inc({ kind }),
-        onTransientState: (err) =>
-          err === undefined
-            ? this.options.log.info({}, 'write-back recovered')
-            : this.options.log.warn({ err: errorMessage(err) }, 'write-back failing transiently; readiness is red until it recovers'),
+        onRetry: (_topic, kind, _attempt, err) => {
+          if (kind === 'environment') this.lastTransient = errorMessage(err);
+        },
+        onTransientState: (err) => {
+          this.lastTransient = err === undefined ? undefined : errorMessage(err);
+          if (err === undefined) this.options.log.info({}, 'write-back recovered');
+          else this.options.log.warn({ err: errorMessage(err) }, 'write-back failing transiently; readiness is red until it recovers');
+        },
+        onBlocked: (topic, partition, reason) => this.blockedChanged(topic, partition, reason),
       },
     });
     await this.runner.start();
@@ -107,9 +148,46 @@ export class WritebackConsumer {
     else this.runner.resumeTopics(topics);
   }
 
+  /** Why the write-back is not healthy (with the last database error while failing transiently), or undefined. */
   problem(): string | undefined {
     if (this.targets.size === 0) return undefined;
-    return this.runner ? this.runner.problem() : 'write-back consumer not started yet';
+    if (!this.runner) return 'write-back consumer not started yet';
+    const problem = this.runner.problem();
+    return problem !== undefined && this.lastTransient !== undefined ? `${problem}; last error: ${this.lastTransient}` : problem;
+  }
+
+  /** Entities whose partitions are held by a schema problem, with the reason (empty when none). */
+  heldEntities(): HeldEntity[] {
+    const byTopic = new Map<string, HeldEntity>();
+    for (const b of this.runner?.blockedPartitions() ?? []) {
+      const target = this.targets.get(b.topic);
+      const current = byTopic.get(b.topic);
+      byTopic.set(b.topic, {
+        entity: target ? tableRef(target.table) : b.topic,
+        partitions: [...(current?.partitions ?? []), b.partition].sort((x, y) => x - y),
+        reason: current?.reason ?? b.reason,
+        since: new Date(Math.min(b.since, current ? Date.parse(current.since) : b.since)).toISOString(),
+      });
+    }
+    return [...byTopic.values()];
+  }
+
+  /** The held entities as one sentence for readiness, or undefined when none is held. */
+  heldProblem(): string | undefined {
+    const held = this.heldEntities();
+    if (held.length === 0) return undefined;
+    return held
+      .map((h) => `entity ${h.entity} held since ${h.since} (partitions ${h.partitions.join(', ')}; retried every ${Math.round((this.options.blockedRetryMs ?? 30_000) / 1000)} s): ${h.reason}`)
+      .join('; ');
+  }
+
+  private blockedChanged(topic: string, partition: number, reason: string | undefined): void {
+    const target = this.targets.get(topic);
+    const entity = target ? tableRef(target.table) : topic;
+    const held = (this.runner?.blockedPartitions() ?? []).filter((b) => b.topic === topic).length;
+    this.options.metrics.entityBlocked.set({ entity }, held);
+    if (reason === undefined) this.options.log.info({ entity, partition }, 'entity partition no longer held');
+    else this.options.log.warn({ entity, partition, reason }, 'entity partition held: its commands wait until the problem is fixed (nothing dead-lettered)');
   }
 
   /**
@@ -157,7 +235,10 @@ export class WritebackConsumer {
     try {
       return await this.parkedRows.of(topic, () => target.sink.parked(target.table));
     } catch (err) {
-      throw new EnvironmentError(`reading the parked commands of ${tableRef(target.table)}: ${errorMessage(err)}`, { cause: err });
+      const context = `reading the parked commands of ${tableRef(target.table)}`;
+      // A parked table that cannot be read is never the fault of the commands in hand.
+      if (err instanceof SinkError && err.kind === 'schema') throw syncErrorOf(err, context);
+      throw new EnvironmentError(`${context}: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -215,7 +296,14 @@ export class WritebackConsumer {
     try {
       await this.publish(target, [command], await target.sink.applyBatch(target.table, [command]));
     } catch (err) {
+      // The database is unavailable or refuses us: the whole round stops, everything stays parked.
       if (!(err instanceof SinkError) || err.kind === 'environment') throw err;
+      if (err.kind === 'schema') {
+        // The table is not as the pipeline says: the command stays parked (never dead-lettered,
+        // however long it waited) until the table is fixed; other rows are still tried.
+        this.options.log.warn({ table: ref, commandId: p.commandId, err: err.message }, 'parked command still waits: schema problem');
+        return false;
+      }
       const timeout = this.options.parkTimeoutMs ?? 86_400_000;
       if (err.kind === 'foreign-key' && !parkExpired(p.parkedAt, new Date(), timeout)) return false;
       if (err.kind === 'foreign-key') this.options.metrics.parkExpired.inc({ table: ref });
@@ -272,9 +360,10 @@ export class WritebackConsumer {
         this.options.metrics.failures.inc({ table: ref, kind: err.kind });
         switch (err.kind) {
           case 'environment':
-            throw new EnvironmentError(`legacy database ${target.sink.system}: ${err.message}`, { cause: err });
+          case 'schema':
+            throw syncErrorOf(err, `legacy database ${target.sink.system}`);
           case 'data':
-            throw new DataError(`legacy database ${target.sink.system} rejected the command: ${err.message}`, { cause: err });
+            throw syncErrorOf(err, `legacy database ${target.sink.system} rejected the command`);
           case 'foreign-key':
             // In a batch the runner retries message by message, so only the command at fault is retried and parked.
             if (commands.length > 1) throw new Error(`foreign-key violation in batch, isolating: ${err.message}`, { cause: err });
@@ -298,7 +387,7 @@ export class WritebackConsumer {
     try {
       await target.sink.park(target.table, command, reason);
     } catch (err) {
-      if (err instanceof SinkError && err.kind !== 'environment') throw new DataError(`parking failed: ${err.message}`, { cause: err });
+      if (err instanceof SinkError) throw syncErrorOf(err, 'parking failed');
       throw new EnvironmentError(`parking failed: ${errorMessage(err)}`, { cause: err });
     }
     parkedRows.add(command.globalId);

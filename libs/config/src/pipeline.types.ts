@@ -41,6 +41,8 @@ export interface LegacyWritebackConfig {
   readonly parkedRetryMs: number;
   /** A command parked longer than this goes to dlq.legacy-writeback (default 24 h). */
   readonly parkTimeoutMs: number;
+  /** How long an entity held by a schema problem (column or table missing) waits before it is tried again (default 30 s). */
+  readonly blockedRetryMs: number;
 }
 
 /** Settings of the id-translation app (pipeline section `idTranslation`). */

@@ -31,7 +31,7 @@ export { encodeRowversion, decodeRowversion, rowversionBefore, encodeLsnPosition
 export type { LsnPosition } from './capture/mssql-position';
 export type { MssqlStatement, MssqlParam, MssqlParamType } from './capture/mssql-statement';
 export type { WritebackSink, SinkCommand, SinkResult, SinkOutcome, SinkConflict, LegacyVersion, ParkedCommand } from './sink/writeback-sink.interface';
-export { SinkError, classifyPostgresError, classifyMssqlError } from './sink/sink-error';
+export { SinkError, classifyPostgresError, classifyMssqlError, postgresSqlStateKind, mssqlErrorNumberKind } from './sink/sink-error';
 export type { SinkErrorKind } from './sink/sink-error';
 export { createWritebackSink } from './sink/writeback-sink.factory';
 export { republishOrigin, isRepublishOrigin } from './sink/republish-origin';

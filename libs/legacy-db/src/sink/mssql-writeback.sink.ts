@@ -5,6 +5,7 @@ import { mssqlChangelogNames } from '../capture/mssql-changelog.ddl';
 import type { MssqlLegacyDb } from '../mssql.legacy-db';
 import { explicitIdentityInsert, mssqlKeyedWrite } from './mssql-identity';
 import { classifyMssqlError, SinkError } from './sink-error';
+import { assertKnownColumns, metaId, withMetadataRefresh } from './sink-metadata';
 import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
 import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
 import {
@@ -72,16 +73,26 @@ export class MssqlWritebackSink implements WritebackSink {
     this.system = config.name;
   }
 
+  /**
+   * Applies one batch; a schema error (or a synced column the cached metadata does not know)
+   * refreshes the table's metadata once and retries (see PostgresWritebackSink.applyBatch).
+   */
   async applyBatch(table: TableConfig, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
     for (const c of commands) validateCommand(table, c);
+    return withMetadataRefresh(
+      () => this.metas.delete(metaId(table)),
+      () => this.applyOnce(table, commands),
+    );
+  }
+
+  private async applyOnce(table: TableConfig, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
     let tx: sql.Transaction | undefined;
     try {
       const pool = await this.db.connected();
       const meta = await this.meta(pool, table);
-      for (const c of commands) {
-        const unknown = Object.keys(c.columns).filter((col) => !meta.columns.has(col));
-        if (unknown.length > 0) throw new SinkError('data', `command ${c.commandId}: ${tableName(table)} has no column(s) ${unknown.join(', ')}`);
-      }
+      // SQL Server compares column names case-insensitively (default collations).
+      const known = new Set([...meta.columns].map((c) => c.toLowerCase()));
+      assertKnownColumns(table, commands, (column) => known.has(column.toLowerCase()));
       tx = new sql.Transaction(pool);
       await tx.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
       const results = await this.applyInTransaction(tx, table, meta, commands);
@@ -230,14 +241,14 @@ export class MssqlWritebackSink implements WritebackSink {
   }
 
   private async meta(pool: sql.ConnectionPool, table: TableConfig): Promise<TableMeta> {
-    const id = `${table.schema}.${table.name}`;
+    const id = metaId(table);
     const cached = this.metas.get(id);
     if (cached) return cached;
     const s = tsqlCatalog(table);
     const request = pool.request();
     for (const p of s.params) request.input(p.name, p.value);
     const res = await request.query<{ name: string; is_identity: boolean }>(s.text);
-    if (res.recordset.length === 0) throw new SinkError('data', `${tableName(table)} does not exist or has no columns`);
+    if (res.recordset.length === 0) throw new SinkError('schema', `${tableName(table)} does not exist or has no columns`);
     const meta: TableMeta = { columns: new Set(res.recordset.map((r) => r.name)), identityColumn: res.recordset.find((r) => r.is_identity)?.name };
     this.metas.set(id, meta);
     return meta;

@@ -3,6 +3,7 @@ import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
 import { changelogNames, selfLoggedValue } from '../capture/changelog-names';
 import { classifyPostgresError, SinkError } from './sink-error';
+import { assertKnownColumns, metaId, withMetadataRefresh } from './sink-metadata';
 import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from './writeback-plan';
 import {
   PG_MAX_PARAMS,
@@ -67,13 +68,25 @@ export class PostgresWritebackSink implements WritebackSink {
     this.system = config.name;
   }
 
+  /**
+   * Applies one batch. A schema error (a column or table missing, a type changed), or a command
+   * naming a column the cached metadata does not know, refreshes the table's metadata once and
+   * retries the batch: a column added since the metadata was read needs no restart. If it
+   * persists, the batch fails as `schema` (the app holds the entity and tries again later).
+   */
   async applyBatch(table: TableConfig, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
     for (const c of commands) validateCommand(table, c);
-    const meta = await this.meta(table);
-    for (const c of commands) {
-      const unknown = Object.keys(c.columns).filter((col) => !meta.types.has(col));
-      if (unknown.length > 0) throw new SinkError('data', `command ${c.commandId}: ${qualified(table)} has no column(s) ${unknown.join(', ')}`);
-    }
+    return withMetadataRefresh(
+      () => this.metas.delete(metaId(table)),
+      async () => {
+        const meta = await this.meta(table);
+        assertKnownColumns(table, commands, (column) => meta.types.has(column));
+        return this.applyWithMeta(table, meta, commands);
+      },
+    );
+  }
+
+  private async applyWithMeta(table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
     if (table.generatedKey && commands.some((c) => Object.keys(c.key).length === 0) && meta.keySequence === null) {
       throw new SinkError('data', `${qualified(table)}: generatedKey is set but the key column has no sequence or identity`);
     }
@@ -250,12 +263,12 @@ export class PostgresWritebackSink implements WritebackSink {
   }
 
   private async meta(table: TableConfig): Promise<PgTableMeta> {
-    const id = `${table.schema}.${table.name}`;
+    const id = metaId(table);
     const cached = this.metas.get(id);
     if (cached) return cached;
     try {
       const cols = await this.pool.query<{ name: string; type: string; identity: boolean }>(pgCatalogQuery, [qualified(table)]);
-      if (cols.rows.length === 0) throw new SinkError('data', `${qualified(table)} has no columns`);
+      if (cols.rows.length === 0) throw new SinkError('schema', `${qualified(table)} has no columns`);
       const seq = table.generatedKey && table.key.length === 1 ? await this.pool.query<{ seq: string | null }>(pgSequenceQuery, [qualified(table), table.key[0]]) : undefined;
       const trigger =
         table.capture.mode === 'trigger' ? await this.pool.query<{ self_logged: boolean }>(pgSelfLoggedTriggerQuery, [qualified(table), changelogNames(table).trigger]) : undefined;
@@ -270,7 +283,7 @@ export class PostgresWritebackSink implements WritebackSink {
       this.metas.set(id, meta);
       return meta;
     } catch (err) {
-      // A missing table (42P01) is a configuration problem that no retry fixes.
+      // A missing table (42P01 from the regclass cast) is a schema error: the entity is held.
       throw classifyPostgresError(err);
     }
   }

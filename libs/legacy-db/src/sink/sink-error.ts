@@ -1,11 +1,14 @@
 /**
  * What a failed write means, decided once from the driver's error:
- * `environment` — the database is unreachable, busy or chose us as a deadlock victim: retry the same batch;
+ * `environment` — the database is unreachable, busy, read-only, refuses our role, or chose us as a
+ *   deadlock victim: retry the same batch, never dead-letter;
+ * `schema` — a table, column or function the write needs is missing (or changed): the sink refreshes
+ *   the table's metadata once and retries; if it persists, the entity is held with a status;
  * `foreign-key` — a referenced row is missing (maybe still in flight): retry a few times, then park;
  * `data` — the command itself can never succeed (constraint, bad value): dead-letter.
  * (The kinds other than `foreign-key` are those of @sync/errors.)
  */
-export type SinkErrorKind = 'environment' | 'foreign-key' | 'data';
+export type SinkErrorKind = 'environment' | 'schema' | 'foreign-key' | 'data';
 
 export class SinkError extends Error {
   override readonly name = 'SinkError';
@@ -24,44 +27,128 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** PostgreSQL: by SQLSTATE class (https://www.postgresql.org/docs/current/errcodes-appendix.html) and socket errors. */
+/**
+ * Raised by pg (no SQLSTATE) when a pool is used after `pool.end()`: the app is shutting down,
+ * so the batch must be retried by whoever runs next, never dead-lettered.
+ */
+const POOL_ENDED = /Cannot use a pool after calling end on the pool|shutdown in progress/i;
+
+/** SQLSTATEs of a table, column or function the statement needs that is not (or no longer) there. */
+const PG_SCHEMA_CODES = new Set([
+  '42703', // undefined_column
+  '42P01', // undefined_table
+  '3F000', // invalid_schema_name
+  '42883', // undefined_function (e.g. a sync-schema function dropped)
+  '42704', // undefined_object (a type or sequence the statement names)
+  '42P10', // invalid_column_reference: ON CONFLICT without the unique index the metadata said was there
+  '42804', // datatype_mismatch: every value is cast to the cached column type, so the column's type changed
+  '42809', // wrong_object_type: the table was replaced by a view or similar
+]);
+
+/**
+ * SQLSTATEs that say something about the server, the session or our role, not about the command:
+ * 42501 insufficient_privilege, 25006 read_only_sql_transaction (failover to a standby, or
+ * default_transaction_read_only), 25P03/25P04 idle-in-transaction / transaction timeout,
+ * 3D000 database missing, 55P03 lock_not_available, 55006 object_in_use, 72000 snapshot_too_old.
+ */
+const PG_ENVIRONMENT_CODES = new Set(['42501', '25006', '25P03', '25P04', '3D000', '55P03', '55006', '72000']);
+/**
+ * Classes: 08 connection, 28 invalid authorization (login refused), 40 serialization failure or
+ * deadlock, 53 insufficient resources (disk full, too many connections), 57 operator intervention
+ * (57014 statement timeout/cancel, 57P01 admin shutdown), 58 system I/O, F0 configuration file,
+ * XX internal error.
+ */
+const PG_ENVIRONMENT_CLASS = /^(08|28|40|53|57|58|F0|XX)/;
+
+/** The kind of a PostgreSQL SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+export function postgresSqlStateKind(code: string): SinkErrorKind {
+  if (code === '23503') return 'foreign-key';
+  if (PG_ENVIRONMENT_CODES.has(code) || PG_ENVIRONMENT_CLASS.test(code)) return 'environment';
+  if (PG_SCHEMA_CODES.has(code)) return 'schema';
+  // 22 data exception, 23 integrity constraint, the other 42 codes (a value the statement cannot
+  // take), P0 RAISE EXCEPTION in a legacy trigger, and every code not listed above: those are
+  // raised about the row being written (legacy triggers and check logic use custom codes), so
+  // one dead letter, replayable with `sync-ctl dlq`, costs less than holding the partition.
+  return 'data';
+}
+
+/** PostgreSQL: by SQLSTATE (postgresSqlStateKind), socket errors, and pg's own plain errors. */
 export function classifyPostgresError(err: unknown): SinkError {
   if (err instanceof SinkError) return err;
   const code = field(err, 'code');
   const text = message(err);
   const kind = ((): SinkErrorKind => {
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'environment';
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-      if (code === '23503') return 'foreign-key';
-      // 08 connection, 40 serialization/deadlock, 53 resources, 57 operator intervention (shutdown), 58 system I/O.
-      if (/^(08|40|53|57|58)/.test(code) || code === '55P03') return 'environment';
-      return 'data';
-    }
-    // pg raises plain Errors when a connection dies mid-query or cannot be obtained in time, and
-    // when the pool is closing ("Cannot use a pool after calling end on the pool"): never the data's fault.
-    if (/connection terminated|timeout|connect|socket|closed|ended|calling end on the pool|shutdown in progress/i.test(text)) return 'environment';
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return postgresSqlStateKind(code);
+    if (POOL_ENDED.test(text)) return 'environment';
+    // pg raises plain Errors when a connection dies mid-query or cannot be obtained in time.
+    if (/connection terminated|timeout|connect|socket|closed|ended|not queryable/i.test(text)) return 'environment';
     return 'data';
   })();
   return new SinkError(kind, typeof code === 'string' ? `${code}: ${text}` : text, { cause: err });
 }
 
-/** SQL Server: by error number (sys.messages) and tedious/mssql connection error codes. */
+/**
+ * SQL Server error numbers (sys.messages) that say something about the server, the session or our
+ * login, not about the command.
+ */
+const MSSQL_ENVIRONMENT_NUMBERS = new Set([
+  // permission denied: object, column, database, server; principal cannot access the database
+  229, 230, 262, 297, 300, 916,
+  // SET IDENTITY_INSERT: "does not exist or you do not have permissions" (needs ALTER; the table exists, the catalog said so)
+  1088,
+  // read-only: database read-only, emergency mode, availability-group replica not primary / not readable
+  3906, 3908, 976, 978, 983,
+  // login failed, cannot open database, server paused or in script upgrade mode, login locked/expired
+  18456, 18452, 18486, 18487, 18488, 4060, 17142, 18401,
+  // deadlock victim, lock timeout, lock resources, snapshot update conflicts
+  1205, 1222, 1204, 3960, 3961,
+  // resources: out of memory, memory grant timeout, optimizer timeout, log full, filegroup full
+  701, 802, 8645, 8628, 9002, 1105,
+  // shutdown in progress, session being killed, connection-level transport errors
+  6005, 596, 233, 10053, 10054, 10060, 64,
+  // Azure SQL: database unavailable, busy, reconfiguring, resource limits, size quota
+  40197, 40501, 40613, 40143, 40544, 49918, 49919, 49920, 10928, 10929,
+  // client-side query timeout (tedious)
+  -2,
+]);
+
+/**
+ * A table, column, procedure or function the statement needs is missing (or changed): 207 invalid
+ * column name, 208 invalid object name, 213 column count does not match the table, 2812 stored
+ * procedure not found, 4121 function not found, 4104 multi-part identifier could not be bound,
+ * 4902 object not found (ALTER TABLE), 544/8101 explicit value for a column that became IDENTITY
+ * (the cached metadata said it was not one).
+ */
+const MSSQL_SCHEMA_NUMBERS = new Set([207, 208, 213, 2812, 4121, 4104, 4902, 544, 8101]);
+
+/** The kind of a SQL Server error number; `severity` is the error's class (level). */
+export function mssqlErrorNumberKind(number: number, text: string, severity?: number): SinkErrorKind {
+  // 547 is raised for FOREIGN KEY and CHECK constraints alike; only the former may resolve itself.
+  if (number === 547) return /FOREIGN KEY|REFERENCE/i.test(text) ? 'foreign-key' : 'data';
+  if (MSSQL_ENVIRONMENT_NUMBERS.has(number)) return 'environment';
+  if (MSSQL_SCHEMA_NUMBERS.has(number)) return 'schema';
+  // Level 17-19: insufficient resources / internal limits; 20-25: fatal, the connection is gone.
+  if (severity !== undefined && severity >= 17) return 'environment';
+  // 2627/2601 duplicate key, 515 NULL, 8152/2628 truncation, 245/8114/241/242 conversion,
+  // 220/8115 overflow, 8134 divide by zero, 3609 a legacy trigger rolled back, 50000+ RAISERROR
+  // or THROW from legacy code, and unlisted numbers: about the row being written (see
+  // postgresSqlStateKind for why an unknown number is data).
+  return 'data';
+}
+
+/** SQL Server: by error number (mssqlErrorNumberKind) and tedious/mssql connection error codes. */
 export function classifyMssqlError(err: unknown): SinkError {
   if (err instanceof SinkError) return err;
   const code = field(err, 'code');
   const number = field(err, 'number') ?? field(field(err, 'originalError'), 'number');
+  const severity = field(err, 'class') ?? field(field(field(err, 'originalError'), 'info'), 'class');
   const text = message(err);
   const kind = ((): SinkErrorKind => {
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || ['ESOCKET', 'ECONNCLOSED', 'ETIMEOUT', 'ELOGIN', 'ENOTOPEN', 'EREQINPROG', 'EABORT'].includes(code))) {
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || ['ESOCKET', 'ECONNCLOSED', 'ETIMEOUT', 'ELOGIN', 'ENOTOPEN', 'EREQINPROG', 'EABORT', 'EINSTLOOKUP'].includes(code))) {
       return 'environment';
     }
-    if (typeof number === 'number') {
-      // 547 is raised for FOREIGN KEY and CHECK constraints alike; only the former may resolve itself.
-      if (number === 547) return /FOREIGN KEY|REFERENCE/i.test(text) ? 'foreign-key' : 'data';
-      // deadlock victim, lock timeout, snapshot conflicts, database unavailable / shutting down, resources.
-      if ([1205, 1222, 3960, 3961, 40197, 40501, 40613, 49918, 49919, 49920, 4060, 6005, 701, 8645, -2].includes(number)) return 'environment';
-      return 'data';
-    }
+    if (typeof number === 'number') return mssqlErrorNumberKind(number, text, typeof severity === 'number' ? severity : undefined);
     if (/connection|timeout|socket|closed|shutdown in progress/i.test(text)) return 'environment';
     return 'data';
   })();
