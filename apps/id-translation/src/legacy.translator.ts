@@ -1,4 +1,4 @@
-import { Headers, parseChangeEvent, parseJsonValue, Topics, type HeaderMap } from '@sync/contracts';
+import { assertCleanHeaders, cleanText, Headers, parseChangeEvent, parseJsonValue, Topics, type HeaderMap } from '@sync/contracts';
 import {
   firstMergeWait,
   firstSightGlobalId,
@@ -14,7 +14,7 @@ import {
   type TableIndex,
 } from '@sync/keymap';
 import { silentLog, type InboundMessage, type LogSink, type OutboundRecord } from '@sync/kafka';
-import { errorMessage, EnvironmentError } from '@sync/errors';
+import { keymapFailure } from './keymap-failure';
 import type { TranslationMetrics } from './translation-metrics';
 
 /** The headers every translated message carries on from its input. */
@@ -25,6 +25,12 @@ export function passHeaders(headers: HeaderMap): Record<string, string> {
     if (value !== undefined) out[name] = value;
   }
   return out;
+}
+
+/** Rejects a message whose key or headers hold text no database or header can carry (a data error naming the field). */
+export function checkEnvelope(message: InboundMessage): void {
+  if (message.key) cleanText('message key', message.key.toString('utf8'));
+  assertCleanHeaders(message.headers);
 }
 
 /** The keyed events of a batch's first `handled` messages; the rest waits for `waitingFor`. */
@@ -67,7 +73,10 @@ export class LegacyTranslator {
    * event, with the natural key, must come first): `handled` says how far it got.
    */
   async translate(messages: readonly InboundMessage[]): Promise<LegacyTranslation> {
-    const plans = messages.map((m) => planForward(parseChangeEvent(parseJsonValue(m.value)), this.index));
+    const plans = messages.map((m) => {
+      checkEnvelope(m);
+      return planForward(parseChangeEvent(parseJsonValue(m.value)), this.index);
+    });
     let ids: Map<string, string>;
     let ready: readonly ForwardPlan[];
     let waitingFor: LocalKeyRef | undefined;
@@ -78,8 +87,9 @@ export class LegacyTranslator {
       waitingFor = wait?.ref;
       ids = await this.assign(ready, known);
     } catch (err) {
-      // The message is fine; the key map is not reachable (or busy): wait, never dead-letter.
-      throw new EnvironmentError(`key map lookup failed: ${errorMessage(err)}`, { cause: err });
+      // Usually the key map is not reachable (or busy): wait, never dead-letter. A value PostgreSQL
+      // refuses (SQLSTATE class 22/23) is the message's fault: dead-letter it.
+      throw keymapFailure('key map lookup failed', err);
     }
     const records = ready.map((plan, i) => {
       const event = keyedEvent(plan, (ref) => ids.get(refId(ref))!);

@@ -19,8 +19,9 @@ import {
   type TargetState,
 } from '@sync/keymap';
 import { deadLetterRecord, type InboundMessage, type LogSink, type OutboundRecord } from '@sync/kafka';
-import { errorKind, errorMessage, EnvironmentError } from '@sync/errors';
-import { passHeaders } from './legacy.translator';
+import { errorMessage, EnvironmentError } from '@sync/errors';
+import { checkEnvelope, passHeaders } from './legacy.translator';
+import { keymapFailure } from './keymap-failure';
 import type { TranslationMetrics } from './translation-metrics';
 
 export interface WritebackTranslatorOptions {
@@ -156,6 +157,7 @@ export class WritebackTranslator {
 
   async handleRequests(messages: readonly InboundMessage[]): Promise<void> {
     const items: Item[] = messages.map((m) => {
+      checkEnvelope(m);
       const request = parseWritebackRequest(parseJsonValue(m.value));
       const value = m.value!.toString('utf8');
       return { request, table: targetTable(request, this.index), source: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value, headers: { ...m.headers } } };
@@ -172,6 +174,7 @@ export class WritebackTranslator {
 
   async handleLinks(messages: readonly InboundMessage[]): Promise<void> {
     const links = messages.flatMap((m) => {
+      checkEnvelope(m);
       const link = parseIdmapLink(parseJsonValue(m.value));
       const tableRef = tableRefOf(link.schema, link.table);
       const table = this.index.get(link.system, tableRef);
@@ -233,8 +236,7 @@ export class WritebackTranslator {
         return work(tx, session);
       });
     } catch (err) {
-      if (errorKind(err) === 'data') throw err;
-      throw new EnvironmentError(`key map transaction failed: ${errorMessage(err)}`, { cause: err });
+      throw keymapFailure('key map transaction failed', err);
     }
     for (const [id, state] of session?.knownStates() ?? []) this.cache.set(id, state);
     return result;

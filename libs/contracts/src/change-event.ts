@@ -1,3 +1,4 @@
+import { cleanText } from './clean-text';
 import { ContractError } from './contract-error';
 
 export type ChangeOp = 'c' | 'u' | 'd' | 'r';
@@ -31,7 +32,7 @@ function isRow(v: unknown): v is Row {
 function requireString(obj: Record<string, unknown>, field: string, path: string): string {
   const v = obj[field];
   if (typeof v !== 'string' || v.length === 0) throw new ContractError(`${path}.${field}: must be a non-empty string`);
-  return v;
+  return cleanText(`${path}.${field}`, v);
 }
 
 /** Validates an untrusted value as a change event; throws ContractError naming the bad field. */
@@ -65,7 +66,7 @@ export function parseChangeEvent(value: unknown): ChangeEvent {
       table: requireString(source, 'table', 'source'),
       position: requireString(source, 'position', 'source'),
       committedAt: requireString(source, 'committedAt', 'source'),
-      txId: typeof txId === 'string' ? txId : null,
+      txId: typeof txId === 'string' ? cleanText('source.txId', txId) : null,
     },
   };
 }

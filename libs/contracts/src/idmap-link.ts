@@ -1,3 +1,4 @@
+import { cleanRow, cleanText } from './clean-text';
 import { ContractError } from './contract-error';
 import type { Row } from './change-event';
 
@@ -21,11 +22,12 @@ export function parseIdmapLink(value: unknown): IdmapLink {
   for (const field of ['system', 'schema', 'table', 'globalId', 'commandId'] as const) {
     const s = v[field];
     if (typeof s !== 'string' || s.length === 0) throw new ContractError(`${field}: must be a non-empty string`);
-    out[field] = s;
+    out[field] = cleanText(field, s);
   }
   const key = v['key'];
   if (typeof key !== 'object' || key === null || Array.isArray(key) || Object.keys(key).length === 0) {
     throw new ContractError('key: must be a non-empty object');
   }
+  cleanRow('key', key as Row);
   return { ...(out as Omit<IdmapLink, 'key'>), key: key as Row };
 }

@@ -1,5 +1,6 @@
 import type { ChangeEvent } from './change-event';
 import { parseChangeEvent } from './change-event';
+import { cleanText } from './clean-text';
 import { ContractError } from './contract-error';
 
 /**
@@ -26,10 +27,12 @@ export function parseKeyedChangeEvent(value: unknown): KeyedChangeEvent {
   const v = value as Record<string, unknown>;
   const globalId = v['globalId'];
   if (typeof globalId !== 'string' || globalId.length === 0) throw new ContractError('globalId: must be a non-empty string');
+  cleanText('globalId', globalId);
   const refs = v['references'] ?? {};
   if (typeof refs !== 'object' || refs === null || Array.isArray(refs)) throw new ContractError('references: must be an object');
   for (const [name, id] of Object.entries(refs)) {
     if (id !== null && typeof id !== 'string') throw new ContractError(`references.${name}: must be a string or null`);
+    if (id !== null) cleanText(`references.${name}`, id);
   }
   return { ...base, globalId, references: refs as Record<string, string | null> };
 }

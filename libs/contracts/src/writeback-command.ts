@@ -1,3 +1,4 @@
+import { cleanRow, cleanText } from './clean-text';
 import { ContractError } from './contract-error';
 import type { Row } from './change-event';
 
@@ -42,7 +43,7 @@ export interface WritebackCommand extends CommandCommon {
 function str(v: Record<string, unknown>, field: string): string {
   const value = v[field];
   if (typeof value !== 'string' || value.length === 0) throw new ContractError(`${field}: must be a non-empty string`);
-  return value;
+  return cleanText(field, value);
 }
 
 function obj(v: Record<string, unknown>, field: string): Row {
@@ -72,7 +73,7 @@ function parseCommon(v: Record<string, unknown>): CommandCommon {
     globalId: str(v, 'globalId'),
     columns: op === 'delete' && v['columns'] === undefined ? {} : obj(v, 'columns'),
     occurredAt,
-    ...(typeof basedOn === 'string' ? { basedOn } : {}),
+    ...(typeof basedOn === 'string' ? { basedOn: cleanText('basedOn', basedOn) } : {}),
     origin: str(v, 'origin'),
     causationId: str(v, 'causationId'),
   };
@@ -84,6 +85,8 @@ export function parseWritebackRequest(value: unknown): WritebackRequest {
   const refs = v['references'] === undefined ? {} : obj(v, 'references');
   for (const [name, id] of Object.entries(refs)) {
     if (id !== null && typeof id !== 'string') throw new ContractError(`references.${name}: must be a string or null`);
+    cleanText(`references name`, name);
+    if (id !== null) cleanText(`references.${name}`, id);
   }
   return { ...parseCommon(v), references: refs as Record<string, string | null> };
 }
@@ -93,6 +96,7 @@ export function parseWritebackCommand(value: unknown): WritebackCommand {
   const v = asRecord(value, 'write-back command');
   const common = parseCommon(v);
   const key = obj(v, 'key');
+  cleanRow('key', key);
   if (common.op === 'delete' && Object.keys(key).length === 0) throw new ContractError('key: a delete needs the legacy key');
   return { ...common, key };
 }

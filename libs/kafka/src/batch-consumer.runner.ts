@@ -63,6 +63,8 @@ export interface BatchConsumerOptions {
   readonly blockedRetryMs?: number;
   /** Attempts to write one dead letter before its partition is held (default 5). */
   readonly deadLetterAttempts?: number;
+  /** Cap on a dead letter's value in bytes (DEAD_LETTER_MAX_BYTES by default); larger ones are cut, with dlq-truncated. */
+  readonly deadLetterMaxBytes?: number;
   readonly heartbeatIntervalMs?: number;
   readonly sessionTimeoutMs?: number;
   readonly partitionsConsumedConcurrently?: number;
@@ -441,7 +443,7 @@ export class BatchConsumerRunner {
    * partition is held (nothing committed past it) and tried again later, with a status saying why.
    */
   private async deadLetter(message: InboundMessage, kind: ClassifiedKind, err: unknown, attempts: number, alive: () => boolean): Promise<OneResult> {
-    const record = deadLetterRecord(this.options.app, message, kind, err, attempts, new Date());
+    const record = deadLetterRecord(this.options.app, message, kind, err, attempts, new Date(), { ...(this.options.deadLetterMaxBytes !== undefined ? { maxBytes: this.options.deadLetterMaxBytes } : {}) });
     const maxSends = this.options.deadLetterAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       try {

@@ -1,4 +1,4 @@
-import type { Row } from '@sync/contracts';
+import { cleanText, type Row } from '@sync/contracts';
 
 // A legacy key as stored in the key map: one JSON text of its column values in key order. Numbers,
 // big integers sent as strings and booleans all become strings, so `42` from a change event and
@@ -17,7 +17,8 @@ export function canonicalKey(columns: readonly string[], row: Row): string | und
   for (const column of columns) {
     const text = scalarText(row[column]);
     if (text === null) return undefined;
-    parts.push(text);
+    // Key text goes into the key map (text and jsonb columns): PostgreSQL refuses NUL there.
+    parts.push(cleanText(`key column ${column}`, text));
   }
   return JSON.stringify(parts);
 }
@@ -38,6 +39,7 @@ export function canonicalNaturalKey(columns: readonly string[], row: Row): strin
   for (const column of columns) {
     const text = scalarText(row[column]);
     if (text === null) return undefined;
+    cleanText(`natural key column ${column}`, text);
     const normal = text.trim().toLowerCase();
     if (normal.length === 0) return undefined;
     parts.push(normal);

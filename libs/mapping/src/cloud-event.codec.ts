@@ -1,5 +1,5 @@
 import { CloudEvent, Kafka, ValidationError, type KafkaMessage } from 'cloudevents';
-import { ContractError } from '@sync/contracts';
+import { assertCleanHeaders, cleanText, ContractError } from '@sync/contracts';
 
 /** The CloudEvents attributes the suite sets on every domain event. */
 export interface DomainEventAttributes {
@@ -89,6 +89,10 @@ const REQUIRED_HEADERS = ['ce_id', 'ce_source', 'ce_type', 'ce_specversion'] as 
 
 /** Decodes a binary-mode CloudEvent; a message that is not one is a ContractError saying why. */
 export function decodeDomainEvent(message: { key: Buffer | string | null; value: Buffer | string | null; headers: Readonly<Record<string, string>> }): DecodedDomainEvent {
+  // ce_subject becomes a global id in the key map and ce_id a command id: a NUL or lone surrogate
+  // in any header (or the key) is refused here, naming it, before it reaches a database.
+  assertCleanHeaders(message.headers);
+  if (message.key !== null) cleanText('message key', typeof message.key === 'string' ? message.key : message.key.toString('utf8'));
   const missing = REQUIRED_HEADERS.filter((h) => !message.headers[h]);
   if (missing.length > 0) throw new ContractError(`not a CloudEvent in Kafka binary mode: header ${missing.join(', ')} missing`);
   if (message.headers['ce_specversion'] !== '1.0') throw new ContractError(`ce_specversion: ${message.headers['ce_specversion']} is not supported (1.0 only)`);

@@ -17,21 +17,84 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Compiles `source`; throws an Error whose message says what and where when it is not valid JSONata. */
-export function compileExpression(source: string): Expression {
+/** Limits on one evaluation of one expression. */
+export interface ExpressionLimits {
+  /** Wall-clock budget in ms (default 1000); past it the evaluation fails with a data error. */
+  readonly timeoutMs?: number;
+  /** Deepest nesting of evaluation steps (recursion) allowed (default 500). */
+  readonly maxDepth?: number;
+}
+
+export const DEFAULT_EXPRESSION_LIMITS = { timeoutMs: 1_000, maxDepth: 500 } as const;
+
+/** How often a long evaluation hands the event loop back (heartbeat timers must run). */
+const YIELD_EVERY_MS = 20;
+/** Binding that carries one evaluation's clock (a plain name: jsonata binds only string keys per call). */
+const BUDGET = '__syncBudget';
+
+/** Thrown when an evaluation runs past its budget; shaped like a JSONata error. */
+class BudgetExceeded extends Error {
+  readonly code = 'D1012';
+}
+
+/** One evaluation's clock: fails past the deadline, yields to the event loop every few ms. */
+class Budget {
+  private readonly deadline: number;
+  private lastYield: number;
+  private steps = 0;
+  constructor(private readonly timeoutMs: number) {
+    this.lastYield = Date.now();
+    this.deadline = this.lastYield + timeoutMs;
+  }
+  async step(): Promise<void> {
+    // Reading the clock on every node costs more than the node: every 64 steps is enough.
+    if ((++this.steps & 63) !== 0) return;
+    const now = Date.now();
+    if (now > this.deadline) throw new BudgetExceeded(`evaluation ran longer than its budget of ${this.timeoutMs} ms (mappingLimits.timeoutMs): check for an endless loop or recursion`);
+    if (now - this.lastYield >= YIELD_EVERY_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.lastYield = Date.now();
+    }
+  }
+}
+
+/** True when the expression names `$eval` anywhere (called, or passed as a function value). */
+function usesEval(node: unknown, depth = 0): boolean {
+  if (depth > 1000 || typeof node !== 'object' || node === null) return false;
+  if (Array.isArray(node)) return node.some((n) => usesEval(n, depth + 1));
+  const n = node as { type?: unknown; value?: unknown };
+  if (n.type === 'variable' && n.value === 'eval') return true;
+  return Object.values(node).some((v) => usesEval(v, depth + 1));
+}
+
+/**
+ * Compiles `source`; throws an Error whose message says what and where when it is not valid
+ * JSONata, or when it uses `$eval` (it would evaluate text taken from a message: code injection,
+ * and no budget at load time could cover it).
+ */
+export function compileExpression(source: string, limits: ExpressionLimits = {}): Expression {
   if (PLAIN_NAME.test(source) && !RESERVED.has(source)) {
     return {
       source,
       evaluate: (input) => Promise.resolve(isRecord(input) && Object.prototype.hasOwnProperty.call(input, source) ? input[source] : undefined),
     };
   }
+  const timeoutMs = limits.timeoutMs ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs;
+  const maxDepth = limits.maxDepth ?? DEFAULT_EXPRESSION_LIMITS.maxDepth;
   let compiled: jsonata.Expression;
   try {
-    compiled = jsonata(source);
+    // jsonata 2.x guardrails: `stack` bounds the evaluation depth, `timeout` is checked per step;
+    // the entry hook below adds yielding so a long evaluation never starves heartbeats.
+    compiled = jsonata(source, { stack: maxDepth, timeout: timeoutMs });
   } catch (err) {
     throw new Error(`invalid JSONata expression ${JSON.stringify(source)}: ${jsonataMessage(err)}`);
   }
-  return { source, evaluate: (input, bindings) => compiled.evaluate(input, { ...bindings }) as Promise<unknown> };
+  if (usesEval(compiled.ast())) throw new Error(`$eval is not allowed in mappings (it evaluates text from the message): ${JSON.stringify(source)}`);
+  compiled.assign(Symbol.for('jsonata.__evaluate_entry') as unknown as string, async (_expr: unknown, _input: unknown, env: { lookup(name: string): unknown }) => {
+    const budget = env.lookup(BUDGET);
+    if (budget instanceof Budget) await budget.step();
+  });
+  return { source, evaluate: (input, bindings) => compiled.evaluate(input, { ...bindings, [BUDGET]: new Budget(timeoutMs) }) as Promise<unknown> };
 }
 
 // JSONata keywords and literals that look like plain names but are not field reads.

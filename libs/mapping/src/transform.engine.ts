@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
+  assertCleanHeaders,
   ContractError,
   Headers,
   legacyOrigin,
@@ -96,6 +97,7 @@ export class MappingEngine {
 
   /** A keyed change event: domain events for its mappings, write-backs for its replication rules. */
   async fromKeyed(input: TransformInput): Promise<TransformResult> {
+    assertCleanHeaders(input.headers);
     const change = parseKeyedChangeEvent(parseJsonValue(valueBuffer(input.value)));
     const ref = parseTableTopic(input.topic);
     if (ref && (ref.system !== change.source.system || ref.table !== change.source.table)) {

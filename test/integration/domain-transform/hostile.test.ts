@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parsePipeline } from '@sync/config';
+import { parseWritebackRequest, Topics } from '@sync/contracts';
+import { DLQ_HEADERS, KafkaConnection, silentLog, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { loadMappings, MapperRegistry, MappingEngine } from '@sync/mapping';
+import { MetricsRegistry } from '@sync/observability';
+import { TransformConsumer } from '../../../apps/domain-transform/src/transform.consumer';
+import { TransformMetrics } from '../../../apps/domain-transform/src/transform-metrics';
+import { repoRoot, testBrokers, uniqueName } from '../../support/test-env';
+import { waitFor } from '../../support/wait-for';
+
+// Unique system and aggregate names give this run its own keyed.*, domain.* and writeback.* topics.
+const tag = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const CRM = `crm_${tag}`;
+const ERP = `erp_${tag}`;
+const AGG = `user_${tag}`;
+const yaml = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'mappings', 'users.pipeline.yaml'), 'utf8')
+  .replace(/\bcrm\b/g, CRM)
+  .replace(/\berp\b/g, ERP)
+  .replace(/aggregate: user\b/g, `aggregate: ${AGG}`)
+  // A mapping that runs away (endless tail recursion) on one value only.
+  .replace('city: city\n          zip', 'city: "city = \\"loop\\" ? ($l := function($n){ $l($n + 1) }; $l(0)) : city"\n          zip');
+
+const USERS = Topics.keyed({ system: CRM, schema: 'public', table: 'users' });
+const DOMAIN = Topics.domain(AGG, 1);
+const WRITEBACK = Topics.writeback({ system: CRM, schema: 'public', table: 'users' });
+const DLQ = Topics.dlq('domain-transform');
+
+const connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'it-domain-transform-hostile' }, silentLog);
+const metrics = new MetricsRegistry('domain-transform');
+let producer: SyncProducer;
+let admin: TopicAdmin;
+let transform: TransformConsumer;
+const readers: BatchConsumerRunner[] = [];
+
+/** Collects everything written to `topic` from the beginning, while the test runs. */
+async function collect(topic: string): Promise<InboundMessage[]> {
+  const seen: InboundMessage[] = [];
+  const reader = connection.batchConsumer(producer, { app: 'it-reader', groupId: uniqueName('reader'), topics: [topic], handler: async (batch) => void seen.push(...batch) });
+  readers.push(reader);
+  await reader.start();
+  return seen;
+}
+
+function change(op: 'c' | 'u' | 'd', position: string, before: object | null, after: object | null): string {
+  return JSON.stringify({ op, before, after, source: { system: CRM, schema: 'public', table: 'users', position, committedAt: '2025-01-02T03:04:05.000Z', txId: null }, ts_ms: 1, globalId: 'gid-42', references: { manager_id: null } });
+}
+
+function ceHeaders(type: string, id: string, origin: string): Record<string, string> {
+  return { ce_id: id, ce_source: '/services/profile', ce_type: type, ce_specversion: '1.0', ce_subject: 'gid-42', ce_time: '2025-03-01T00:00:00.000Z', 'content-type': 'application/json', origin, 'causation-id': `cmd-${id}` };
+}
+
+const row = { id: 42, name: 'Ada', email: 'ada@example.org', street: '1 Main St', city: 'Leeds', zip: 12345, active: 1, manager_id: null };
+
+describe('domain-transform: hostile and runaway messages are dead-lettered, the next one is processed', () => {
+  let domainOut: InboundMessage[];
+  let writebacks: InboundMessage[];
+  let dlq: InboundMessage[];
+
+  before(async () => {
+    producer = connection.producer();
+    await producer.connect();
+    admin = connection.admin();
+    const mappers = new MapperRegistry();
+    const engine = new MappingEngine(loadMappings(parsePipeline(yaml, 'it.yaml'), mappers), mappers);
+    transform = new TransformConsumer(engine, connection, producer, admin, { app: 'domain-transform', groupPrefix: uniqueName('dth'), log: silentLog, metrics: new TransformMetrics(metrics) });
+    await transform.start();
+    await waitFor('transform consumers assigned', () => transform.problem() === undefined, 60_000);
+    [domainOut, writebacks, dlq] = await Promise.all([collect(DOMAIN), collect(WRITEBACK), collect(DLQ)]);
+  });
+
+  after(async () => {
+    await transform.stop();
+    for (const r of readers) await r.stop().catch(() => undefined);
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+
+  it('a mapping that exceeds its time budget dead-letters that message, naming the mapping path; the next one on the partition is transformed', async () => {
+    await producer.send([
+      { topic: USERS, key: 'gid-42', value: change('c', '1', null, { ...row, city: 'loop' }), headers: { 'event-id': 'runaway' } },
+      { topic: USERS, key: 'gid-42', value: change('c', '2', null, { ...row, city: 'York' }), headers: { 'event-id': 'next' } },
+    ]);
+    const dead = await waitFor('the runaway change in the DLQ', () => dlq.find((m) => m.headers[DLQ_HEADERS.sourceTopic] === USERS && m.headers['event-id'] === 'runaway'), 60_000);
+    assert.equal(dead.headers[DLQ_HEADERS.errorKind], 'data');
+    assert.match(dead.headers[DLQ_HEADERS.reason] ?? '', /fields\.city: .*(timeout|budget)/i);
+    const address = await waitFor('the next change transformed', () => domainOut.find((m) => m.headers['causation-id'] === 'next' && m.headers['ce_type'] === 'AddressChanged'), 60_000);
+    assert.equal((JSON.parse(address.value!.toString()) as { city: string }).city, 'York');
+  });
+
+  it('a NUL in ce_subject dead-letters that domain event, naming the header; the next one is written back', async () => {
+    await producer.send([
+      { topic: DOMAIN, key: 'gid-42', value: JSON.stringify({ name: 'Eve', email: 'e@x', active: true }), headers: { ...ceHeaders('UserChanged', 'nul-1', 'service:profile'), ce_subject: 'gid-\u000042' } },
+      { topic: DOMAIN, key: 'gid-42', value: JSON.stringify({ name: 'Ada', email: 'a@x', active: true }), headers: ceHeaders('UserChanged', 'ok-1', 'service:profile') },
+    ]);
+    const dead = await waitFor('the NUL event in the DLQ', () => dlq.find((m) => m.headers[DLQ_HEADERS.sourceTopic] === DOMAIN && m.headers['ce_id'] === 'nul-1'), 30_000);
+    assert.equal(dead.headers[DLQ_HEADERS.errorKind], 'data');
+    assert.match(dead.headers[DLQ_HEADERS.reason] ?? '', /header ce_subject.*NUL/);
+    const wb = await waitFor('write-back of the good event', () => writebacks.find((m) => m.headers['causation-id'] === 'ok-1'), 30_000);
+    assert.equal(parseWritebackRequest(JSON.parse(wb.value!.toString())).globalId, 'gid-42');
+  });
+});
