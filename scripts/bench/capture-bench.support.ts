@@ -4,7 +4,7 @@
  * both sides of the comparison are measured by the same code.
  */
 import { Client } from 'pg';
-import { parsePipeline } from '@sync/config';
+import { ENV_DEFAULTS, parsePipeline } from '@sync/config';
 import { Topics } from '@sync/contracts';
 import { applyDdl, changelogDdl, createCaptureSource, createLegacyDb, NOTIFY_CHANNEL, PostgresLegacyDb } from '@sync/legacy-db';
 import { KafkaConnection, silentLog, type SyncProducer } from '@sync/kafka';
@@ -199,6 +199,8 @@ export async function singleRowCommitRate(url: string, table: string, firstId: n
 /** Rounds and seconds per table of the commit capacity runs (commitCapacity). */
 const COMMIT_RATE_ROUNDS = 2;
 const COMMIT_RATE_SECONDS = 3;
+/** The broker-default record limit legacy-import runs with unless KAFKA_MAX_MESSAGE_BYTES says otherwise. */
+const BENCH_LIMITS = { maxMessageBytes: ENV_DEFAULTS.kafkaMaxMessageBytes };
 
 /**
  * Single-row commit capacity of each table, measured in alternation (round 1: a, b, c; round 2:
@@ -322,7 +324,7 @@ systems:
         saveState: (entity: string, state: Parameters<typeof encodeState>[0]) => producer.send([{ topic: Topics.offsets, key: entity, value: encodeState(state) }]),
       };
       const log = createLogger('bench', 'warn');
-      const runner = new TableCaptureRunner(table, source, ports, metrics, log, { phase: 'streaming', position: startPos });
+      const runner = new TableCaptureRunner(table, source, ports, metrics, log, { phase: 'streaming', position: startPos }, BENCH_LIMITS);
       runners.push(runner);
       const t0 = performance.now();
       runner.start();
@@ -333,7 +335,7 @@ systems:
       db.listen(NOTIFY_CHANNEL, () => runner.wake());
       // The notify-off table streams from now on: its backlog only served the write-cost figure.
       const quietSource = createCaptureSource(db, sys, quietTable);
-      const quietRunner = new TableCaptureRunner(quietTable, quietSource, ports, metrics, log, { phase: 'streaming', position: await quietSource.startPosition() });
+      const quietRunner = new TableCaptureRunner(quietTable, quietSource, ports, metrics, log, { phase: 'streaming', position: await quietSource.startPosition() }, BENCH_LIMITS);
       runners.push(quietRunner);
       quietRunner.start();
 

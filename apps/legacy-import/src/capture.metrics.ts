@@ -7,7 +7,12 @@ export function captureMetrics(registry: MetricsRegistry) {
     echoSkipped: registry.counter('sync_capture_echo_skipped_total', "Changes written by the suite's own write-back, not published", ['entity']),
     errors: registry.counter('sync_capture_errors_total', 'Failed capture polls', ['entity']),
     pollSeconds: registry.histogram('sync_capture_poll_duration_seconds', 'Duration of one changelog read', ['entity'], [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]),
-    lagSeconds: registry.gauge('sync_capture_lag_seconds', 'Now minus the commit time of the last captured change (0 when caught up)', ['entity']),
+    lagSeconds: registry.gauge(
+      'sync_capture_lag_seconds',
+      'Now minus the commit time of the last captured change; on an empty poll, the age of the oldest committed change still waiting (e.g. behind an open transaction), 0 when none',
+      ['entity'],
+    ),
+    deadLettered: registry.counter('sync_capture_dead_lettered_total', 'Changes sent to dlq.legacy-import as references (oversize, poison) instead of their topic', ['entity', 'rejection']),
     lastChange: registry.gauge('sync_capture_last_change_timestamp_seconds', 'Commit time of the last captured change', ['entity']),
     backlog: registry.gauge('sync_capture_backlog_rows', 'Changelog rows not yet read', ['entity']),
     purged: registry.counter('sync_changelog_purged_rows_total', 'Consumed changelog rows deleted by retention', ['entity']),

@@ -1,6 +1,7 @@
 import type { TableConfig } from '@sync/config';
 import { Headers, legacyOrigin, Topics, type ChangeEvent, type Row } from '@sync/contracts';
 import type { CapturedChange } from '@sync/legacy-db';
+import { DataError } from '@sync/errors';
 import type { OutboundRecord } from '@sync/kafka';
 
 /** Message key: the primary-key columns, in key order, as a JSON object. */
@@ -15,10 +16,19 @@ function record(table: TableConfig, event: ChangeEvent, eventId: string, keyRow:
   return {
     topic: Topics.legacy({ system: table.system, schema: table.schema, table: table.name }),
     key: JSON.stringify(keyRow),
-    value: JSON.stringify(event),
+    value: encode(event, eventId),
     // A captured legacy change starts a causation chain: it is its own cause.
     headers: { [Headers.eventId]: eventId, [Headers.origin]: origin, [Headers.causationId]: eventId },
   };
+}
+
+function encode(event: ChangeEvent, eventId: string): string {
+  try {
+    return JSON.stringify(event);
+  } catch (err) {
+    // A value JSON cannot hold (a BigInt a normaliser let through ...): this change can never be sent.
+    throw new DataError(`${eventId}: the change cannot be encoded as JSON: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Deterministic event id: the same change read twice (after a crash) gets the same id. */

@@ -6,6 +6,7 @@ import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import { captureMetrics } from './capture.metrics';
 import { decodeState, encodeState, entityName, type CaptureState } from './capture-state';
 import { TableCaptureRunner } from './table-capture.runner';
+import { IMPORT_APP } from './import-dead-letter.builder';
 
 /** Runs one capture loop per configured table, once Kafka is reachable and positions are loaded. */
 @Injectable()
@@ -39,7 +40,10 @@ export class LegacyImportService implements OnModuleInit {
   private async start(): Promise<void> {
     if (this.runners.size > 0) return;
     const tables = [...this.ctx.pipeline.systems.values()].flatMap((s) => s.tables);
-    await this.kafka.admin.ensureTopics(tables.map((t) => ({ topic: Topics.legacy({ system: t.system, schema: t.schema, table: t.name }) })));
+    await this.kafka.admin.ensureTopics([
+      ...tables.map((t) => ({ topic: Topics.legacy({ system: t.system, schema: t.schema, table: t.name }) })),
+      { topic: Topics.dlq(IMPORT_APP) },
+    ]);
     const saved = await this.loadStates();
     const metrics = captureMetrics(this.metrics);
     const ports = {
@@ -51,7 +55,9 @@ export class LegacyImportService implements OnModuleInit {
       const db = this.dbs.get(system.name);
       for (const table of system.tables) {
         const entity = entityName(table);
-        const runner = new TableCaptureRunner(table, createCaptureSource(db, system, table), ports, metrics, this.ctx.logger, saved.get(entity));
+        const runner = new TableCaptureRunner(table, createCaptureSource(db, system, table), ports, metrics, this.ctx.logger, saved.get(entity), {
+          maxMessageBytes: this.ctx.env.kafka.maxMessageBytes,
+        });
         const state = this.control.state.stateOf(entity, 'legacy-to-new');
         if (state !== 'enabled') runner.setControl(state);
         this.runners.set(entity, runner);

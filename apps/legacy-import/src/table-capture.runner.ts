@@ -1,18 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import type { TableConfig } from '@sync/config';
-import { isRepublishOrigin, type CaptureBatch, type CaptureSource } from '@sync/legacy-db';
-import { backoffDelay, type OutboundRecord } from '@sync/kafka';
-import { errorMessage } from '@sync/errors';
+import { isRepublishOrigin, type CaptureBatch, type CaptureSource, type CapturedChange } from '@sync/legacy-db';
+import { backoffDelay, recordBytes, type OutboundRecord } from '@sync/kafka';
+import { DataError, errorKind, errorMessage } from '@sync/errors';
+import type { Row } from '@sync/contracts';
 import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
 import { changeRecord, keyOf, snapshotRecord } from './change-record.builder';
 import type { CaptureMetrics } from './capture.metrics';
 import { entityName, type CaptureState } from './capture-state';
+import { importDeadLetter, type RejectedImport } from './import-dead-letter.builder';
 
 export interface CapturePorts {
   publish(records: readonly OutboundRecord[]): Promise<void>;
   saveState(entity: string, state: CaptureState): Promise<void>;
 }
+
+export interface CaptureLimits {
+  /** Largest encoded record produced; a larger change is dead-lettered by reference. */
+  readonly maxMessageBytes: number;
+}
+
+/** A record to publish, with what a dead letter needs should it be refused. */
+interface Candidate {
+  readonly record: OutboundRecord;
+  readonly changeId: string;
+  readonly key: Row;
+  readonly txId: string | null;
+}
+
+const LAG_PROBE_EVERY_MS = 1_000;
 
 const SCHEMA_CHECK_EVERY_MS = 5_000;
 const SAVE_IDLE_POSITION_EVERY_MS = 10_000;
@@ -38,6 +55,7 @@ export class TableCaptureRunner {
   private lastGapCheck = 0;
   private lastSaved = 0;
   private lastPurge = 0;
+  private lastLagProbe = 0;
   private resnapshotRequested = false;
   private control: SyncState = 'enabled';
   /** The next batch, read while the current one is being published (only after a full batch). */
@@ -50,6 +68,7 @@ export class TableCaptureRunner {
     private readonly metrics: CaptureMetrics,
     private readonly log: AppLogger,
     saved: CaptureState | undefined,
+    private readonly limits: CaptureLimits,
   ) {
     this.entity = entityName(table);
     this.state = saved;
@@ -160,8 +179,13 @@ export class TableCaptureRunner {
     const rows = await this.source.snapshotChunk(state.afterKey, batchSize);
     const now = Date.now();
     if (rows.length > 0) {
-      await this.ports.publish(rows.map((row) => snapshotRecord(this.table, state.snapshotId, row, now)));
-      this.metrics.rows.inc({ entity: this.entity, op: 'r' }, rows.length);
+      const candidates = rows.map((row) => {
+        const record = snapshotRecord(this.table, state.snapshotId, row, now);
+        const key = keyOf(this.table, row);
+        return { record, key, changeId: `snapshot:${state.snapshotId}:${JSON.stringify(key)}`, txId: null };
+      });
+      const published = await this.publishOrDeadLetter(candidates, [], now);
+      this.metrics.rows.inc({ entity: this.entity, op: 'r' }, published.length);
     }
     const done = rows.length < batchSize;
     this.state = done
@@ -196,9 +220,15 @@ export class TableCaptureRunner {
     // Except a write-back that won a conflict: the new side must learn that legacy now holds it.
     const fresh = batch.changes.filter((c) => c.origin === null || isRepublishOrigin(c.origin));
     const echoes = batch.changes.length - fresh.length;
-    if (fresh.length > 0) {
-      await this.ports.publish(fresh.map((c) => changeRecord(this.table, c, now)));
-      for (const c of fresh) this.metrics.rows.inc({ entity: this.entity, op: c.op });
+    const rejected: RejectedImport[] = (batch.rejected ?? []).map((r) => ({ ...r, table: this.table, rejection: 'poison' }));
+    if (fresh.length > 0 || rejected.length > 0) {
+      const candidates: Candidate[] = [];
+      for (const c of fresh) {
+        const candidate = this.candidate(c, now, rejected);
+        if (candidate) candidates.push(candidate);
+      }
+      const published = new Set(await this.publishOrDeadLetter(candidates, rejected, now));
+      for (const c of fresh) if (published.has(c.changeId)) this.metrics.rows.inc({ entity: this.entity, op: c.op });
     }
     if (echoes > 0) this.metrics.echoSkipped.inc({ entity: this.entity }, echoes);
     const last = batch.changes[batch.changes.length - 1];
@@ -206,7 +236,7 @@ export class TableCaptureRunner {
       this.metrics.lastChange.set({ entity: this.entity }, Date.parse(last.committedAt) / 1000);
       this.metrics.lagSeconds.set({ entity: this.entity }, Math.max(0, (now - Date.parse(last.committedAt)) / 1000));
     } else {
-      this.metrics.lagSeconds.set({ entity: this.entity }, 0);
+      await this.probeLag(position, now);
     }
     if (batch.next !== position) {
       this.state = { phase: 'streaming', position: batch.next };
@@ -217,6 +247,77 @@ export class TableCaptureRunner {
     }
     await this.housekeeping(batch.next, now);
     return batch.full;
+  }
+
+  /**
+   * Nothing read: lag is the age of the oldest committed change still waiting (held back behind
+   * the watermark by an older open transaction, say), not 0. Probed at most once a second.
+   */
+  private async probeLag(position: string, now: number): Promise<void> {
+    if (!this.source.pendingAgeSeconds) {
+      this.metrics.lagSeconds.set({ entity: this.entity }, 0);
+      return;
+    }
+    if (now - this.lastLagProbe < LAG_PROBE_EVERY_MS) return;
+    this.lastLagProbe = now;
+    this.metrics.lagSeconds.set({ entity: this.entity }, await this.source.pendingAgeSeconds(position));
+  }
+
+  /** The record for a change, or undefined (and a rejection noted) when it cannot be one. */
+  private candidate(c: CapturedChange, now: number, rejected: RejectedImport[]): Candidate | undefined {
+    const key = keyOf(this.table, c.after ?? c.before ?? {});
+    try {
+      return { record: changeRecord(this.table, c, now), changeId: c.changeId, key, txId: c.txId };
+    } catch (err) {
+      if (errorKind(err) !== 'data') throw err;
+      rejected.push({ table: this.table, changeId: c.changeId, key, txId: c.txId, rejection: 'poison', error: err });
+      return undefined;
+    }
+  }
+
+  /**
+   * Publishes the candidates that fit; an oversize one, one the broker refuses as a data error,
+   * and the rejections go to dlq.legacy-import as references. Returns the ids of the changes
+   * published. Any other failure throws before the position moves.
+   */
+  private async publishOrDeadLetter(candidates: readonly Candidate[], rejected: RejectedImport[], now: number): Promise<string[]> {
+    const limit = this.limits.maxMessageBytes;
+    const fitting: Candidate[] = [];
+    for (const c of candidates) {
+      const bytes = recordBytes(c.record);
+      if (bytes <= limit) {
+        fitting.push(c);
+        continue;
+      }
+      const error = new DataError(`${this.entity}: change ${c.changeId} encodes to ${bytes} bytes, over the ${limit}-byte limit (KAFKA_MAX_MESSAGE_BYTES)`);
+      rejected.push({ table: this.table, changeId: c.changeId, key: c.key, txId: c.txId, rejection: 'oversize', error, encodedBytes: bytes, limitBytes: limit });
+    }
+    let published = fitting;
+    try {
+      if (fitting.length > 0) await this.ports.publish(fitting.map((c) => c.record));
+    } catch (err) {
+      if (errorKind(err) !== 'data') throw err;
+      // One record was refused (the topic's own limit is below ours ...): find it, send the rest.
+      published = [];
+      for (const c of fitting) {
+        try {
+          await this.ports.publish([c.record]);
+          published.push(c);
+        } catch (one) {
+          if (errorKind(one) !== 'data') throw one;
+          rejected.push({ table: this.table, changeId: c.changeId, key: c.key, txId: c.txId, rejection: 'oversize', error: one, encodedBytes: recordBytes(c.record), limitBytes: limit });
+        }
+      }
+    }
+    if (rejected.length > 0) {
+      const at = new Date(now);
+      await this.ports.publish(rejected.map((r) => importDeadLetter(r, at)));
+      for (const r of rejected) {
+        this.metrics.deadLettered.inc({ entity: this.entity, rejection: r.rejection });
+        this.log.warn({ entity: this.entity, position: r.changeId, rejection: r.rejection, err: errorMessage(r.error) }, 'change dead-lettered, capture goes on');
+      }
+    }
+    return published.map((c) => c.changeId);
   }
 
   private async onPositionGap(gap: string): Promise<boolean> {

@@ -83,6 +83,7 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     kafka: {
       brokers: variables.KAFKA_BROKERS === undefined ? undefined : splitList(variables.KAFKA_BROKERS),
       clientId: variables.KAFKA_CLIENT_ID,
+      maxMessageBytes: toInteger(variables.KAFKA_MAX_MESSAGE_BYTES) ?? ENV_DEFAULTS.kafkaMaxMessageBytes,
     },
     keymap: {
       databaseUrl: variables.KEYMAP_DATABASE_URL === undefined ? undefined : new Secret(variables.KEYMAP_DATABASE_URL),

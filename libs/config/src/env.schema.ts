@@ -32,6 +32,8 @@ export const ENV_DEFAULTS = {
   logLevel: 'info',
   shutdownTimeoutMs: 30_000,
   consumerStallMs: 300_000,
+  // The broker's default message.max.bytes (1 MiB + 12 bytes of record-batch overhead).
+  kafkaMaxMessageBytes: 1_048_588,
 } as const;
 
 /** Validated process settings, grouped by concern. Sensitive values are Secrets. Deeply frozen. */
@@ -41,7 +43,12 @@ export interface AppEnv {
   readonly pipelineFile: string;
   readonly http: { readonly host: string; readonly port: number };
   /** Overrides of the pipeline file's kafka section. */
-  readonly kafka: { readonly brokers: readonly string[] | undefined; readonly clientId: string | undefined };
+  readonly kafka: {
+    readonly brokers: readonly string[] | undefined;
+    readonly clientId: string | undefined;
+    /** Largest record (key + value + headers, encoded) legacy-import produces; larger ones are dead-lettered as a reference. */
+    readonly maxMessageBytes: number;
+  };
   /** id-translation's own key-map database; set whenever app is id-translation. */
   readonly keymap: { readonly databaseUrl: Secret | undefined };
   readonly log: { readonly level: LogLevel };
@@ -75,6 +82,7 @@ export class EnvVariables {
   @IsOptional() @IsNonEmptyString() HTTP_HOST?: string;
   @IsOptional() @IsBrokerListText() KAFKA_BROKERS?: string;
   @IsOptional() @IsNonEmptyString() KAFKA_CLIENT_ID?: string;
+  @IsOptional() @IsIntegerText(1_024, 1_000_000_000) KAFKA_MAX_MESSAGE_BYTES?: string;
 
   @ValidateIf((o: EnvVariables) => o.SYNC_APP === 'id-translation' || o.KEYMAP_DATABASE_URL !== undefined)
   @IsDefined({ message: 'is required when SYNC_APP is id-translation' })

@@ -1,5 +1,5 @@
 export { KafkaConnection } from './kafka-connection';
-export { SyncProducer, chunksBySize } from './sync-producer';
+export { SyncProducer, chunksBySize, recordBytes, isMessageTooLarge } from './sync-producer';
 export { BatchConsumerRunner } from './batch-consumer.runner';
 export { stalledConsumers } from './consumer-liveness';
 export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';

@@ -1,4 +1,5 @@
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { DataError } from '@sync/errors';
 import type { OutboundRecord } from './kafka.interface';
 
 // kafkajs writes one record batch per partition per request and does not split it: past the
@@ -16,8 +17,7 @@ export function chunksBySize(records: readonly OutboundRecord[], maxBytes: numbe
   let current: OutboundRecord[] = [];
   let size = 0;
   for (const r of records) {
-    let bytes = 70 + sizeOf(r.key) + sizeOf(r.value);
-    for (const [name, value] of Object.entries(r.headers ?? {})) bytes += name.length + sizeOf(value) + 4;
+    const bytes = recordBytes(r);
     if (current.length > 0 && size + bytes > maxBytes) {
       chunks.push(current);
       current = [];
@@ -28,6 +28,24 @@ export function chunksBySize(records: readonly OutboundRecord[], maxBytes: numbe
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** Encoded size estimate of one record (key, value, headers and per-record overhead), as chunking counts it. */
+export function recordBytes(r: OutboundRecord): number {
+  let bytes = 70 + sizeOf(r.key) + sizeOf(r.value);
+  for (const [name, value] of Object.entries(r.headers ?? {})) bytes += name.length + sizeOf(value) + 4;
+  return bytes;
+}
+
+/** kafkajs' error for a record batch over the broker's or topic's max.message.bytes, found through causes. */
+export function isMessageTooLarge(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 10; depth++) {
+    if ((e as { type?: unknown }).type === 'MESSAGE_TOO_LARGE') return true;
+    const inner = (e as { errors?: unknown }).errors;
+    if (Array.isArray(inner) && inner.some(isMessageTooLarge)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** Groups records by topic, keeping their order within each topic. */
@@ -76,11 +94,25 @@ export class SyncProducer {
 
   /**
    * Sends records in as few batch requests as fit the broker's size limit, in order; resolves once
-   * every one is acknowledged.
+   * every one is acknowledged. A batch the broker refuses as too large is split and sent again;
+   * one record it refuses on its own is a DataError (that record can never be written).
    */
   async send(records: readonly OutboundRecord[]): Promise<void> {
-    for (const chunk of chunksBySize(records, MAX_REQUEST_BYTES)) {
+    for (const chunk of chunksBySize(records, MAX_REQUEST_BYTES)) await this.sendChunk(chunk);
+  }
+
+  private async sendChunk(chunk: readonly OutboundRecord[]): Promise<void> {
+    try {
       await this.producer.sendBatch({ topicMessages: groupByTopic(chunk), acks: -1 });
+    } catch (err) {
+      if (!isMessageTooLarge(err)) throw err;
+      if (chunk.length === 1) {
+        const r = chunk[0]!;
+        throw new DataError(`${r.topic}: the broker refused a record of about ${recordBytes(r)} bytes as larger than its max.message.bytes (MESSAGE_TOO_LARGE)`, { cause: err });
+      }
+      const half = Math.ceil(chunk.length / 2);
+      await this.sendChunk(chunk.slice(0, half));
+      await this.sendChunk(chunk.slice(half));
     }
   }
 

@@ -103,6 +103,18 @@ describe('SQL Server trigger changelog statements', () => {
     parsesAsOne(q.watermark());
   });
 
+  it('measures lag from the oldest row after the position, held back by an open transaction or not', () => {
+    const s = q.pendingAge(rv);
+    assert.equal(
+      s.text,
+      'SELECT DATEDIFF_BIG(millisecond, MIN([changed_at]), SYSUTCDATETIME()) AS [ageMs] FROM [sync].[Sales_Order_Line_changes] WITH (READPAST) WHERE [rv] > @after',
+    );
+    // Not bounded by MIN_ACTIVE_ROWVERSION(): rows committed behind an open transaction count.
+    assert.doesNotMatch(s.text, /MIN_ACTIVE_ROWVERSION/);
+    assert.deepEqual(s.params, [{ name: 'after', type: 'rowversion', value: rv }]);
+    parsesAsOne(s);
+  });
+
   it('counts the backlog after the position', () => {
     assert.equal(q.backlog(rv).text, 'SELECT COUNT_BIG(*) AS [n] FROM [sync].[Sales_Order_Line_changes] WHERE [rv] > @after');
     parsesAsOne(q.backlog(rv));

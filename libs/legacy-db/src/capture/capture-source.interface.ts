@@ -17,8 +17,23 @@ export interface CapturedChange {
   readonly origin: string | null;
 }
 
+/**
+ * A changelog row that cannot become an event (undecodable image, unknown operation, ...): the
+ * row's own fault, so it is dead-lettered by reference and the entity goes on past it.
+ */
+export interface RejectedChange {
+  readonly changeId: string;
+  /** The key as far as it could be read (for the operator); null when unreadable. */
+  readonly key: Row | null;
+  readonly txId: string | null;
+  /** The DataError (or an error whose cause chain holds one). */
+  readonly error: unknown;
+}
+
 export interface CaptureBatch {
   readonly changes: readonly CapturedChange[];
+  /** Rows of this batch rejected as data errors; the position still moves past them. */
+  readonly rejected?: readonly RejectedChange[];
   /** Position to resume from after these changes were published. */
   readonly next: string;
   /** True when the read hit its limit: poll again at once. */
@@ -51,6 +66,12 @@ export interface CaptureSource {
   purge(position: string, olderThanMs: number, limit: number): Promise<number>;
   /** Is a saved position still readable? (CDC cleanup can remove it.) Undefined when fine, else why not. */
   positionProblem(position: string): Promise<string | undefined>;
+  /**
+   * Seconds since the oldest committed change not yet read past `position` was recorded,
+   * including one held back behind the watermark by an older open transaction; 0 when there is
+   * none. Optional: sources without it report lag only from the changes they read.
+   */
+  pendingAgeSeconds?(position: string): Promise<number>;
 }
 
 /** Creates the capture source for one table. */

@@ -1,3 +1,4 @@
+import { DataError } from '@sync/errors';
 import type { TableConfig } from '@sync/config';
 import type { MssqlLegacyDb } from '../mssql.legacy-db';
 import type { Row, SchemaProblem } from './capture-source.interface';
@@ -107,7 +108,9 @@ export class MssqlTableCatalog {
   /** Parses a FOR JSON row image exactly and normalises its values by column type. */
   async rowFromJson(text: string | null): Promise<Row | null> {
     if (text === null) return null;
-    return this.normalise(parseExactJson(text) as Row);
+    const parsed = parseExactJson(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DataError('row image is not a JSON object');
+    return this.normalise(parsed as Row);
   }
 
   /** Normalises an already parsed (lossless) row image, keeping only `only` columns when given. */

@@ -1,6 +1,8 @@
 import type { SystemConfig, TableConfig } from '@sync/config';
 import type { MssqlLegacyDb } from '../mssql.legacy-db';
-import type { CaptureBatch, CaptureOp, CaptureSource, CapturedChange, Row, SchemaProblem } from './capture-source.interface';
+import { DataError } from '@sync/errors';
+import type { CaptureBatch, CaptureOp, CaptureSource, Row, SchemaProblem } from './capture-source.interface';
+import { decodeEach } from './change-decoder';
 import { mssqlChangelogNames } from './mssql-changelog.ddl';
 import { decodeRowversion, encodeRowversion, rowversionBefore } from './mssql-position';
 import { type MssqlStatement, runMssql } from './mssql-statement';
@@ -33,6 +35,13 @@ export function mssqlTriggerQueries(changelog: string) {
         { name: 'limit', type: 'int', value: limit },
         { name: 'after', type: 'rowversion', value: after },
       ],
+    }),
+    // Lag: the oldest committed row after the position, including rows at or above
+    // MIN_ACTIVE_ROWVERSION() that an older open transaction holds back (so lag grows while polls
+    // are empty). READPAST skips only that open transaction's own, uncommitted rows.
+    pendingAge: (after: Buffer): MssqlStatement => ({
+      text: `SELECT DATEDIFF_BIG(millisecond, MIN([changed_at]), SYSUTCDATETIME()) AS [ageMs] FROM ${changelog} WITH (READPAST) WHERE [rv] > @after`,
+      params: [{ name: 'after', type: 'rowversion', value: after }],
     }),
     backlog: (after: Buffer): MssqlStatement => ({
       text: `SELECT COUNT_BIG(*) AS [n] FROM ${changelog} WHERE [rv] > @after`,
@@ -82,22 +91,26 @@ export class MssqlTriggerSource implements CaptureSource {
 
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
     const res = await runMssql<ChangelogRow>(await this.db.connected(), this.queries.read(decodeRowversion(position), limit));
-    const changes: CapturedChange[] = [];
-    for (const r of res.rows) {
-      const op = r.op.trim();
-      if (!OPS.has(op)) throw new Error(`${this.table.system}.${this.table.schema}.${this.table.name}: changelog row ${r.id} has unknown op ${JSON.stringify(r.op)}`);
-      changes.push({
-        op: op as CaptureOp,
-        before: await this.catalog.rowFromJson(r.before),
-        after: await this.catalog.rowFromJson(r.after),
-        changeId: r.id,
-        committedAt: r.changed_at.toISOString(),
-        txId: r.tx,
-        origin: r.origin,
-      });
-    }
+    const { changes, rejected } = await decodeEach(
+      this.table,
+      res.rows,
+      async (r) => {
+        const op = r.op.trim();
+        if (!OPS.has(op)) throw new DataError(`${this.table.system}.${this.table.schema}.${this.table.name}: changelog row ${r.id} has unknown op ${JSON.stringify(r.op)}`);
+        return {
+          op: op as CaptureOp,
+          before: await this.catalog.rowFromJson(r.before),
+          after: await this.catalog.rowFromJson(r.after),
+          changeId: r.id,
+          committedAt: r.changed_at.toISOString(),
+          txId: r.tx,
+          origin: r.origin,
+        };
+      },
+      (r) => ({ changeId: r.id, txId: r.tx, key: null }),
+    );
     const last = res.rows[res.rows.length - 1];
-    return { changes, next: last ? encodeRowversion(last.rv) : position, full: res.rows.length >= limit };
+    return { changes, rejected, next: last ? encodeRowversion(last.rv) : position, full: res.rows.length >= limit };
   }
 
   snapshotChunk(afterKey: Row | null, limit: number): Promise<Row[]> {
@@ -111,6 +124,12 @@ export class MssqlTriggerSource implements CaptureSource {
   async backlog(position: string): Promise<number> {
     const res = await runMssql<{ n: string }>(await this.db.connected(), this.queries.backlog(decodeRowversion(position)));
     return Number(res.rows[0]!.n);
+  }
+
+  async pendingAgeSeconds(position: string): Promise<number> {
+    const res = await runMssql<{ ageMs: string | number | null }>(await this.db.connected(), this.queries.pendingAge(decodeRowversion(position)));
+    const ms = Number(res.rows[0]?.ageMs ?? 0);
+    return Math.max(0, ms / 1000);
   }
 
   async purge(position: string, olderThanMs: number, limit: number): Promise<number> {

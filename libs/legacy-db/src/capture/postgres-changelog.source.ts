@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
+import { DataError } from '@sync/errors';
 import type { CaptureBatch, CaptureOp, CapturedChange, Row } from './capture-source.interface';
+import { decodeEach } from './change-decoder';
 import { PostgresXidSource } from './postgres-xid.source';
 import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
 import { parseExactJson, scalarText } from './value-normalizer';
@@ -49,20 +51,21 @@ export class PostgresChangelogSource extends PostgresXidSource {
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
     const page = await readXidWindow<LogRow>(this.pool, this.query, position, limit);
     const now = new Date().toISOString();
-    const changes: CapturedChange[] = [];
-    for (const r of page.rows) {
-      const logRow = parseExactJson(r.row) as Row;
-      const positionValues = this.capture.positionColumns.map((_, i) => String(r[`_pos${i}`]));
-      changes.push(await this.toChange(logRow, positionValues.join(':'), r.tx, now));
-    }
-    return { changes, next: page.next, full: page.full };
+    const positionOf = (r: LogRow): string => this.capture.positionColumns.map((_, i) => String(r[`_pos${i}`])).join(':');
+    const { changes, rejected } = await decodeEach(
+      this.table,
+      page.rows,
+      (r) => this.toChange(parseExactJson(r.row) as Row, positionOf(r), r.tx, now),
+      (r) => ({ changeId: positionOf(r), txId: r.tx, key: this.rawKey(r.row) }),
+    );
+    return { changes, rejected, next: page.next, full: page.full };
   }
 
   private async toChange(logRow: Row, changeId: string, tx: string, readAt: string): Promise<CapturedChange> {
     const c = this.capture;
     const code = scalarText(logRow[c.operationColumn]);
     const op = this.opByCode.get(code);
-    if (!op) throw new Error(`${c.changelogSchema}.${c.changelogTable}: unknown operation code "${code}" in ${c.operationColumn} (expected ${[...this.opByCode.keys()].join(', ')})`);
+    if (!op) throw new DataError(`${c.changelogSchema}.${c.changelogTable}: unknown operation code "${code}" in ${c.operationColumn} (expected ${[...this.opByCode.keys()].join(', ')})`);
     const rawKey: Row = {};
     this.table.key.forEach((column, i) => (rawKey[column] = logRow[c.keyColumns[i]!]));
     const normalisedKey = await this.catalog.normalise(rawKey);
@@ -76,6 +79,18 @@ export class PostgresChangelogSource extends PostgresXidSource {
     const image = c.rowImageColumn ? await this.imageFrom(logRow[c.rowImageColumn]) : await this.catalog.normalise(this.baseColumns(logRow));
     if (op === 'd') return { ...base, op, before: image ?? normalisedKey, after: null };
     return { ...base, op, before: null, after: image };
+  }
+
+  /** The key as the changelog row shows it (for a dead letter), or null when unreadable. */
+  private rawKey(text: string): Row | null {
+    try {
+      const logRow = JSON.parse(text) as Row;
+      const key: Row = {};
+      this.table.key.forEach((column, i) => (key[column] = logRow[this.capture.keyColumns[i]!] ?? null));
+      return key;
+    } catch {
+      return null;
+    }
   }
 
   /** The image column holds JSON: jsonb arrives parsed (exactly), json/text as a string. */

@@ -1,3 +1,4 @@
+import { DataError } from '@sync/errors';
 import type { Pool } from 'pg';
 import { quoteIdent, type TableConfig } from '@sync/config';
 import type { Row, SchemaProblem } from './capture-source.interface';
@@ -28,7 +29,9 @@ export class PostgresTableCatalog {
   /** Parses a jsonb row image (text) exactly and normalises its values by column type. */
   async rowFromJson(text: string | null): Promise<Row | null> {
     if (text === null) return null;
-    return this.normalise(parseExactJson(text) as Row);
+    const parsed = parseExactJson(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DataError('row image is not a JSON object');
+    return this.normalise(parsed as Row);
   }
 
   /** Normalises a row parsed with parseExactJson by column type. */

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import type { CaptureBatch, CaptureOp, CapturedChange } from './capture-source.interface';
+import type { CaptureBatch, CaptureOp } from './capture-source.interface';
+import { bestEffortKey, decodeEach } from './change-decoder';
 import { changelogNames } from './changelog-names';
 import { PostgresXidSource } from './postgres-xid.source';
 import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
@@ -35,9 +36,10 @@ export class PostgresTriggerSource extends PostgresXidSource {
 
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
     const page = await readXidWindow<ChangelogRow>(this.pool, this.query, position, limit);
-    const changes: CapturedChange[] = [];
-    for (const r of page.rows) {
-      changes.push({
+    const { changes, rejected } = await decodeEach(
+      this.table,
+      page.rows,
+      async (r) => ({
         op: r.op,
         before: await this.catalog.rowFromJson(r.before),
         after: await this.catalog.rowFromJson(r.after),
@@ -45,9 +47,10 @@ export class PostgresTriggerSource extends PostgresXidSource {
         committedAt: r.changed_at.toISOString(),
         txId: r.tx,
         origin: r.origin,
-      });
-    }
-    return { changes, next: page.next, full: page.full };
+      }),
+      (r) => ({ changeId: r._pos0, txId: r.tx, key: bestEffortKey(this.table, safeJson(r.after), safeJson(r.before)) }),
+    );
+    return { changes, rejected, next: page.next, full: page.full };
   }
 
   async backlog(position: string): Promise<number> {
@@ -57,6 +60,21 @@ export class PostgresTriggerSource extends PostgresXidSource {
       pos.after?.[0] ?? '0',
     ]);
     return Number(res.rows[0]!.n);
+  }
+
+  /**
+   * Age of the oldest committed change not yet read: every row at or above the position's lower
+   * xid bound. While an open transaction holds the watermark, rows committed after it wait here
+   * and age, so lag grows even though polls come back empty. Read on the tx index; the age is
+   * taken on the database clock, like changed_at.
+   */
+  async pendingAgeSeconds(position: string): Promise<number> {
+    const pos = decodeXidPosition(position);
+    const res = await this.pool.query<{ age: number | null }>(
+      `SELECT EXTRACT(EPOCH FROM clock_timestamp() - min("changed_at"))::float8 AS age FROM ${this.changelog} WHERE "tx" >= $1::xid8`,
+      [pos.lo],
+    );
+    return Math.max(0, res.rows[0]?.age ?? 0);
   }
 
   async purge(position: string, olderThanMs: number, limit: number): Promise<number> {
@@ -71,4 +89,14 @@ export class PostgresTriggerSource extends PostgresXidSource {
     return res.rowCount ?? 0;
   }
 
+}
+
+/** A raw image for the dead letter's key, or undefined when it does not even parse. */
+function safeJson(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import { isLosslessNumber, parse as parseLossless, type LosslessNumber } from 'lossless-json';
+import { DataError } from '@sync/errors';
 import type { Dialect } from '../legacy-db.interface';
 import type { Row } from './capture-source.interface';
 
@@ -37,7 +38,12 @@ export function valueKind(dialect: Dialect, typeName: string): ValueKind {
 
 /** Parses JSON keeping every number's exact digits (decimals must not pass through a double). */
 export function parseExactJson(text: string): unknown {
-  return parseLossless(text);
+  try {
+    return parseLossless(text);
+  } catch (err) {
+    // The stored text itself is broken: no retry can read it.
+    throw new DataError(`undecodable JSON row image: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Text of a scalar read from exact JSON (a lossless number's digits, a string as is). */
