@@ -27,7 +27,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
     @Inject(MetricsRegistry) private readonly metrics: MetricsRegistry,
   ) {
-    this.connection = new KafkaConnection(ctx.kafka, ctx.logger);
+    this.connection = new KafkaConnection(ctx.kafka, ctx.logger, { consumerLagRefreshMs: ctx.env.metrics.consumerLagRefreshMs });
     this.producer = this.connection.producer();
     this.admin = this.connection.admin(ctx.topicDefaults);
   }
@@ -47,6 +47,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, OnApplicationSh
   onApplicationBootstrap(): void {
     const up = this.metrics.gauge('sync_kafka_connected', 'Whether the app has connected to Kafka (1) or not yet (0)');
     up.set(0);
+    this.metrics.consumerLag(() => this.connection.consumerLag());
     this.readiness.register('kafka', async () => {
       try {
         await this.admin.ping(PING_TIMEOUT_MS);

@@ -90,6 +90,7 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     log: { level: LOG_LEVELS.find((level) => level === variables.LOG_LEVEL) ?? ENV_DEFAULTS.logLevel },
     admin: { token: adminToken },
     shutdown: { timeoutMs: toInteger(variables.SHUTDOWN_TIMEOUT_MS) ?? ENV_DEFAULTS.shutdownTimeoutMs },
+    metrics: { consumerLagRefreshMs: toInteger(variables.CONSUMER_LAG_REFRESH_MS) ?? ENV_DEFAULTS.consumerLagRefreshMs },
   });
 }
 

@@ -31,6 +31,7 @@ export const ENV_DEFAULTS = {
   httpPort: 8080,
   logLevel: 'info',
   shutdownTimeoutMs: 30_000,
+  consumerLagRefreshMs: 15_000,
 } as const;
 
 /** Validated process settings, grouped by concern. Sensitive values are Secrets. Deeply frozen. */
@@ -47,6 +48,8 @@ export interface AppEnv {
   /** Token for the admin endpoint, from ADMIN_TOKEN or the file ADMIN_TOKEN_FILE names. */
   readonly admin: { readonly token: Secret | undefined };
   readonly shutdown: { readonly timeoutMs: number };
+  /** How often consumers read their group's offsets for the lag metrics. */
+  readonly metrics: { readonly consumerLagRefreshMs: number };
 }
 
 const sensitiveVariables = new Set<string>();
@@ -83,6 +86,7 @@ export class EnvVariables {
   @IsOptional() @IsNotBlank() @Sensitive() ADMIN_TOKEN?: string;
   @IsOptional() @IsNonEmptyString() ADMIN_TOKEN_FILE?: string;
   @IsOptional() @IsIntegerText(1, 3_600_000) SHUTDOWN_TIMEOUT_MS?: string;
+  @IsOptional() @IsIntegerText(1_000, 3_600_000) CONSUMER_LAG_REFRESH_MS?: string;
 }
 
 /** Names of every variable this lib reads, taken from the decorators above. */

@@ -1,4 +1,7 @@
 export { KafkaConnection } from './kafka-connection';
+export type { KafkaConnectionSettings } from './kafka-connection';
+export { lagMessages, lagSeconds, observeCommit, observeEnd } from './consumer-lag';
+export type { ConsumerLagSample, PartitionLagState } from './consumer-lag';
 export { SyncProducer, chunksBySize } from './sync-producer';
 export { BatchConsumerRunner } from './batch-consumer.runner';
 export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';
