@@ -37,7 +37,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(MetricsRegistry) private readonly metrics: MetricsRegistry,
     @Inject(LivenessRegistry) private readonly liveness: LivenessRegistry,
   ) {
-    this.connection = new KafkaConnection(ctx.kafka, ctx.logger);
+    this.connection = new KafkaConnection(ctx.kafka, ctx.logger, { consumerLagRefreshMs: ctx.env.metrics.consumerLagRefreshMs });
     this.producer = this.connection.producer();
     this.admin = this.connection.admin(ctx.topicDefaults);
   }
@@ -57,6 +57,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
   onApplicationBootstrap(): void {
     const up = this.metrics.gauge('sync_kafka_connected', 'Whether the app has connected to Kafka (1) or not yet (0)');
     up.set(0);
+    this.metrics.consumerLag(() => this.connection.consumerLag());
     this.readiness.register('kafka', async () => {
       try {
         await this.admin.ping(PING_TIMEOUT_MS);

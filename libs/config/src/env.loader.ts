@@ -92,6 +92,7 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     admin: { token: adminToken },
     shutdown: { timeoutMs: toInteger(variables.SHUTDOWN_TIMEOUT_MS) ?? ENV_DEFAULTS.shutdownTimeoutMs },
     liveness: { consumerStallMs: toInteger(variables.CONSUMER_STALL_TIMEOUT_MS) ?? ENV_DEFAULTS.consumerStallMs },
+    metrics: { consumerLagRefreshMs: toInteger(variables.CONSUMER_LAG_REFRESH_MS) ?? ENV_DEFAULTS.consumerLagRefreshMs },
   });
 }
 

@@ -34,6 +34,7 @@ export const ENV_DEFAULTS = {
   consumerStallMs: 300_000,
   // The broker's default message.max.bytes (1 MiB + 12 bytes of record-batch overhead).
   kafkaMaxMessageBytes: 1_048_588,
+  consumerLagRefreshMs: 15_000,
 } as const;
 
 /** Validated process settings, grouped by concern. Sensitive values are Secrets. Deeply frozen. */
@@ -57,6 +58,8 @@ export interface AppEnv {
   readonly shutdown: { readonly timeoutMs: number };
   /** /health/live fails when a consumer of an enabled entity shows no fetch or batch progress for this long. */
   readonly liveness: { readonly consumerStallMs: number };
+  /** How often consumers read their group's offsets for the lag metrics. */
+  readonly metrics: { readonly consumerLagRefreshMs: number };
 }
 
 const sensitiveVariables = new Set<string>();
@@ -95,6 +98,7 @@ export class EnvVariables {
   @IsOptional() @IsNonEmptyString() ADMIN_TOKEN_FILE?: string;
   @IsOptional() @IsIntegerText(1, 3_600_000) SHUTDOWN_TIMEOUT_MS?: string;
   @IsOptional() @IsIntegerText(1_000, 86_400_000) CONSUMER_STALL_TIMEOUT_MS?: string;
+  @IsOptional() @IsIntegerText(1_000, 3_600_000) CONSUMER_LAG_REFRESH_MS?: string;
 }
 
 /** Names of every variable this lib reads, taken from the decorators above. */

@@ -1,5 +1,6 @@
 import type { Batch, Consumer, ConsumerRunConfig, IHeaders, Kafka, KafkaMessage, Offsets } from 'kafkajs';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
+import { ConsumerLagMonitor, GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { deadLetterRecord } from './dead-letter';
 import { errorKind, errorMessage, type ClassifiedKind } from '@sync/errors';
 import type { InboundMessage, LogSink } from './kafka.interface';
@@ -71,6 +72,8 @@ export interface BatchConsumerOptions {
   readonly maxBytesPerPartition?: number;
   readonly hooks?: ConsumerHooks;
   readonly log: LogSink;
+  /** How often the group's lag is read for idle and held partitions (default: never; fetched batches still update it). */
+  readonly lagRefreshMs?: number;
 }
 
 /** Delay before starting a crashed consumer again: from 1 s, doubling, at most 30 s. */
@@ -139,11 +142,14 @@ export class BatchConsumerRunner {
   private readonly deferTimers = new Set<NodeJS.Timeout>();
   /** Partitions held by a schema problem or an unwritable dead letter, by `topic/partition`. */
   private readonly blocked = new Map<string, BlockedPartition>();
+  private readonly lagMonitor: ConsumerLagMonitor;
 
   constructor(
     kafka: Kafka,
     private readonly dlqProducer: SyncProducer,
     private readonly options: BatchConsumerOptions,
+    /** Shared by the consumers of one connection; one of its own otherwise. */
+    offsetReader?: GroupOffsetReader,
   ) {
     this.maxAttempts = options.maxAttempts ?? 3;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -165,6 +171,11 @@ export class BatchConsumerRunner {
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => this.processBatch(payload),
     };
+    this.lagMonitor = new ConsumerLagMonitor(
+      options.lagRefreshMs === undefined ? undefined : (offsetReader ?? new GroupOffsetReader(kafka)),
+      () => this.assigned,
+      { groupId: options.groupId, fromBeginning: options.fromBeginning ?? true, refreshMs: options.lagRefreshMs, log: options.log },
+    );
     const ev = this.consumer.events;
     this.consumer.on(ev.FETCH, () => this.progress());
     this.consumer.on(ev.GROUP_JOIN, (e) => {
@@ -174,6 +185,7 @@ export class BatchConsumerRunner {
       this.restarts = 0;
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) this.assigned.set(topic, partitions);
+      this.lagMonitor.refreshSoon();
       this.options.log.info({ groupId: options.groupId, assignment: e.payload.memberAssignment }, 'consumer joined group');
     });
     this.consumer.on(ev.CRASH, (e) => {
@@ -215,6 +227,7 @@ export class BatchConsumerRunner {
     if (this.stopping.signal.aborted) return this.consumer.disconnect();
     await this.consumer.run(this.runConfig);
     if (this.held.size > 0 && !this.stopping.signal.aborted) this.consumer.pause([...this.held].map((topic) => ({ topic })));
+    this.lagMonitor.start();
   }
 
   /**
@@ -246,6 +259,7 @@ export class BatchConsumerRunner {
     for (const timer of this.deferTimers) clearTimeout(timer);
     this.deferTimers.clear();
     await this.consumer.disconnect();
+    await this.lagMonitor.stop();
   }
 
   /**
@@ -296,6 +310,16 @@ export class BatchConsumerRunner {
     return this.assigned;
   }
 
+  /** Lag of the partitions this member owns (none once stopped). */
+  consumerLag(now = Date.now()): ConsumerLagSample[] {
+    return this.lagMonitor.samples(now);
+  }
+
+  /** True once stop() has begun. */
+  get isStopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
   /** Partitions held by a schema problem or an unwritable dead letter (each is tried again periodically). */
   blockedPartitions(): readonly BlockedPartition[] {
     return [...this.blocked.values()];
@@ -321,6 +345,7 @@ export class BatchConsumerRunner {
     commitOffsetsIfNecessary(offsets?: Offsets): Promise<void>;
   }): Promise<void> {
     const { batch } = payload;
+    this.lagMonitor.fetched(batch.topic, batch.partition, batch.highWatermark, batch.messages);
     if (batch.messages.length === 0) return;
     if (this.held.has(batch.topic)) {
       // Fetched before a hold took effect (or by a consumer that was just started again): leave it
@@ -496,6 +521,7 @@ export class BatchConsumerRunner {
   ): Promise<void> {
     try {
       await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset(offset) }] }] });
+      this.lagMonitor.committed(topic, partition, nextOffset(offset));
     } catch (err) {
       // Lost the partition in a rebalance: its new owner re-reads from the last commit (at-least-once).
       this.options.log.warn({ topic, partition, offset, err: errorMessage(err) }, 'offset commit failed');

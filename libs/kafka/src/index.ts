@@ -1,5 +1,8 @@
 export { KafkaConnection } from './kafka-connection';
 export { SyncProducer, chunksBySize, recordBytes, isMessageTooLarge } from './sync-producer';
+export type { KafkaConnectionSettings } from './kafka-connection';
+export { lagMessages, lagSeconds, observeCommit, observeEnd } from './consumer-lag';
+export type { ConsumerLagSample, PartitionLagState } from './consumer-lag';
 export { BatchConsumerRunner } from './batch-consumer.runner';
 export { stalledConsumers } from './consumer-liveness';
 export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';

@@ -1,18 +1,32 @@
 import type { Kafka } from 'kafkajs';
 import { BatchConsumerRunner, type BatchConsumerOptions } from './batch-consumer.runner';
 import { readCompactedTopic, readTopicToEnd } from './compacted-topic.reader';
+import { GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { createKafkaClient } from './kafka-client.factory';
 import { latestMessageTime } from './latest-message.reader';
 import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
 import { SyncProducer } from './sync-producer';
 import { TopicAdmin } from './topic-admin';
 
+export interface KafkaConnectionSettings {
+  /**
+   * How often each batch consumer reads its group's committed and log-end offsets for the lag
+   * figures (consumerLag()); unset: only fetched batches update them.
+   */
+  readonly consumerLagRefreshMs?: number;
+}
+
 /** One app's link to the cluster: the factory for its producers, consumers and admin client. */
 export class KafkaConnection {
   private readonly kafka: Kafka;
-  private readonly created: BatchConsumerRunner[] = [];
+  private readonly consumers = new Set<BatchConsumerRunner>();
+  private offsetReader: GroupOffsetReader | undefined;
 
-  constructor(readonly options: KafkaConnectionOptions, private readonly log: LogSink) {
+  constructor(
+    readonly options: KafkaConnectionOptions,
+    private readonly log: LogSink,
+    private readonly settings: KafkaConnectionSettings = {},
+  ) {
     this.kafka = createKafkaClient(options, log);
   }
 
@@ -43,13 +57,33 @@ export class KafkaConnection {
 
   /** A batch consumer whose dead letters go out through `dlqProducer`. */
   batchConsumer(dlqProducer: SyncProducer, options: Omit<BatchConsumerOptions, 'log'> & { log?: LogSink }): BatchConsumerRunner {
-    const runner = new BatchConsumerRunner(this.kafka, dlqProducer, { ...options, log: options.log ?? this.log });
-    this.created.push(runner);
+    const lagRefreshMs = options.lagRefreshMs ?? this.settings.consumerLagRefreshMs;
+    this.offsetReader ??= new GroupOffsetReader(this.kafka);
+    const runner = new BatchConsumerRunner(
+      this.kafka,
+      dlqProducer,
+      { ...options, log: options.log ?? this.log, ...(lagRefreshMs === undefined ? {} : { lagRefreshMs }) },
+      this.offsetReader,
+    );
+    this.consumers.add(runner);
     return runner;
   }
 
-  /** Every batch consumer made through this connection (liveness watches them). */
+  /** Every live batch consumer made through this connection (liveness watches them). */
   runners(): readonly BatchConsumerRunner[] {
-    return this.created;
+    return [...this.consumers];
+  }
+
+  /**
+   * Lag of every partition the batch consumers of this connection own, per group: each member
+   * reports only its own partitions, so figures of several replicas add up without overlap.
+   */
+  consumerLag(now = Date.now()): ConsumerLagSample[] {
+    const samples: ConsumerLagSample[] = [];
+    for (const runner of this.consumers) {
+      if (runner.isStopped) this.consumers.delete(runner);
+      else samples.push(...runner.consumerLag(now));
+    }
+    return samples;
   }
 }

@@ -29,6 +29,7 @@ describe('loadEnv defaults', () => {
       admin: {},
       shutdown: { timeoutMs: 30_000 },
       liveness: { consumerStallMs: 300_000 },
+      metrics: { consumerLagRefreshMs: 15_000 },
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
@@ -63,6 +64,7 @@ describe('loadEnv defaults', () => {
       KAFKA_CLIENT_ID: 'dt',
       LOG_LEVEL: 'debug',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      CONSUMER_LAG_REFRESH_MS: '60000',
     });
     assert.equal(env.app, 'domain-transform');
     assert.equal(env.pipelineFile, '/etc/sync/pipeline.yaml');
@@ -70,6 +72,7 @@ describe('loadEnv defaults', () => {
     assert.deepEqual(env.kafka, { brokers: ['kafka-0:9092', 'kafka-1:9092', '[::1]:9093'], clientId: 'dt' });
     assert.equal(env.log.level, 'debug');
     assert.equal(env.shutdown.timeoutMs, 5000);
+    assert.equal(env.metrics.consumerLagRefreshMs, 60_000);
     assert.ok(Object.isFrozen(env) && Object.isFrozen(env.http) && Object.isFrozen(env.kafka.brokers));
   });
 });
@@ -95,6 +98,12 @@ describe('loadEnv errors', () => {
       'must be one of legacy-import, id-translation, domain-transform, legacy-writeback, not the string "importer"',
     );
     assert.equal(issues[1]?.message, 'must be an integer from 1 to 65535, not the string "99999"');
+  });
+
+  it('bounds CONSUMER_LAG_REFRESH_MS (a read of every group offset more than once a second is a load, not a metric)', () => {
+    assert.deepEqual(issuesOf(() => loadEnv({ CONSUMER_LAG_REFRESH_MS: '500' })), [
+      { path: 'CONSUMER_LAG_REFRESH_MS', message: 'must be an integer from 1000 to 3600000, not the string "500"' },
+    ]);
   });
 
   it('requires KEYMAP_DATABASE_URL for id-translation only', () => {
@@ -168,6 +177,7 @@ describe('describeEnv', () => {
       'log.level': 'info',
       'admin.token': '***',
       'shutdown.timeoutMs': '30000',
+      'metrics.consumerLagRefreshMs': '15000',
     });
     const printed = JSON.stringify(description) + JSON.stringify(env);
     assert.ok(!printed.includes('s3cr3t-pw') && !printed.includes('admin-tok-123'));
