@@ -74,10 +74,14 @@ function systemRules(name: string, system: SystemSchema, systems: ReadonlyMap<st
 function derivedNameCollisions(systemName: string, system: SystemSchema, at: PathSegments, dialect: Dialect): LocatedIssue[] {
   const issues: LocatedIssue[] = [];
   const owners = new Map<string, { index: number; ref: string; role: string }>();
+  const tables = new Set<string>();
   for (const [table, index] of tablesOf(system)) {
     const input = derivationInput(table, dialect);
     if (input === undefined) continue;
     const ref = `${input.schema}.${input.name}`;
+    // A table declared twice is reported as a duplicate already.
+    if (tables.has(comparable(ref, dialect))) continue;
+    tables.add(comparable(ref, dialect));
     const reported = new Set<number>();
     for (const derived of derivedNames(systemName, input)) {
       const key = derivedNameKey(derived.kind, derived.name, dialect);

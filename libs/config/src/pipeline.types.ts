@@ -41,6 +41,11 @@ export interface LegacyWritebackConfig {
   readonly parkedRetryMs: number;
   /** A command parked longer than this goes to dlq.legacy-writeback (default 24 h). */
   readonly parkTimeoutMs: number;
+  /**
+   * A command whose occurredAt (the domain event's ce_time) is further than this ahead of the
+   * write-back's clock is a data error, dead-lettered (default 5 min).
+   */
+  readonly maxClockSkewMs: number;
 }
 
 /** Settings of the id-translation app (pipeline section `idTranslation`). */
