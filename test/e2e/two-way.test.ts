@@ -35,11 +35,11 @@ describe('two-way sync: the four apps as processes between a legacy PostgreSQL d
   const events = (topic: string): DomainEvent[] => topics.on(topic).map(domainEvent);
 
   /** What the new service does: publish its own change as a CloudEvent in Kafka binary mode. */
-  async function publish(type: string, subject: string, data: Record<string, unknown>, extra: { basedOn?: string; time?: string } = {}): Promise<string> {
-    const id = randomUUID();
+  async function publish(type: string, subject: string, data: Record<string, unknown>, extra: { basedOn?: string; time?: string; id?: string; source?: string } = {}): Promise<string> {
+    const id = extra.id ?? randomUUID();
     const encoded = encodeDomainEvent({
       id,
-      source: '/services/profile',
+      source: extra.source ?? '/services/profile',
       type,
       subject,
       time: extra.time ?? new Date().toISOString(),
@@ -169,5 +169,21 @@ describe('two-way sync: the four apps as processes between a legacy PostgreSQL d
     await publish('UserChanged', seen.subject, { name: 'Hedy K.', email: 'hedy@example.org' }, { basedOn: latest });
     await waitFor('the rename is written back', async () => ((await stack.legacy.exec<{ name: string }>('SELECT name FROM users WHERE id = $1', [row!.id]))[0]?.name === 'Hedy K.') || undefined, 30_000);
     assert.equal(topics.on(Topics.conflicts).filter((c) => (c.value as { globalId: string }).globalId === seen.subject).length, 1, 'one conflict only');
+  });
+
+  it('two services that each send an event with id 1: both are written back (the command identity is ce_source + ce_id)', async () => {
+    const [fromProfile, fromBilling] = [randomUUID(), randomUUID()];
+    await publish('UserChanged', fromProfile, { name: 'Katherine', email: 'kj@example.org' }, { id: '1', source: '/services/profile' });
+    await publish('UserChanged', fromBilling, { name: 'Dorothy', email: 'dv@example.org' }, { id: '1', source: '/services/billing' });
+    const rows = await waitFor('both users are written back', async () => {
+      const found = await stack.legacy.exec<{ name: string; email: string }>(`SELECT name, email FROM users WHERE name IN ('Katherine', 'Dorothy') ORDER BY name`);
+      return found.length === 2 ? found : undefined;
+    }, 60_000);
+    assert.deepEqual(rows, [{ name: 'Dorothy', email: 'dv@example.org' }, { name: 'Katherine', email: 'kj@example.org' }]);
+    const links = await waitFor('both generated keys on idmap.links', () => {
+      const found = topics.on(Topics.idmapLinks).map((c) => c.value as IdmapLink).filter((l) => l.globalId === fromProfile || l.globalId === fromBilling);
+      return found.length >= 2 ? found : undefined;
+    }, 30_000);
+    assert.equal(new Set(links.map((l) => l.commandId)).size, 2, 'two command ids, one per (source, id)');
   });
 });

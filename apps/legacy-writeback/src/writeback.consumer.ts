@@ -3,6 +3,7 @@ import { parseWritebackCommand, Topics, type WritebackCommand } from '@sync/cont
 import { backoffDelay, deadLetterRecord, sleep, type BatchConsumerRunner, type BatchContext, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer } from '@sync/kafka';
 import { errorMessage, DataError, EnvironmentError, SchemaError } from '@sync/errors';
 import { SinkError, type ParkedCommand, type SinkResult, type WritebackSink } from '@sync/legacy-db';
+import { guardedCommand } from './command-clock';
 import { parkExpired, ParkedRows, releaseGroups } from './parked-commands';
 import type { WritebackMetrics } from './writeback-metrics';
 import { resultRecords } from './writeback-records';
@@ -21,6 +22,8 @@ export interface WritebackConsumerOptions {
   readonly parkTimeoutMs?: number;
   /** How long an entity held by a schema problem waits before its commands are tried again (default 30 s). */
   readonly blockedRetryMs?: number;
+  /** Commands whose ce_time is further ahead of this clock are dead-lettered (default 5 min). */
+  readonly maxClockSkewMs?: number;
   readonly partitionsConsumedConcurrently?: number;
 }
 
@@ -346,7 +349,7 @@ export class WritebackConsumer {
     if (c.system !== table.system || c.schema !== table.schema || c.table !== table.name) {
       throw new DataError(`command ${c.commandId} names ${c.system}.${c.schema}.${c.table} but arrived on the topic of ${tableRef(table)}`);
     }
-    return c;
+    return guardedCommand(c, Number(message.timestamp), Date.now(), this.options.maxClockSkewMs ?? 300_000);
   }
 
   private async apply(target: Target, commands: readonly WritebackCommand[], ctx: BatchContext, parkedRows: Set<string>): Promise<SinkResult[] | 'parked'> {

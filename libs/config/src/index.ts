@@ -20,6 +20,15 @@ export {
 } from './secret';
 export { loadPipelineFile, parsePipeline } from './pipeline.loader';
 export {
+  changelogNames,
+  derivedNames,
+  fitName,
+  topicSegment,
+  MAX_DERIVED_NAME_BYTES,
+  type ChangelogNames,
+  type DerivedName,
+} from './derived-names';
+export {
   CAPTURE_MODES,
   CONFLICT_POLICIES,
   SASL_MECHANISMS,

@@ -1,3 +1,4 @@
+import { derivedNameKey, derivedNames, type DerivationInput } from './derived-names';
 import { defaultSchema, DIALECTS, identifierProblem, type Dialect } from './identifier';
 import {
   CaptureSchema,
@@ -61,7 +62,53 @@ function systemRules(name: string, system: SystemSchema, systems: ReadonlyMap<st
     }
     issues.push(...tableRules(table, tableAt, name, dialect, systems));
   });
+  if (dialect !== undefined) issues.push(...derivedNameCollisions(name, system, at, dialect));
   return issues;
+}
+
+/**
+ * Two tables whose derived names meet (`sales_eu.orders` and `sales.eu_orders` both derive the
+ * changelog `sales_eu_orders_changes`; `User Name` and `User_Name` one topic) would share a
+ * changelog or a topic: the second is refused, naming both tables and the name.
+ */
+function derivedNameCollisions(systemName: string, system: SystemSchema, at: PathSegments, dialect: Dialect): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  const owners = new Map<string, { index: number; ref: string; role: string }>();
+  const tables = new Set<string>();
+  for (const [table, index] of tablesOf(system)) {
+    const input = derivationInput(table, dialect);
+    if (input === undefined) continue;
+    const ref = `${input.schema}.${input.name}`;
+    // A table declared twice is reported as a duplicate already.
+    if (tables.has(comparable(ref, dialect))) continue;
+    tables.add(comparable(ref, dialect));
+    const reported = new Set<number>();
+    for (const derived of derivedNames(systemName, input)) {
+      const key = derivedNameKey(derived.kind, derived.name, dialect);
+      const owner = owners.get(key);
+      if (owner === undefined) {
+        owners.set(key, { index, ref, role: derived.role });
+      } else if (owner.index !== index && !reported.has(owner.index)) {
+        reported.add(owner.index);
+        issues.push({
+          at: [...at, 'tables', index, 'name'],
+          message: `table ${ref} and table ${owner.ref} (tables[${owner.index}]) derive the same ${derived.kind} name ${JSON.stringify(derived.name)} (${derived.role}); rename one${derived.kind === 'sync-schema relation' ? ' or set capture.changelogTable' : ''}`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+function derivationInput(table: TableSchema, dialect: Dialect): DerivationInput | undefined {
+  if (typeof table.name !== 'string' || identifierProblem(table.name) !== undefined) return undefined;
+  const schema = table.schema ?? defaultSchema(dialect);
+  if (typeof schema !== 'string' || identifierProblem(schema) !== undefined) return undefined;
+  // Absent capture means trigger capture (pipeline.normalize.ts).
+  const capture: unknown = table.capture ?? Object.assign(new CaptureSchema(), { mode: 'trigger' });
+  if (!(capture instanceof CaptureSchema) || typeof capture.mode !== 'string') return undefined;
+  const changelogTable = typeof capture.changelogTable === 'string' ? capture.changelogTable : undefined;
+  return { schema, name: table.name, capture: { mode: capture.mode, changelogTable } };
 }
 
 function connectionRules(connection: ConnectionSchema, at: PathSegments): LocatedIssue[] {

@@ -211,6 +211,7 @@ export class LegacyWritebackSchema {
   @IsOptional() @IsIntegerIn(1_000, 24 * 3_600_000) parkedRetryMs?: number;
   @IsOptional() @IsIntegerIn(1_000, 30 * 24 * 3_600_000) parkTimeoutMs?: number;
   @IsOptional() @IsIntegerIn(1_000, 3_600_000) blockedRetryMs?: number;
+  @IsOptional() @IsIntegerIn(1_000, 24 * 3_600_000) maxClockSkewMs?: number;
 }
 
 export class DomainTransformSchema {

@@ -43,6 +43,11 @@ export interface LegacyWritebackConfig {
   readonly parkTimeoutMs: number;
   /** How long an entity held by a schema problem (column or table missing) waits before it is tried again (default 30 s). */
   readonly blockedRetryMs: number;
+  /**
+   * A command whose occurredAt (the domain event's ce_time) is further than this ahead of the
+   * write-back's clock is a data error, dead-lettered (default 5 min).
+   */
+  readonly maxClockSkewMs: number;
 }
 
 /** Settings of the id-translation app (pipeline section `idTranslation`). */

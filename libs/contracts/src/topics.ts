@@ -1,14 +1,13 @@
+import { topicSegment } from '@sync/config';
 /** Names of every Kafka topic the suite uses, in one place (see DESIGN.md "Shape"). */
 
-const SEGMENT = /^[A-Za-z0-9_$-]+$/;
-
 function segment(value: string, what: string): string {
-  // Kafka topic names allow [a-zA-Z0-9._-]; dots separate our segments, so a segment may not contain one.
-  const cleaned = value.replace(/\s+/g, '_');
-  if (!SEGMENT.test(cleaned)) {
+  // One derivation shared with the config validator, which refuses tables whose topics would clash.
+  const cleaned = topicSegment(value);
+  if (cleaned === undefined) {
     throw new Error(`invalid ${what} "${value}" for a topic name: use letters, digits, "_", "-" or "$"`);
   }
-  return cleaned.replace(/\$/g, '_');
+  return cleaned;
 }
 
 export interface TableRef {

@@ -14,3 +14,11 @@ export function deterministicId(inputEventId: string, rule: string): string {
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
+
+/**
+ * Identity of a domain event as a command source: CloudEvents ids are unique only per `source`
+ * (two services may both send id `1`), so the pair is the identity. JSON keeps it unambiguous.
+ */
+export function domainEventIdentity(source: string, id: string): string {
+  return JSON.stringify([source, id]);
+}

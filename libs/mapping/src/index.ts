@@ -7,6 +7,6 @@ export type { CustomMapper, ForwardMapperInput, ReverseMapperInput, DomainEventD
 export { MappingError } from './mapping.errors';
 export { encodeDomainEvent, decodeDomainEvent, CE_CONTENT_TYPE, LEGACY_VERSION_EXTENSION, BASED_ON_EXTENSION, formatLegacyVersion, parseLegacyVersion } from './cloud-event.codec';
 export type { DomainEventAttributes, DecodedDomainEvent, LegacyVersionRef } from './cloud-event.codec';
-export { deterministicId } from './deterministic-id';
+export { deterministicId, domainEventIdentity } from './deterministic-id';
 export { FIELD_TYPES } from './mapping.types';
 export type { MappingSet, FieldType, TableTarget } from './mapping.types';

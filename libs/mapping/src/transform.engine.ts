@@ -14,7 +14,7 @@ import {
   type WritebackRequest,
 } from '@sync/contracts';
 import { decodeDomainEvent, encodeDomainEvent, formatLegacyVersion, LEGACY_VERSION_EXTENSION, type DecodedDomainEvent } from './cloud-event.codec';
-import { deterministicId } from './deterministic-id';
+import { deterministicId, domainEventIdentity } from './deterministic-id';
 import type { Bindings } from './expression';
 import { jsonataMessage } from './expression';
 import { convertField } from './field-convert';
@@ -149,7 +149,9 @@ export class MappingEngine {
       drafts.forEach((draft, i) => {
         if (origin === legacyOrigin(draft.target.system)) return void skipped.push({ rule: rule.name, reason: 'echo' });
         const ruleName = drafts.length > 1 ? `${rule.name}#${i}` : rule.name;
-        outputs.push(this.writeback(ruleName, rule.path, draft, event.id, origin, occurredAt, basedOnFor(event, draft.target)));
+        // (ce_source, ce_id) is the command's identity: the inbox, dedup and metrics all key on commandId.
+        const identity = domainEventIdentity(event.source, event.id);
+        outputs.push(this.writeback(ruleName, rule.path, draft, event.id, origin, occurredAt, basedOnFor(event, draft.target), identity));
       });
     }
     return { outputs, skipped };
@@ -266,8 +268,8 @@ export class MappingEngine {
     }
   }
 
-  private writeback(ruleName: string, path: string, draft: WritebackDraft, causationId: string, origin: string, occurredAt: string, basedOn?: string): TransformOutput {
-    const commandId = deterministicId(causationId, ruleName);
+  private writeback(ruleName: string, path: string, draft: WritebackDraft, causationId: string, origin: string, occurredAt: string, basedOn?: string, identity = causationId): TransformOutput {
+    const commandId = deterministicId(identity, ruleName);
     let request: WritebackRequest;
     try {
       request = parseWritebackRequest({

@@ -89,6 +89,19 @@ describeEachDialect('legacy-writeback applies resolved.* batches to the legacy d
     assert.deepEqual(rows, [{ line_no: 1 }, { line_no: 3 }]);
   });
 
+  it('dead-letters a command whose ce_time is in 2099 (clock guard), naming ce_time and the limit, and applies the rest of its batch', async () => {
+    const future = h.command('order_lines', 'upsert', { order_id: 60, line_no: 1 }, { sku: 'FUTURE', qty: 1 }, { occurredAt: '2099-01-01T00:00:00.000Z' });
+    const now = h.command('order_lines', 'upsert', { order_id: 60, line_no: 2 }, { sku: 'NOW', qty: 2 });
+    await h.send([future, now]);
+    const dead = await waitFor('the 2099 command dead-lettered', () =>
+      collector.on(Topics.dlq('legacy-writeback')).find((i) => (i.value as { commandId?: string } | null)?.commandId === future.commandId),
+    );
+    assert.equal(dead.message.headers['dlq-error-kind'], 'data');
+    assert.match(dead.message.headers['dlq-reason'] ?? '', /ce_time \(occurredAt\) 2099-01-01T00:00:00\.000Z is more than 300000 ms ahead .*maxClockSkewMs/);
+    await waitFor('the other command applied', async () => ((await h.db.exec('SELECT 1 FROM order_lines WHERE order_id = 60 AND line_no = 2')).length === 1) || undefined);
+    assert.deepEqual(await h.db.exec('SELECT line_no FROM order_lines WHERE order_id = 60'), [{ line_no: 2 }], 'the 2099 row is not written');
+  });
+
   it('retries a foreign-key violation, then parks the command without blocking the partition', async () => {
     const orphan = h.command('orders', 'upsert', { id: 1 }, { customer_id: 999_999, total: '10.00' });
     const fine = h.command('orders', 'upsert', { id: 2 }, { customer_id: (await h.db.exec<{ id: number }>('SELECT min(id) AS id FROM customers'))[0]!.id, total: '5.50' });

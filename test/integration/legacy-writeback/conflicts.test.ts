@@ -109,7 +109,9 @@ describeEachDialect('legacy-writeback conflict policies with a concurrent legacy
     assert.equal(await balance('acc_lww', 1), 2);
 
     const basedOnNew = await seenRow('acc_lww', 2);
-    const newer = await concurrentEdit('acc_lww', 2, basedOnNew, new Date(Date.now() + 3_600_000).toISOString());
+    // ce_time a minute ahead (within the clock guard's 5 min): the command competes with its
+    // resolved.* Kafka timestamp, which is still later than the legacy transaction.
+    const newer = await concurrentEdit('acc_lww', 2, basedOnNew, new Date(Date.now() + 60_000).toISOString());
     const newerConflict = await conflictFor(newer.commandId);
     assert.equal(newerConflict['resolution'], 'applied');
     await waitFor('newer command written', async () => ((await h.db.exec<{ balance: number }>('SELECT balance FROM acc_lww WHERE id = 2'))[0]!.balance === 99 ? true : undefined));

@@ -392,14 +392,14 @@ describe('capture mode defaults', () => {
 
 describe('legacyWriteback section', () => {
   it('defaults every setting and keeps the given ones', () => {
-    assert.deepEqual(parsePipeline(crm(USERS), 'x.yaml').legacyWriteback, { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000 });
-    const given = parsePipeline(`${crm(USERS)}legacyWriteback: { parkedRetryMs: 2000 }\n`, 'x.yaml').legacyWriteback;
-    assert.deepEqual(given, { foreignKeyAttempts: 3, parkedRetryMs: 2_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000 });
+    assert.deepEqual(parsePipeline(crm(USERS), 'x.yaml').legacyWriteback, { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000, maxClockSkewMs: 300_000 });
+    const given = parsePipeline(`${crm(USERS)}legacyWriteback: { parkedRetryMs: 2000, maxClockSkewMs: 60000 }\n`, 'x.yaml').legacyWriteback;
+    assert.deepEqual(given, { foreignKeyAttempts: 3, parkedRetryMs: 2_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000, maxClockSkewMs: 60_000 });
   });
 
   it('names out-of-range and unknown settings', () => {
-    const yaml = `${crm(USERS)}legacyWriteback: { parkedRetryMs: 10, foreignKeyAttempts: 0, parkTimeout: 5 }\n`;
-    assert.deepEqual(pathsOf(yaml).sort(), ['legacyWriteback.foreignKeyAttempts', 'legacyWriteback.parkTimeout', 'legacyWriteback.parkedRetryMs']);
+    const yaml = `${crm(USERS)}legacyWriteback: { parkedRetryMs: 10, foreignKeyAttempts: 0, parkTimeout: 5, maxClockSkewMs: -1 }\n`;
+    assert.deepEqual(pathsOf(yaml).sort(), ['legacyWriteback.foreignKeyAttempts', 'legacyWriteback.maxClockSkewMs', 'legacyWriteback.parkTimeout', 'legacyWriteback.parkedRetryMs']);
     assert.match(messageAt(yaml, 'legacyWriteback.parkTimeout'), /did you mean parkTimeoutMs/);
   });
 });

@@ -176,6 +176,14 @@ describe('reverse mapping: domain event to write-back requests', () => {
     assert.equal(out.headers['event-id'], req.commandId);
   });
 
+  it('the command id is derived from (ce_source, ce_id): the same id from two services makes two commands, a redelivery the same one', async () => {
+    const event = { name: 'Ada', email: 'a@example.org', active: true };
+    const commandId = async (source: string): Promise<string> => request((await engine.transform(domain('UserChanged', event, { ce_id: '1', ce_source: source }))).outputs[0]!).commandId;
+    const profile = await commandId('/services/profile');
+    assert.notEqual(profile, await commandId('/services/billing'));
+    assert.equal(profile, await commandId('/services/profile'));
+  });
+
   it('explicit nulls clear columns; foreign keys travel as global ids in references', async () => {
     const res = await engine.transform(domain('UserChanged', { name: 'Ada', email: null, active: true, managerId: 'gid-9' }));
     const req = request(res.outputs[0]!);
