@@ -13,6 +13,16 @@ export const DLQ_HEADERS = {
   failedAt: 'dlq-failed-at',
 } as const;
 
+/**
+ * Headers `sync-ctl dlq replay` adds to a replayed message. They are not failure headers: they stay
+ * on the message, so a replayed message that fails again carries its replay count into the DLQ.
+ */
+export const DLQ_REPLAY_HEADERS = {
+  replayCount: 'dlq-replay-count',
+  replayedAt: 'dlq-replayed-at',
+  replayedFrom: 'dlq-replayed-from',
+} as const;
+
 const MAX_REASON = 2000;
 
 /** The dead letter for a message: same key and value, original headers kept, the failure added. */

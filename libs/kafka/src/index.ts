@@ -4,7 +4,7 @@ export { BatchConsumerRunner } from './batch-consumer.runner';
 export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';
 export { TopicAdmin } from './topic-admin';
 export type { TopicSpec } from './topic-admin';
-export { DLQ_HEADERS, deadLetterRecord } from './dead-letter';
+export { DLQ_HEADERS, DLQ_REPLAY_HEADERS, deadLetterRecord } from './dead-letter';
 export { backoffDelay, sleep, DEFAULT_BACKOFF } from './backoff';
 export type { BackoffOptions } from './backoff';
 export { silentLog } from './kafka.interface';
