@@ -392,9 +392,9 @@ describe('capture mode defaults', () => {
 
 describe('legacyWriteback section', () => {
   it('defaults every setting and keeps the given ones', () => {
-    assert.deepEqual(parsePipeline(crm(USERS), 'x.yaml').legacyWriteback, { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000 });
+    assert.deepEqual(parsePipeline(crm(USERS), 'x.yaml').legacyWriteback, { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000, inboxMaxAgeMs: 604_800_000, inboxPruneIntervalMs: 600_000, inboxPruneMarginMs: 60_000 });
     const given = parsePipeline(`${crm(USERS)}legacyWriteback: { parkedRetryMs: 2000 }\n`, 'x.yaml').legacyWriteback;
-    assert.deepEqual(given, { foreignKeyAttempts: 3, parkedRetryMs: 2_000, parkTimeoutMs: 86_400_000 });
+    assert.deepEqual(given, { foreignKeyAttempts: 3, parkedRetryMs: 2_000, parkTimeoutMs: 86_400_000, inboxMaxAgeMs: 604_800_000, inboxPruneIntervalMs: 600_000, inboxPruneMarginMs: 60_000 });
   });
 
   it('names out-of-range and unknown settings', () => {
