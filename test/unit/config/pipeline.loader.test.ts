@@ -402,4 +402,12 @@ describe('legacyWriteback section', () => {
     assert.deepEqual(pathsOf(yaml).sort(), ['legacyWriteback.foreignKeyAttempts', 'legacyWriteback.parkTimeout', 'legacyWriteback.parkedRetryMs']);
     assert.match(messageAt(yaml, 'legacyWriteback.parkTimeout'), /did you mean parkTimeoutMs/);
   });
+
+  it('validates the inbox retention settings', () => {
+    const yaml = `${crm(USERS)}legacyWriteback: { inboxMaxAgeMs: 5, inboxKeepPerEntity: 0, inboxPruneIntervalMs: -1, inboxPruneMarginMs: 1.5 }\n`;
+    assert.deepEqual(pathsOf(yaml).sort(), ['legacyWriteback.inboxKeepPerEntity', 'legacyWriteback.inboxMaxAgeMs', 'legacyWriteback.inboxPruneIntervalMs', 'legacyWriteback.inboxPruneMarginMs']);
+    const given = parsePipeline(`${crm(USERS)}legacyWriteback: { inboxKeepPerEntity: 10000, inboxPruneIntervalMs: 0 }\n`, 'x.yaml').legacyWriteback;
+    assert.equal(given.inboxKeepPerEntity, 10_000);
+    assert.equal(given.inboxPruneIntervalMs, 0);
+  });
 });
