@@ -84,6 +84,7 @@ describe('sync-ctl dlq: a dead-lettered write-back command, replayed after the c
       const res = await syncCtl(args, unreachable);
       assert.equal(res.code, 2, `${args.join(' ')}: exit ${res.code} ${res.stderr}`);
       assert.match(res.stderr, message, args.join(' '));
+      assert.doesNotMatch(res.stderr, /unknown command/, args.join(' '));
       // kafkajs would retry the unreachable broker for far longer than this before giving up
       assert.ok(Date.now() - started < 20_000, `${args.join(' ')} took ${Date.now() - started} ms`);
     }
