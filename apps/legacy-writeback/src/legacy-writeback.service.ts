@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { APP_CONTEXT, ControlWatcher, KafkaCoreService, type AppContext } from '@sync/app-core';
-import { createWritebackSink, LegacyDbRegistry } from '@sync/legacy-db';
+import { createInboxRetentionStore, createWritebackSink, LegacyDbRegistry } from '@sync/legacy-db';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
+import { InboxPruner } from './inbox-pruner';
 import { WritebackConsumer } from './writeback.consumer';
 import { WritebackMetrics } from './writeback-metrics';
 
@@ -9,6 +10,7 @@ import { WritebackMetrics } from './writeback-metrics';
 @Injectable()
 export class LegacyWritebackService implements OnModuleInit {
   readonly consumer: WritebackConsumer;
+  readonly inboxPruner: InboxPruner;
 
   constructor(
     @Inject(APP_CONTEXT) private readonly ctx: AppContext,
@@ -23,17 +25,26 @@ export class LegacyWritebackService implements OnModuleInit {
       const sink = createWritebackSink(dbs.get(system.name), system);
       return system.tables.map((table) => ({ table, sink }));
     });
+    // One group per set of systems: deployments for different legacy systems do not share offsets.
+    const groupId = `${ctx.app}.${systems
+      .map((s) => s.name)
+      .sort()
+      .join('+')}`;
     this.consumer = new WritebackConsumer(kafka.connection, kafka.producer, targets, {
       app: ctx.app,
-      // One group per set of systems: deployments for different legacy systems do not share offsets.
-      groupId: `${ctx.app}.${systems
-        .map((s) => s.name)
-        .sort()
-        .join('+')}`,
+      groupId,
       log: ctx.logger,
       metrics: new WritebackMetrics(metrics),
       ...ctx.pipeline.legacyWriteback,
     });
+    this.inboxPruner = new InboxPruner(
+      systems.map((system) => ({ system, store: createInboxRetentionStore(dbs.get(system.name), system) })),
+      kafka.admin,
+      groupId,
+      ctx.pipeline.legacyWriteback,
+      metrics,
+      ctx.logger,
+    );
   }
 
   onModuleInit(): void {
@@ -47,9 +58,13 @@ export class LegacyWritebackService implements OnModuleInit {
         const held = this.consumer.topics().filter((topic) => this.heldAtStart(topic));
         this.consumer.hold(held, true);
         started = true;
+        this.inboxPruner.start();
         this.ctx.logger.info({ topics: this.consumer.topics() }, 'write-back consuming');
       },
-      () => this.consumer.stop(),
+      async () => {
+        await this.inboxPruner.stop();
+        await this.consumer.stop();
+      },
     );
     this.control.onChange((change) => {
       if (change.kind !== 'state' || change.record.direction !== 'new-to-legacy') return;

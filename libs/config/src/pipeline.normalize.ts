@@ -36,7 +36,16 @@ export const PIPELINE_DEFAULTS = {
   mergeWaitMs: 300_000,
   cacheSize: 100_000,
   groupPrefix: 'id-translation',
-  legacyWriteback: { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000, maxClockSkewMs: 300_000 },
+  legacyWriteback: {
+    foreignKeyAttempts: 3,
+    parkedRetryMs: 30_000,
+    parkTimeoutMs: 86_400_000,
+    blockedRetryMs: 30_000,
+    maxClockSkewMs: 300_000,
+    inboxMaxAgeMs: 7 * 86_400_000,
+    inboxPruneIntervalMs: 600_000,
+    inboxPruneMarginMs: 60_000,
+  },
 } as const;
 
 export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap<string, SystemSchema>): PipelineConfig {

@@ -212,6 +212,10 @@ export class LegacyWritebackSchema {
   @IsOptional() @IsIntegerIn(1_000, 30 * 24 * 3_600_000) parkTimeoutMs?: number;
   @IsOptional() @IsIntegerIn(1_000, 3_600_000) blockedRetryMs?: number;
   @IsOptional() @IsIntegerIn(1_000, 24 * 3_600_000) maxClockSkewMs?: number;
+  @IsOptional() @IsIntegerIn(1_000, 3_650 * 24 * 3_600_000) inboxMaxAgeMs?: number;
+  @IsOptional() @IsIntegerIn(1, 1_000_000_000) inboxKeepPerEntity?: number;
+  @IsOptional() @IsIntegerIn(0, 24 * 3_600_000) inboxPruneIntervalMs?: number;
+  @IsOptional() @IsIntegerIn(0, 24 * 3_600_000) inboxPruneMarginMs?: number;
 }
 
 export class DomainTransformSchema {

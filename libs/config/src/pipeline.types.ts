@@ -48,6 +48,14 @@ export interface LegacyWritebackConfig {
    * write-back's clock is a data error, dead-lettered (default 5 min).
    */
   readonly maxClockSkewMs: number;
+  /** Inbox rows older than this may be pruned (default 7 days), once no longer redeliverable. */
+  readonly inboxMaxAgeMs: number;
+  /** Keep at most this many inbox rows per entity (besides the age rule); unset: no count limit. */
+  readonly inboxKeepPerEntity?: number;
+  /** How often the inbox is pruned (default 10 min); 0 disables pruning. */
+  readonly inboxPruneIntervalMs: number;
+  /** Safety margin subtracted from the redelivery horizon (default 60 s): clock steps of the database. */
+  readonly inboxPruneMarginMs: number;
 }
 
 /** Settings of the id-translation app (pipeline section `idTranslation`). */

@@ -15,6 +15,16 @@ export const DLQ_HEADERS = {
   truncated: 'dlq-truncated',
 } as const;
 
+/**
+ * Headers `sync-ctl dlq replay` adds to a replayed message. They are not failure headers: they stay
+ * on the message, so a replayed message that fails again carries its replay count into the DLQ.
+ */
+export const DLQ_REPLAY_HEADERS = {
+  replayCount: 'dlq-replay-count',
+  replayedAt: 'dlq-replayed-at',
+  replayedFrom: 'dlq-replayed-from',
+} as const;
+
 const MAX_REASON = 2000;
 
 /**

@@ -8,7 +8,7 @@ export { stalledConsumers } from './consumer-liveness';
 export type { BatchHandler, BatchContext, BatchConsumerOptions, BatchDeferral, ConsumerHooks } from './batch-consumer.runner';
 export { TopicAdmin } from './topic-admin';
 export type { TopicSpec } from './topic-admin';
-export { DLQ_HEADERS, DEAD_LETTER_MAX_BYTES, deadLetterRecord } from './dead-letter';
+export { DLQ_HEADERS, DLQ_REPLAY_HEADERS, DEAD_LETTER_MAX_BYTES, deadLetterRecord } from './dead-letter';
 export type { DeadLetterOptions } from './dead-letter';
 export { backoffDelay, sleep, DEFAULT_BACKOFF } from './backoff';
 export type { BackoffOptions } from './backoff';

@@ -99,6 +99,23 @@ export class TopicAdmin {
     return new Map((res[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
   }
 
+  /** Low and high watermark of every partition of a topic ([] when it does not exist). */
+  async partitionOffsets(topic: string): Promise<Array<{ partition: number; low: string; high: string }>> {
+    await this.connect();
+    if (!(await this.admin.listTopics()).includes(topic)) return [];
+    return (await this.admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
+  }
+
+  /**
+   * Deletes every record below `offset` in each given partition (Kafka DeleteRecords: it moves the
+   * log start offset; single records in the middle cannot be deleted).
+   */
+  async deleteRecordsBefore(topic: string, partitions: ReadonlyArray<{ partition: number; offset: string }>): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.connect();
+    await this.admin.deleteTopicRecords({ topic, partitions: partitions.map((p) => ({ partition: p.partition, offset: p.offset })) });
+  }
+
   /** Answers whether the cluster responds, within `timeoutMs`. */
   async ping(timeoutMs: number): Promise<void> {
     await this.connect();

@@ -43,3 +43,7 @@ export { inboxDdl, postgresInboxDdl, mssqlInboxDdl, INBOX_TABLE, PARKED_TABLE } 
 export { resolveConflict, foldRun, originRuns, keyString } from './sink/writeback-plan';
 export { mssqlKeyedWrite, explicitIdentityInsert } from './sink/mssql-identity';
 export type { MssqlKeyedWrite } from './sink/mssql-identity';
+export { postgresInboxPrune, mssqlInboxPrune, INBOX_CLOCK_SQL } from './sink/inbox-retention.sql';
+export type { InboxPruneRule } from './sink/inbox-retention.sql';
+export { createInboxRetentionStore } from './sink/inbox-retention.store';
+export type { InboxRetentionStore } from './sink/inbox-retention.store';

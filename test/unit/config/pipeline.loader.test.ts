@@ -392,14 +392,22 @@ describe('capture mode defaults', () => {
 
 describe('legacyWriteback section', () => {
   it('defaults every setting and keeps the given ones', () => {
-    assert.deepEqual(parsePipeline(crm(USERS), 'x.yaml').legacyWriteback, { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000, maxClockSkewMs: 300_000 });
+    assert.deepEqual(parsePipeline(crm(USERS), 'x.yaml').legacyWriteback, { foreignKeyAttempts: 3, parkedRetryMs: 30_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000, maxClockSkewMs: 300_000, inboxMaxAgeMs: 604_800_000, inboxPruneIntervalMs: 600_000, inboxPruneMarginMs: 60_000 });
     const given = parsePipeline(`${crm(USERS)}legacyWriteback: { parkedRetryMs: 2000, maxClockSkewMs: 60000 }\n`, 'x.yaml').legacyWriteback;
-    assert.deepEqual(given, { foreignKeyAttempts: 3, parkedRetryMs: 2_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000, maxClockSkewMs: 60_000 });
+    assert.deepEqual(given, { foreignKeyAttempts: 3, parkedRetryMs: 2_000, parkTimeoutMs: 86_400_000, blockedRetryMs: 30_000, maxClockSkewMs: 60_000, inboxMaxAgeMs: 604_800_000, inboxPruneIntervalMs: 600_000, inboxPruneMarginMs: 60_000 });
   });
 
   it('names out-of-range and unknown settings', () => {
     const yaml = `${crm(USERS)}legacyWriteback: { parkedRetryMs: 10, foreignKeyAttempts: 0, parkTimeout: 5, maxClockSkewMs: -1 }\n`;
     assert.deepEqual(pathsOf(yaml).sort(), ['legacyWriteback.foreignKeyAttempts', 'legacyWriteback.maxClockSkewMs', 'legacyWriteback.parkTimeout', 'legacyWriteback.parkedRetryMs']);
     assert.match(messageAt(yaml, 'legacyWriteback.parkTimeout'), /did you mean parkTimeoutMs/);
+  });
+
+  it('validates the inbox retention settings', () => {
+    const yaml = `${crm(USERS)}legacyWriteback: { inboxMaxAgeMs: 5, inboxKeepPerEntity: 0, inboxPruneIntervalMs: -1, inboxPruneMarginMs: 1.5 }\n`;
+    assert.deepEqual(pathsOf(yaml).sort(), ['legacyWriteback.inboxKeepPerEntity', 'legacyWriteback.inboxMaxAgeMs', 'legacyWriteback.inboxPruneIntervalMs', 'legacyWriteback.inboxPruneMarginMs']);
+    const given = parsePipeline(`${crm(USERS)}legacyWriteback: { inboxKeepPerEntity: 10000, inboxPruneIntervalMs: 0 }\n`, 'x.yaml').legacyWriteback;
+    assert.equal(given.inboxKeepPerEntity, 10_000);
+    assert.equal(given.inboxPruneIntervalMs, 0);
   });
 });

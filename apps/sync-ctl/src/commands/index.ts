@@ -1,5 +1,6 @@
 import type { Command } from '../command';
 import { disableCommand, enableCommand, historyCommand, pauseCommand, resnapshotCommand, resumeCommand, statusCommand } from './control.command';
+import { dlqListCommand, dlqPurgeCommand, dlqReplayCommand, dlqShowCommand } from './dlq.command';
 import { idsCommand } from './ids.command';
 import { mapCommand } from './map.command';
 import { schemaCommand } from './schema.command';
@@ -18,4 +19,8 @@ export const COMMANDS: readonly Command[] = [
   mapCommand,
   idsCommand,
   verifyCommand,
+  dlqListCommand,
+  dlqShowCommand,
+  dlqReplayCommand,
+  dlqPurgeCommand,
 ];
