@@ -146,7 +146,7 @@ describe('domain-transform on the real broker', () => {
 
   it('counts what it did in the metrics registry', async () => {
     const text = await metrics.render();
-    assert.match(text, /sync_transform_dead_letters_total\{direction="reverse",kind="poison",app="domain-transform"\} 3/);
+    assert.match(text, /sync_transform_dead_letters_total\{direction="reverse",kind="data",app="domain-transform"\} 3/);
     assert.match(text, /sync_transform_skipped_total\{direction="forward",rule="users",reason="echo",app="domain-transform"\} 1/);
     assert.match(text, /sync_transform_outputs_total\{direction="forward",rule="users.AddressChanged",app="domain-transform"\} 3/);
   });
