@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DataError } from '@sync/errors';
 import { KafkaConnection, silentLog, stalledConsumers, type BatchConsumerRunner, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { testBrokers, uniqueName } from '../../support/test-env';
 import { waitFor } from '../../support/wait-for';
@@ -61,5 +62,65 @@ describe('a batch consumer whose start fails', () => {
     // Every topic held (entity paused): no fetch is expected, so no stall either.
     runner.pauseTopics([topic]);
     assert.equal(runner.stalledMs(), undefined);
+  });
+});
+
+/**
+ * While an app stops, a batch can fail because of the stop itself (a pool already closing, a wait
+ * cut short). Whatever kind that failure claims, it must be neither dead-lettered nor committed:
+ * the message is delivered again after the restart.
+ */
+describe('a batch that fails while its consumer stops', () => {
+  let producer: SyncProducer;
+  let admin: TopicAdmin;
+
+  before(async () => {
+    producer = connection.producer();
+    await producer.connect();
+    admin = connection.admin();
+    await admin.connect();
+  });
+  after(async () => {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  });
+
+  it('is abandoned: no dead letter, no commit, delivered again to the next consumer of the group', async () => {
+    const app = uniqueName('itapp');
+    const topic = uniqueName('stop-fail');
+    const groupId = uniqueName('stop-fail');
+    await admin.ensureTopics([{ topic }, { topic: `dlq.${app}` }]);
+    // One send, one batch: it fails as a whole, so the runner retries its messages one by one, and
+    // the stop comes while the first of those is in the handler.
+    await producer.send([
+      { topic, key: 'k', value: 'v1' },
+      { topic, key: 'k', value: 'v2' },
+    ]);
+    let entered = false;
+    const first = connection.batchConsumer(producer, {
+      app,
+      groupId,
+      topics: [topic],
+      handler: async (messages, ctx) => {
+        if (messages.length > 1) throw new Error('one of these is bad');
+        entered = true;
+        if (!ctx.signal.aborted) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+        // What pg says when the pool was ended under the batch, claimed as data on purpose.
+        throw new DataError('Cannot use a pool after calling end on the pool');
+      },
+    });
+    await first.start();
+    await waitFor('the batch in the handler', () => entered, 60_000, 50);
+    await first.stop();
+
+    const seen: string[] = [];
+    const second = connection.batchConsumer(producer, { app, groupId, topics: [topic], handler: async (messages) => void seen.push(...messages.map((m) => m.value?.toString() ?? '')) });
+    await second.start();
+    try {
+      await waitFor('both messages delivered again', () => seen.includes('v1') && seen.includes('v2'), 60_000, 100);
+    } finally {
+      await second.stop();
+    }
+    assert.deepEqual(await connection.readAll(`dlq.${app}`), [], 'nothing dead-lettered');
   });
 });
