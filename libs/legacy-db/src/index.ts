@@ -4,7 +4,7 @@ export { PostgresLegacyDb, postgresPoolConfig } from './postgres.legacy-db';
 export { MssqlLegacyDb, mssqlPoolConfig } from './mssql.legacy-db';
 export type { LegacyDb, LegacyDbOptions, DbTlsOptions, Dialect } from './legacy-db.interface';
 export type { CaptureSource, CaptureBatch, CapturedChange, CaptureOp, RejectedChange, SchemaProblem } from './capture/capture-source.interface';
-export { changeKeyProblem } from './capture/change-decoder';
+export { changeKeyProblem, decodeChanges } from './capture/change-decoder';
 export { createCaptureSource } from './capture/capture-source.factory';
 export { changelogNames, NOTIFY_CHANNEL, SELF_LOGGED_SETTING, selfLoggedValue } from './capture/changelog-names';
 export { postgresChangelogDdl, postgresChangelogDropDdl } from './capture/postgres-changelog.ddl';

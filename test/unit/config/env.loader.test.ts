@@ -17,13 +17,21 @@ function issuesOf(run: () => unknown): readonly ConfigIssue[] {
   assert.fail('expected a ConfigValidationError');
 }
 
+describe('KAFKA_MAX_MESSAGE_BYTES', () => {
+  it('sets legacy-import\'s record size limit, and rejects what is not an integer in range naming the variable', () => {
+    assert.equal(loadEnv({ KAFKA_MAX_MESSAGE_BYTES: '2097152' }).kafka.maxMessageBytes, 2_097_152);
+    assert.throws(() => loadEnv({ KAFKA_MAX_MESSAGE_BYTES: '1MB' }), /KAFKA_MAX_MESSAGE_BYTES/);
+    assert.throws(() => loadEnv({ KAFKA_MAX_MESSAGE_BYTES: '10' }), /KAFKA_MAX_MESSAGE_BYTES/);
+  });
+});
+
 describe('loadEnv defaults', () => {
   it('applies every default for a CLI with an empty environment', () => {
     const env = loadEnv({});
     assert.deepEqual(JSON.parse(JSON.stringify(env)), {
       pipelineFile: './pipeline.yaml',
       http: { host: '0.0.0.0', port: 8080 },
-      kafka: {},
+      kafka: { maxMessageBytes: 1_048_588 },
       keymap: {},
       log: { level: 'info' },
       admin: {},
@@ -69,7 +77,7 @@ describe('loadEnv defaults', () => {
     assert.equal(env.app, 'domain-transform');
     assert.equal(env.pipelineFile, '/etc/sync/pipeline.yaml');
     assert.deepEqual(env.http, { host: '127.0.0.1', port: 8083 });
-    assert.deepEqual(env.kafka, { brokers: ['kafka-0:9092', 'kafka-1:9092', '[::1]:9093'], clientId: 'dt' });
+    assert.deepEqual(env.kafka, { brokers: ['kafka-0:9092', 'kafka-1:9092', '[::1]:9093'], clientId: 'dt', maxMessageBytes: 1_048_588 });
     assert.equal(env.log.level, 'debug');
     assert.equal(env.shutdown.timeoutMs, 5000);
     assert.equal(env.metrics.consumerLagRefreshMs, 60_000);
@@ -172,6 +180,7 @@ describe('describeEnv', () => {
       'http.port': '8082',
       'kafka.brokers': '(not set)',
       'kafka.clientId': '(not set)',
+      'kafka.maxMessageBytes': '1048588',
       'keymap.databaseUrl': '***',
       'liveness.consumerStallMs': '300000',
       'log.level': 'info',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, chunksBySize, deadLetterRecord } from '@sync/kafka';
+import { backoffDelay, chunksBySize, deadLetterRecord, isMessageTooLarge, recordBytes } from '@sync/kafka';
 import { errorKind, DataError, EnvironmentError, SchemaError } from '@sync/errors';
 import { ContractError } from '@sync/contracts';
 
@@ -50,5 +50,23 @@ describe('error kinds and backoff', () => {
     assert.equal(letter.headers?.['dlq-reason'], 'violates check');
     assert.equal(letter.headers?.['dlq-source-offset'], '41');
     assert.equal(letter.headers?.['origin'], 'svc');
+  });
+});
+
+describe('broker refusals of oversize records', () => {
+  it('recognises kafkajs MESSAGE_TOO_LARGE through its wrappers, and nothing else', () => {
+    const protocol = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE', code: 10 });
+    const nonRetriable = Object.assign(new Error('wrapped'), { cause: protocol });
+    const aggregate = Object.assign(new Error('aggregate'), { errors: [new Error('x'), nonRetriable] });
+    assert.equal(isMessageTooLarge(protocol), true);
+    assert.equal(isMessageTooLarge(nonRetriable), true);
+    assert.equal(isMessageTooLarge(aggregate), true);
+    assert.equal(isMessageTooLarge(Object.assign(new Error('gone'), { type: 'LEADER_NOT_AVAILABLE' })), false);
+    assert.equal(isMessageTooLarge(undefined), false);
+  });
+
+  it('counts key, value and headers in a record\'s encoded size', () => {
+    assert.equal(recordBytes({ topic: 't', key: 'ab', value: 'é' }), 70 + 2 + 2);
+    assert.equal(recordBytes({ topic: 't', key: null, value: null, headers: { h: 'xy' } }), 70 + 1 + 2 + 4);
   });
 });

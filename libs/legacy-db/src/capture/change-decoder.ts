@@ -44,7 +44,7 @@ export function bestEffortKey(table: TableConfig, ...images: unknown[]): Row | n
  * a change without a usable key) is rejected and the others go on; any other failure (connection,
  * schema, unknown) fails the whole read, so the position does not move.
  */
-export async function decodeEach<R>(
+export async function decodeChanges<R>(
   table: TableConfig,
   rows: readonly R[],
   decode: (row: R) => Promise<CapturedChange>,

@@ -2,7 +2,7 @@ import type { SystemConfig, TableConfig } from '@sync/config';
 import type { MssqlLegacyDb } from '../mssql.legacy-db';
 import { DataError } from '@sync/errors';
 import type { CaptureBatch, CaptureOp, CaptureSource, Row, SchemaProblem } from './capture-source.interface';
-import { decodeEach } from './change-decoder';
+import { decodeChanges } from './change-decoder';
 import { mssqlChangelogNames } from './mssql-changelog.ddl';
 import { decodeRowversion, encodeRowversion, rowversionBefore } from './mssql-position';
 import { type MssqlStatement, runMssql } from './mssql-statement';
@@ -91,7 +91,7 @@ export class MssqlTriggerSource implements CaptureSource {
 
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
     const res = await runMssql<ChangelogRow>(await this.db.connected(), this.queries.read(decodeRowversion(position), limit));
-    const { changes, rejected } = await decodeEach(
+    const { changes, rejected } = await decodeChanges(
       this.table,
       res.rows,
       async (r) => {

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import { DataError } from '@sync/errors';
 import type { CaptureBatch, CaptureOp, CapturedChange, Row } from './capture-source.interface';
-import { decodeEach } from './change-decoder';
+import { decodeChanges } from './change-decoder';
 import { PostgresXidSource } from './postgres-xid.source';
 import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
 import { parseExactJson, scalarText } from './value-normalizer';
@@ -52,7 +52,7 @@ export class PostgresChangelogSource extends PostgresXidSource {
     const page = await readXidWindow<LogRow>(this.pool, this.query, position, limit);
     const now = new Date().toISOString();
     const positionOf = (r: LogRow): string => this.capture.positionColumns.map((_, i) => String(r[`_pos${i}`])).join(':');
-    const { changes, rejected } = await decodeEach(
+    const { changes, rejected } = await decodeChanges(
       this.table,
       page.rows,
       (r) => this.toChange(parseExactJson(r.row) as Row, positionOf(r), r.tx, now),

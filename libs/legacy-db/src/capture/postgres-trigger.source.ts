@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import type { CaptureBatch, CaptureOp } from './capture-source.interface';
-import { bestEffortKey, decodeEach } from './change-decoder';
+import { bestEffortKey, decodeChanges } from './change-decoder';
 import { changelogNames } from './changelog-names';
 import { PostgresXidSource } from './postgres-xid.source';
 import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
@@ -36,7 +36,7 @@ export class PostgresTriggerSource extends PostgresXidSource {
 
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
     const page = await readXidWindow<ChangelogRow>(this.pool, this.query, position, limit);
-    const { changes, rejected } = await decodeEach(
+    const { changes, rejected } = await decodeChanges(
       this.table,
       page.rows,
       async (r) => ({
