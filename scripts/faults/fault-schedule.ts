@@ -30,7 +30,9 @@ export function scenarioOf(kind: FaultKind | 'unplanned-exit'): string {
       return 'write-back privilege revoked';
     case 'read-only':
       return 'PostgreSQL read-only';
-    default:
+    case 'hostile-oversize':
+    case 'hostile-nul-subject':
+    case 'hostile-nul-source':
       return 'hostile and oversize values';
   }
 }

@@ -188,11 +188,14 @@ async function main(): Promise<number> {
     const workloadStart = Date.now();
     const legacyQuota = Math.round(config.changes * (1 - config.newShare));
     const newQuota = config.changes - legacyQuota;
+    let faultsPending = plan.length > 0;
     const paced = async (quota: number, share: number, step: () => Promise<void>): Promise<void> => {
       if (quota === 0) return;
       const interval = 1000 / (config.rate * share);
       let next = Date.now();
-      for (let i = 0; i < quota && !aborted; i++) {
+      // Past its quota, a side goes on while faults are still to come: every fault fires under load
+      // even when a slow machine (or a long rolling restart) lets the faults fall behind the workload.
+      for (let i = 0; (i < quota || faultsPending) && !aborted; i++) {
         await step();
         next = Math.max(next + interval, Date.now() - interval * 5);
         const wait = next - Date.now();
@@ -230,7 +233,9 @@ async function main(): Promise<number> {
               pauseLegacy: (p: boolean) => (legacyPaused = p),
             }, infra, fault));
       }
-    })().catch(fail);
+    })()
+      .catch(fail)
+      .finally(() => (faultsPending = false));
     const progress = setInterval(() => {
       const done = run.faults.filter((f) => f.kind !== 'unplanned-exit').length;
       say(`[${elapsed(run).toFixed(0)} s] changes legacy ${run.legacyDriven}/${legacyQuota}, new ${run.newDriven}/${newQuota}; faults ${done}/${plan.length}; retries legacy ${legacyDriver.retries}, new ${newDriver.retries}`);
@@ -249,6 +254,7 @@ async function main(): Promise<number> {
     const hostileIds = (): Set<number> => new Set(scenarios.hostile.flatMap((h) => (h.legacyId === undefined ? [] : [h.legacyId])));
     let drained = false;
     let lastDlqRead = 0;
+    let hostileNote = '';
     let lastNote = 0;
     for (;;) {
       const state = await reader.read().catch(() => undefined);
@@ -267,11 +273,12 @@ async function main(): Promise<number> {
               drained = true;
               break;
             }
+            hostileNote = `; expected dead letters ${report.expected.filter((e) => e.found).length}/${report.expected.length}`;
           }
         }
         if (Date.now() - lastNote > 30_000) {
           lastNote = Date.now();
-          say(`[${elapsed(run).toFixed(0)} s] draining: ${differences.length} row difference(s), counts ${counts.filter((c) => !c.ok).map((c) => `${c.name} ${c.actual}/${c.expected}`).join(', ') || 'complete'}`);
+          say(`[${elapsed(run).toFixed(0)} s] draining: ${differences.length} row difference(s), counts ${counts.filter((c) => !c.ok).map((c) => `${c.name} ${c.actual}/${c.expected}`).join(', ') || 'complete'}${hostileNote}`);
         }
       }
       if (Date.now() - drainStart > config.drainSeconds * 1000) break;
