@@ -23,10 +23,11 @@ export interface FaultContext {
 const GRACEFUL_STOP_MS = 30_000;
 const READY_AFTER_START_MS = 120_000;
 
-async function waitReady(p: ManagedProcess): Promise<number> {
+/** ms until /health/ready answers 200, undefined if it does not within the bound (reported; the rollout goes on, the final readiness check fails the run). */
+async function waitReady(p: ManagedProcess): Promise<number | undefined> {
   const t0 = Date.now();
   while ((await p.status('/health/ready')) !== 200) {
-    if (Date.now() - t0 > READY_AFTER_START_MS) throw new Error(`${p.name} not ready ${READY_AFTER_START_MS / 1000} s after its restart`);
+    if (Date.now() - t0 > READY_AFTER_START_MS) return undefined;
     await sleep(500);
   }
   return Date.now() - t0;
@@ -79,7 +80,8 @@ export async function inject(ctx: FaultContext, infra: InfraControl, fault: Plan
         ctx.say(`[${ctx.elapsedSeconds().toFixed(0)} s] FAULT rolling restart: ${app} (pid ${pid}) stopped by SIGTERM in ${((Date.now() - t) / 1000).toFixed(1)} s (${exit})`);
         await p.start();
         const readyMs = await waitReady(p);
-        steps.push(`${app} ${exit}, ready ${(readyMs / 1000).toFixed(1)} s after start`);
+        if (readyMs === undefined) ctx.say(`[${ctx.elapsedSeconds().toFixed(0)} s] rolling restart: ${app} NOT ready ${READY_AFTER_START_MS / 1000} s after its start; going on`);
+        steps.push(`${app} ${exit}, ${readyMs === undefined ? `NOT ready within ${READY_AFTER_START_MS / 1000} s` : `ready ${(readyMs / 1000).toFixed(1)} s after start`}`);
       }
       detail = steps.join('; ');
       break;
