@@ -15,6 +15,9 @@
 #   FAULTS_PG_STOPS (1), FAULTS_PG_DOWN_SECONDS (20), FAULTS_DRAIN_SECONDS (600), FAULTS_PG_PORT (55433),
 #   FAULTS_KAFKA_PORT (19192; the controller uses the next port), FAULTS_RUN_DIR (.run/faults, or
 #   $SYNC_RUN_DIR/faults), FAULTS_SUMMARY_FILE (<run dir>/faults-summary-<seed>.json), PG_BIN.
+# Scenarios (0 turns one off): FAULTS_ROLLING_RESTARTS (2, --ci 1), FAULTS_ADD_COLUMNS (1),
+#   FAULTS_DROP_COLUMNS (1), FAULTS_DROP_COLUMN_SECONDS (10), FAULTS_REVOKES (1),
+#   FAULTS_REVOKE_SECONDS (10), FAULTS_READ_ONLY (1), FAULTS_READ_ONLY_SECONDS (10), FAULTS_HOSTILE (1).
 # Exit code: 0 all checks passed, 1 a difference, duplicate or missing change (or the run aborted),
 # 2 bad settings. Logs of every process: <run dir>/logs/.
 set -euo pipefail
@@ -62,11 +65,11 @@ teardown() {
   pgc_remove "$PG_BIN" "$PG_DIR" 30
 }
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 
 run() {
   if [[ "${1:-}" == "--ci" ]]; then
-    export FAULTS_CHANGES="${FAULTS_CHANGES:-2000}" FAULTS_KILLS_PER_APP="${FAULTS_KILLS_PER_APP:-1}" FAULTS_DRAIN_SECONDS="${FAULTS_DRAIN_SECONDS:-300}"
+    export FAULTS_CHANGES="${FAULTS_CHANGES:-2000}" FAULTS_KILLS_PER_APP="${FAULTS_KILLS_PER_APP:-1}" FAULTS_ROLLING_RESTARTS="${FAULTS_ROLLING_RESTARTS:-1}" FAULTS_DRAIN_SECONDS="${FAULTS_DRAIN_SECONDS:-300}"
   elif [[ -n "${1:-}" ]]; then
     usage >&2
     die "unknown argument: $1"

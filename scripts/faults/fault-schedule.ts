@@ -1,6 +1,41 @@
 import { SeededRandom } from './seeded-random';
 
-export type FaultKind = 'kill-app' | 'restart-broker' | 'stop-postgres';
+export type FaultKind =
+  | 'kill-app'
+  | 'restart-broker'
+  | 'stop-postgres'
+  | 'rolling-restart'
+  | 'add-column'
+  | 'drop-column'
+  | 'revoke-update'
+  | 'read-only'
+  | 'hostile-oversize'
+  | 'hostile-nul-subject'
+  | 'hostile-nul-source';
+
+/** The scenario a fault belongs to (one setting each, reported per scenario). */
+export function scenarioOf(kind: FaultKind | 'unplanned-exit'): string {
+  switch (kind) {
+    case 'kill-app':
+    case 'restart-broker':
+    case 'stop-postgres':
+    case 'unplanned-exit':
+      return 'crashes and outages';
+    case 'rolling-restart':
+      return 'rolling restarts (SIGTERM)';
+    case 'add-column':
+    case 'drop-column':
+      return 'legacy schema changes';
+    case 'revoke-update':
+      return 'write-back privilege revoked';
+    case 'read-only':
+      return 'PostgreSQL read-only';
+    case 'hostile-oversize':
+    case 'hostile-nul-subject':
+    case 'hostile-nul-source':
+      return 'hostile and oversize values';
+  }
+}
 
 /** One fault of the plan: fired when the workload has driven `atChange` changes (both directions together). */
 export interface PlannedFault {
@@ -23,6 +58,16 @@ export interface FaultPlanOptions {
   readonly postgresDownMs: number;
   readonly brokerDownMs: readonly [number, number];
   readonly appDownMs: readonly [number, number];
+  readonly rollingRestarts?: number;
+  readonly addColumns?: number;
+  readonly dropColumns?: number;
+  readonly dropColumnMs?: number;
+  readonly revokes?: number;
+  readonly revokeMs?: number;
+  readonly readOnlySwitches?: number;
+  readonly readOnlyMs?: number;
+  /** Hostile values of each kind. */
+  readonly hostileValues?: number;
   /** Share of the workload within which faults fire, e.g. [0.05, 0.85]: the tail lets the pipeline run fault-free before the drain. */
   readonly window?: readonly [number, number];
 }
@@ -41,6 +86,17 @@ export function planFaults(options: FaultPlanOptions): PlannedFault[] {
   for (let i = 0; i < options.killsPerApp; i++) for (const app of options.apps) kinds.push({ kind: 'kill-app', target: app });
   for (let i = 0; i < options.brokerRestarts; i++) kinds.push({ kind: 'restart-broker', target: 'kafka' });
   for (let i = 0; i < options.postgresStops; i++) kinds.push({ kind: 'stop-postgres', target: 'postgresql' });
+  const add = (n: number | undefined, kind: FaultKind, target: string): void => {
+    for (let i = 0; i < (n ?? 0); i++) kinds.push({ kind, target });
+  };
+  add(options.rollingRestarts, 'rolling-restart', 'every app');
+  add(options.addColumns, 'add-column', 'users');
+  add(options.dropColumns, 'drop-column', 'users.zip');
+  add(options.revokes, 'revoke-update', 'users');
+  add(options.readOnlySwitches, 'read-only', 'postgresql');
+  add(options.hostileValues, 'hostile-oversize', 'legacy users');
+  add(options.hostileValues, 'hostile-nul-subject', 'domain.user.v1');
+  add(options.hostileValues, 'hostile-nul-source', 'domain.user.v1');
   rng.shuffle(kinds);
   const slot = ((to - from) * options.changes) / Math.max(1, kinds.length);
   return kinds.map(({ kind, target }, i) => {
@@ -50,7 +106,15 @@ export function planFaults(options: FaultPlanOptions): PlannedFault[] {
         ? options.postgresDownMs
         : kind === 'restart-broker'
           ? rng.int(options.brokerDownMs[0], options.brokerDownMs[1])
-          : rng.int(options.appDownMs[0], options.appDownMs[1]);
+          : kind === 'kill-app'
+            ? rng.int(options.appDownMs[0], options.appDownMs[1])
+            : kind === 'drop-column'
+              ? (options.dropColumnMs ?? 10_000)
+              : kind === 'revoke-update'
+                ? (options.revokeMs ?? 10_000)
+                : kind === 'read-only'
+                  ? (options.readOnlyMs ?? 10_000)
+                  : 0;
     return { kind, target, atChange, downMs };
   });
 }

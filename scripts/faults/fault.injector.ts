@@ -1,6 +1,7 @@
 import type { PlannedFault } from './fault-schedule';
 import type { InfraControl } from './infra.control';
 import type { ManagedProcess } from './managed.process';
+import type { ScenarioControl } from './scenarios';
 import type { InjectedFault } from './summary';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -11,6 +12,25 @@ export interface FaultContext {
   elapsedSeconds(): number;
   driven(): number;
   say(line: string): void;
+  readonly scenarios: ScenarioControl;
+  /** The apps a rolling restart goes through, in order. */
+  readonly apps: readonly string[];
+  /** Pauses the legacy side's writes while a mapped column is missing (see drop-column). */
+  pauseLegacy(paused: boolean): void;
+}
+
+/** Bound on a graceful stop (the apps get SHUTDOWN_TIMEOUT_MS 10 s) and on readiness after a start. */
+const GRACEFUL_STOP_MS = 30_000;
+const READY_AFTER_START_MS = 120_000;
+
+/** ms until /health/ready answers 200, undefined if it does not within the bound (reported; the rollout goes on, the final readiness check fails the run). */
+async function waitReady(p: ManagedProcess): Promise<number | undefined> {
+  const t0 = Date.now();
+  while ((await p.status('/health/ready')) !== 200) {
+    if (Date.now() - t0 > READY_AFTER_START_MS) return undefined;
+    await sleep(500);
+  }
+  return Date.now() - t0;
 }
 
 /** Fires one planned fault and reports it as it happened. */
@@ -46,6 +66,72 @@ export async function inject(ctx: FaultContext, infra: InfraControl, fault: Plan
       await sleep(fault.downMs);
       await infra.startPostgres();
       detail = `pg_ctl stop -m immediate, started again after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+      break;
+    }
+    case 'rolling-restart': {
+      // As a rollout does it: one app at a time, SIGTERM, wait for the exit, start, wait until ready.
+      const steps: string[] = [];
+      for (const app of ctx.apps) {
+        const p = ctx.processes.get(app);
+        if (!p) throw new Error(`no process ${app} to restart`);
+        const pid = p.pid;
+        const t = Date.now();
+        const exit = await p.stop(GRACEFUL_STOP_MS);
+        ctx.say(`[${ctx.elapsedSeconds().toFixed(0)} s] FAULT rolling restart: ${app} (pid ${pid}) stopped by SIGTERM in ${((Date.now() - t) / 1000).toFixed(1)} s (${exit})`);
+        await p.start();
+        const readyMs = await waitReady(p);
+        if (readyMs === undefined) ctx.say(`[${ctx.elapsedSeconds().toFixed(0)} s] rolling restart: ${app} NOT ready ${READY_AFTER_START_MS / 1000} s after its start; going on`);
+        steps.push(`${app} ${exit}, ${readyMs === undefined ? `NOT ready within ${READY_AFTER_START_MS / 1000} s` : `ready ${(readyMs / 1000).toFixed(1)} s after start`}`);
+      }
+      detail = steps.join('; ');
+      break;
+    }
+    case 'add-column': {
+      const column = await ctx.scenarios.addColumn();
+      ctx.say(`${now} FAULT ALTER TABLE users ADD COLUMN ${column} ... DEFAULT`);
+      detail = `column ${column} added with a default`;
+      break;
+    }
+    case 'drop-column': {
+      ctx.say(`${now} FAULT users.zip (mapped) dropped for ${(fault.downMs / 1000).toFixed(0)} s; the legacy application pauses meanwhile`);
+      ctx.pauseLegacy(true);
+      try {
+        await ctx.scenarios.dropZip();
+        await sleep(fault.downMs);
+        const restored = await ctx.scenarios.restoreZip();
+        detail = `dropped, re-added after ${((Date.now() - t0) / 1000).toFixed(1)} s with the values of ${restored} rows`;
+      } finally {
+        ctx.pauseLegacy(false);
+      }
+      break;
+    }
+    case 'revoke-update': {
+      ctx.say(`${now} FAULT REVOKE UPDATE ON users FROM the write-back's role for ${(fault.downMs / 1000).toFixed(0)} s`);
+      await ctx.scenarios.revokeUpdate();
+      await sleep(fault.downMs);
+      await ctx.scenarios.grantUpdate();
+      detail = `revoked, granted again after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+      break;
+    }
+    case 'read-only': {
+      ctx.say(`${now} FAULT PostgreSQL read-only (default_transaction_read_only = on) for ${(fault.downMs / 1000).toFixed(0)} s`);
+      await ctx.scenarios.readOnly(true);
+      await sleep(fault.downMs);
+      await ctx.scenarios.readOnly(false);
+      detail = `read-only, writable again after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+      break;
+    }
+    case 'hostile-oversize': {
+      const h = await ctx.scenarios.insertOversize();
+      ctx.say(`${now} HOSTILE legacy user id ${h.key} with a 2 MB street (expected in ${h.expectedTopic})`);
+      detail = `legacy users id ${h.key}, street 2 MiB`;
+      break;
+    }
+    case 'hostile-nul-subject':
+    case 'hostile-nul-source': {
+      const h = await ctx.scenarios.publishNul(fault.kind === 'hostile-nul-subject' ? 'subject' : 'source');
+      ctx.say(`${now} HOSTILE new-side event ${h.key} (NUL in ${fault.kind === 'hostile-nul-subject' ? 'ce_subject and the key' : 'ce_source'})`);
+      detail = `event ${h.key}`;
       break;
     }
   }

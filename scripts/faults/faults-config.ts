@@ -14,6 +14,21 @@ export interface FaultsConfig {
   readonly brokerRestarts: number;
   readonly postgresStops: number;
   readonly postgresDownMs: number;
+  /** Rolling restarts: each one SIGTERMs every app in turn, waits for its exit, starts it and waits until it is ready. */
+  readonly rollingRestarts: number;
+  /** ALTER TABLE users ADD COLUMN ... DEFAULT under load. */
+  readonly addColumns: number;
+  /** A mapped column (users.zip) dropped, then re-added with its values after `dropColumnMs`. */
+  readonly dropColumns: number;
+  readonly dropColumnMs: number;
+  /** The write-back role loses UPDATE on users, regains it after `revokeMs`. */
+  readonly revokes: number;
+  readonly revokeMs: number;
+  /** The cluster switched to read-only (default_transaction_read_only) for `readOnlyMs`. */
+  readonly readOnlySwitches: number;
+  readonly readOnlyMs: number;
+  /** Hostile values of each kind (oversize legacy row, NUL in ce_subject, NUL in ce_source): expected dead letters. */
+  readonly hostileValues: number;
   readonly drainSeconds: number;
   /** PostgreSQL of the run (its own cluster): the admin URL; the run's databases are created on it. */
   readonly postgresUrl: string;
@@ -72,6 +87,15 @@ export function loadFaultsConfig(env: Readonly<Record<string, string | undefined
     brokerRestarts: int('FAULTS_BROKER_RESTARTS', 1, 0, 100),
     postgresStops: int('FAULTS_PG_STOPS', 1, 0, 100),
     postgresDownMs: int('FAULTS_PG_DOWN_SECONDS', 20, 1, 3600) * 1000,
+    rollingRestarts: int('FAULTS_ROLLING_RESTARTS', 2, 0, 100),
+    addColumns: int('FAULTS_ADD_COLUMNS', 1, 0, 20),
+    dropColumns: int('FAULTS_DROP_COLUMNS', 1, 0, 20),
+    dropColumnMs: int('FAULTS_DROP_COLUMN_SECONDS', 10, 1, 3600) * 1000,
+    revokes: int('FAULTS_REVOKES', 1, 0, 20),
+    revokeMs: int('FAULTS_REVOKE_SECONDS', 10, 1, 3600) * 1000,
+    readOnlySwitches: int('FAULTS_READ_ONLY', 1, 0, 20),
+    readOnlyMs: int('FAULTS_READ_ONLY_SECONDS', 10, 1, 3600) * 1000,
+    hostileValues: int('FAULTS_HOSTILE', 1, 0, 100),
     drainSeconds: int('FAULTS_DRAIN_SECONDS', 600, 10, 86_400),
     postgresUrl: required('FAULTS_PG_URL'),
     kafkaBrokers: required('KAFKA_BROKERS'),
@@ -101,6 +125,15 @@ export function repeatCommand(c: FaultsConfig): string {
     ['FAULTS_BROKER_RESTARTS', c.brokerRestarts, defaults.brokerRestarts],
     ['FAULTS_PG_STOPS', c.postgresStops, defaults.postgresStops],
     ['FAULTS_PG_DOWN_SECONDS', c.postgresDownMs / 1000, defaults.postgresDownMs / 1000],
+    ['FAULTS_ROLLING_RESTARTS', c.rollingRestarts, defaults.rollingRestarts],
+    ['FAULTS_ADD_COLUMNS', c.addColumns, defaults.addColumns],
+    ['FAULTS_DROP_COLUMNS', c.dropColumns, defaults.dropColumns],
+    ['FAULTS_DROP_COLUMN_SECONDS', c.dropColumnMs / 1000, defaults.dropColumnMs / 1000],
+    ['FAULTS_REVOKES', c.revokes, defaults.revokes],
+    ['FAULTS_REVOKE_SECONDS', c.revokeMs / 1000, defaults.revokeMs / 1000],
+    ['FAULTS_READ_ONLY', c.readOnlySwitches, defaults.readOnlySwitches],
+    ['FAULTS_READ_ONLY_SECONDS', c.readOnlyMs / 1000, defaults.readOnlyMs / 1000],
+    ['FAULTS_HOSTILE', c.hostileValues, defaults.hostileValues],
   ];
   const changed = vars.filter(([, v, d]) => v !== d).map(([name, v]) => `${name}=${v}`);
   return [`FAULTS_SEED=${c.seed}`, `FAULTS_CHANGES=${c.changes}`, ...changed, 'npm run test:faults'].join(' ');

@@ -10,7 +10,9 @@ import { ServiceRepository } from '../../examples/new-service/src/service.reposi
 import { ServiceStats } from '../../examples/new-service/src/service-stats';
 import { countCheck, findDuplicateWrites } from './checks';
 import { inject } from './fault.injector';
-import { planFaults } from './fault-schedule';
+import { planFaults, scenarioOf } from './fault-schedule';
+import { classifyDeadLetters, type DeadLetterReport } from './hostile';
+import { ScenarioControl } from './scenarios';
 import { FaultsConfigError, loadFaultsConfig, repeatCommand, type FaultsConfig } from './faults-config';
 import { ORDER_AGGREGATE, SERVICE_NAME, SERVICE_ORIGIN, USER_AGGREGATE } from './faults-pipeline';
 import { InfraControl } from './infra.control';
@@ -18,7 +20,7 @@ import { LegacyDriver } from './legacy.driver';
 import { ManagedProcess } from './managed.process';
 import { NewSideDriver } from './new-side.driver';
 import { WorkloadError } from './retry';
-import { evaluate, kafkaCounts, parseVerify } from './run-checks';
+import { evaluate, kafkaCounts, parseVerify, readDeadLetters } from './run-checks';
 import { prepareRun, runNode } from './run-setup';
 import { SeededRandom } from './seeded-random';
 import { StateReader } from './state.reader';
@@ -87,7 +89,7 @@ async function main(): Promise<number> {
   say(`Fault-injection run: seed ${config.seed}, ${config.changes} changes at ~${config.rate}/s (${Math.round(config.newShare * 100)}% from the new side); logs in ${logDir}`);
   say(`Repeat it with: ${command}`);
 
-  const { urls, env } = await prepareRun(config, repoRoot);
+  const { urls, env, writebackEnv } = await prepareRun(config, repoRoot);
 
   const run: Run = { config, started: Date.now(), model: new WorkloadModel(), processes: new Map(), faults: [], legacyDriven: 0, newDriven: 0, stopping: false };
   const restarts = new Map<string, number>();
@@ -105,7 +107,7 @@ async function main(): Promise<number> {
     setTimeout(() => void p.start().catch((err: unknown) => say(`restart of ${p.name} failed: ${String(err)}`)), Math.min(10_000, 1000 * n));
   };
   for (const app of APP_NAMES) {
-    run.processes.set(app, new ManagedProcess({ name: app, args: () => [path.join(repoRoot, 'dist/apps', app, 'src/main.js')], env, logDir, pidDir }, onUnplannedExit));
+    run.processes.set(app, new ManagedProcess({ name: app, args: () => [path.join(repoRoot, 'dist/apps', app, 'src/main.js')], env: app === 'legacy-writeback' ? writebackEnv : env, logDir, pidDir }, onUnplannedExit));
   }
   run.processes.set(
     'new-service',
@@ -128,6 +130,8 @@ async function main(): Promise<number> {
   const connection = new KafkaConnection({ brokers: config.kafkaBrokers.split(','), clientId: 'faults-new-side' }, silentLog);
   const producer = connection.producer();
   const repository = new ServiceRepository(urls.service);
+  const scenarios = new ScenarioControl(urls.legacy, config.postgresUrl, producer, Topics.domain(USER_AGGREGATE, 1), SERVICE_ORIGIN, `/services/${SERVICE_NAME}`);
+  let legacyPaused = false;
   let summary: FaultsSummary | undefined;
   let aborted: string | undefined;
   try {
@@ -168,6 +172,15 @@ async function main(): Promise<number> {
       postgresDownMs: config.postgresDownMs,
       brokerDownMs: [3000, 8000],
       appDownMs: [200, 5000],
+      rollingRestarts: config.rollingRestarts,
+      addColumns: config.addColumns,
+      dropColumns: config.dropColumns,
+      dropColumnMs: config.dropColumnMs,
+      revokes: config.revokes,
+      revokeMs: config.revokeMs,
+      readOnlySwitches: config.readOnlySwitches,
+      readOnlyMs: config.readOnlyMs,
+      hostileValues: config.hostileValues,
     });
     say(`Fault plan (${plan.length}): ${plan.map((f) => `${f.kind} ${f.target} @${f.atChange}`).join(', ')}`);
 
@@ -175,11 +188,14 @@ async function main(): Promise<number> {
     const workloadStart = Date.now();
     const legacyQuota = Math.round(config.changes * (1 - config.newShare));
     const newQuota = config.changes - legacyQuota;
+    let faultsPending = plan.length > 0;
     const paced = async (quota: number, share: number, step: () => Promise<void>): Promise<void> => {
       if (quota === 0) return;
       const interval = 1000 / (config.rate * share);
       let next = Date.now();
-      for (let i = 0; i < quota && !aborted; i++) {
+      // Past its quota, a side goes on while faults are still to come: every fault fires under load
+      // even when a slow machine (or a long rolling restart) lets the faults fall behind the workload.
+      for (let i = 0; (i < quota || faultsPending) && !aborted; i++) {
         await step();
         next = Math.max(next + interval, Date.now() - interval * 5);
         const wait = next - Date.now();
@@ -190,6 +206,8 @@ async function main(): Promise<number> {
       aborted ??= err instanceof Error ? err.message : String(err);
     };
     const legacyLoop = paced(legacyQuota, 1 - config.newShare, async () => {
+      // While a mapped column is missing the legacy application waits (drop-column; docs/faults.md).
+      while (legacyPaused && !aborted) await sleep(200);
       const op = legacyWorkload.next();
       applyLegacyOp(run.model, op, await legacyDriver.apply(op));
       run.legacyDriven++;
@@ -205,9 +223,19 @@ async function main(): Promise<number> {
       for (const fault of plan) {
         while (driving && !aborted && run.legacyDriven + run.newDriven < fault.atChange) await sleep(200);
         if (aborted) return;
-        run.faults.push(await inject({ processes: run.processes, elapsedSeconds: () => elapsed(run), driven: () => run.legacyDriven + run.newDriven, say }, infra, fault));
+        run.faults.push(await inject({
+              processes: run.processes,
+              elapsedSeconds: () => elapsed(run),
+              driven: () => run.legacyDriven + run.newDriven,
+              say,
+              scenarios,
+              apps: APP_NAMES,
+              pauseLegacy: (p: boolean) => (legacyPaused = p),
+            }, infra, fault));
       }
-    })().catch(fail);
+    })()
+      .catch(fail)
+      .finally(() => (faultsPending = false));
     const progress = setInterval(() => {
       const done = run.faults.filter((f) => f.kind !== 'unplanned-exit').length;
       say(`[${elapsed(run).toFixed(0)} s] changes legacy ${run.legacyDriven}/${legacyQuota}, new ${run.newDriven}/${newQuota}; faults ${done}/${plan.length}; retries legacy ${legacyDriver.retries}, new ${newDriver.retries}`);
@@ -223,19 +251,34 @@ async function main(): Promise<number> {
     // Drain: until both databases match the model and every count is complete, or the deadline.
     const reader = new StateReader(pools.legacy, pools.service, pools.keymap, SERVICE_ORIGIN);
     const drainStart = Date.now();
+    const hostileIds = (): Set<number> => new Set(scenarios.hostile.flatMap((h) => (h.legacyId === undefined ? [] : [h.legacyId])));
     let drained = false;
+    let lastDlqRead = 0;
+    let hostileNote = '';
     let lastNote = 0;
     for (;;) {
       const state = await reader.read().catch(() => undefined);
       if (state) {
-        const { differences, counts } = evaluate(run.model, state, 0, 0);
+        const { differences, counts } = evaluate(run.model, state, undefined, 0, hostileIds());
         if (differences.length === 0 && counts.every((c) => c.ok)) {
-          drained = true;
-          break;
+          // The rows agree; with hostile values, also wait until each one's dead letter is there.
+          if (scenarios.hostile.length === 0) {
+            drained = true;
+            break;
+          }
+          if (Date.now() - lastDlqRead > 10_000) {
+            lastDlqRead = Date.now();
+            const report = classifyDeadLetters(scenarios.hostile, await readDeadLetters(connection).catch(() => []));
+            if (report.expected.every((e) => e.found)) {
+              drained = true;
+              break;
+            }
+            hostileNote = `; expected dead letters ${report.expected.filter((e) => e.found).length}/${report.expected.length}`;
+          }
         }
         if (Date.now() - lastNote > 30_000) {
           lastNote = Date.now();
-          say(`[${elapsed(run).toFixed(0)} s] draining: ${differences.length} row difference(s), counts ${counts.filter((c) => !c.ok).map((c) => `${c.name} ${c.actual}/${c.expected}`).join(', ') || 'complete'}`);
+          say(`[${elapsed(run).toFixed(0)} s] draining: ${differences.length} row difference(s), counts ${counts.filter((c) => !c.ok).map((c) => `${c.name} ${c.actual}/${c.expected}`).join(', ') || 'complete'}${hostileNote}`);
         }
       }
       if (Date.now() - drainStart > config.drainSeconds * 1000) break;
@@ -244,14 +287,16 @@ async function main(): Promise<number> {
     const drainSeconds = (Date.now() - drainStart) / 1000;
     say(`[${elapsed(run).toFixed(0)} s] ${drained ? 'drained' : 'NOT drained within the deadline'} after ${drainSeconds.toFixed(0)} s; checking`);
 
-    // Final checks.
+    // Final checks. The oversize rows go first (uncaptured): verify compares whole tables.
+    await scenarios.removeHostileRows();
     const verify = await runNode([path.join(repoRoot, 'dist/apps/sync-ctl/src/main.js'), 'verify', '--all', '--json'], env);
     const verifyOutcomes = parseVerify(verify.stdout);
     writeFileSync(path.join(config.runDir, 'verify.json'), verify.stdout);
     if (verifyOutcomes.length === 0) say(`sync-ctl verify printed no report (exit ${verify.code}): ${verify.stderr.slice(0, 2000)}`);
     const state = await reader.read();
-    const { dlq, conflicts } = await kafkaCounts(connection);
-    const { differences, counts } = evaluate(run.model, state, dlq, conflicts);
+    const { conflicts } = await kafkaCounts(connection);
+    const deadLetterReport: DeadLetterReport = classifyDeadLetters(scenarios.hostile, await readDeadLetters(connection));
+    const { differences, counts } = evaluate(run.model, state, deadLetterReport, conflicts, hostileIds());
     const unready = await stillUnready(run.processes, READY_WITHIN_MS);
     counts.push(countCheck('apps ready at the end', APP_NAMES.length, APP_NAMES.length - unready.length, unready.length === 0 ? '/health/ready answers 200 on every app' : `not ready within ${READY_WITHIN_MS / 1000} s: ${unready.join(', ')}`));
     const duplicates = findDuplicateWrites(await reader.auditWrites());
@@ -271,6 +316,11 @@ async function main(): Promise<number> {
       differences,
       duplicates,
       counts,
+      deadLetters: {
+        expected: deadLetterReport.expected.map((e) => ({ kind: e.value.kind, key: e.value.key, expectedTopic: e.value.expectedTopic ?? 'dlq.*', foundOn: e.found && `${e.found.topic}[${e.found.partition}]@${e.found.offset}` })),
+        unexpected: deadLetterReport.unexpected.map((u) => ({ topic: u.topic, partition: u.partition, offset: u.offset, reason: u.reason })),
+      },
+      scenarios: scenarioRows(run.faults, deadLetterReport),
     };
     summary = { ...base, passed: passed(base) };
   } catch (err) {
@@ -293,6 +343,19 @@ async function main(): Promise<number> {
   say(`\n${renderSummary(summary)}`);
   say(`Summary (JSON): ${summaryFile}`);
   return summary.passed ? 0 : 1;
+}
+
+/** Per scenario: the faults injected and the hostile values' dead letters (differences and duplicates are the run's). */
+function scenarioRows(faults: readonly InjectedFault[], report: DeadLetterReport): FaultsSummary['scenarios'] {
+  const names = [...new Set(faults.map((f) => scenarioOf(f.kind)))];
+  const hostile = scenarioOf('hostile-oversize');
+  if (report.expected.length > 0 && !names.includes(hostile)) names.push(hostile);
+  return names.map((name) => ({
+    name,
+    faults: faults.filter((f) => scenarioOf(f.kind) === name).length,
+    deadLettersExpected: name === hostile ? report.expected.length : 0,
+    deadLettersFound: name === hostile ? report.expected.filter((e) => e.found).length : 0,
+  }));
 }
 
 main().then(

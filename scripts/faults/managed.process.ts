@@ -77,17 +77,23 @@ export class ManagedProcess {
     return pid;
   }
 
-  /** Graceful stop (SIGTERM), SIGKILL after `timeoutMs`. */
-  async stop(timeoutMs = 20_000): Promise<void> {
-    if (!this.isRunning()) return;
+  /** Graceful stop (SIGTERM), SIGKILL after `timeoutMs`; says how it ended. */
+  async stop(timeoutMs = 20_000): Promise<string> {
+    if (!this.isRunning()) return 'not running';
+    const proc = this.proc!;
     this.intentional = true;
-    this.proc!.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc?.kill('SIGKILL'), timeoutMs);
+    proc.kill('SIGTERM');
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      proc.kill('SIGKILL');
+    }, timeoutMs);
     try {
       await this.exited;
     } finally {
       clearTimeout(timer);
     }
+    return killed ? `did not exit within ${timeoutMs / 1000} s: SIGKILL` : `exit code ${proc.exitCode}`;
   }
 
   /** HTTP status of a GET on this process, 0 when nothing answers. */

@@ -4,11 +4,31 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { databaseUrl, type FaultsConfig } from './faults-config';
 import { AUDIT_SQL, faultsPipelineYaml, LEGACY_SCHEMA_SQL } from './faults-pipeline';
+import { WRITEBACK_ROLE } from './scenarios';
 
 /** The run's databases and the environment the apps, the service and sync-ctl get. */
 export interface PreparedRun {
   readonly urls: { readonly legacy: string; readonly keymap: string; readonly service: string };
   readonly env: Record<string, string>;
+  /** legacy-writeback's: the same, but it connects to the legacy database as WRITEBACK_ROLE (not a superuser). */
+  readonly writebackEnv: Record<string, string>;
+}
+
+/**
+ * legacy-writeback's role: what an operator grants it (rows of the legacy tables, the sync schema
+ * the capture DDL created, the suite's audit table its writes fire into); not a superuser, so a
+ * REVOKE of UPDATE (the revoke-update scenario) takes effect.
+ */
+function writebackRoleSql(database: string): string {
+  return `
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${WRITEBACK_ROLE}') THEN CREATE ROLE ${WRITEBACK_ROLE} LOGIN; END IF;
+END $$;
+GRANT CONNECT ON DATABASE ${database} TO ${WRITEBACK_ROLE};
+GRANT USAGE, CREATE ON SCHEMA public, sync, faults TO ${WRITEBACK_ROLE};
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public, sync, faults TO ${WRITEBACK_ROLE};
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public, sync, faults TO ${WRITEBACK_ROLE};
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public, sync, faults TO ${WRITEBACK_ROLE};`;
 }
 
 /**
@@ -36,7 +56,10 @@ export async function prepareRun(config: FaultsConfig, repoRoot: string): Promis
   if (schema.code !== 0) throw new Error(`sync-ctl schema --apply failed (${schema.code}): ${schema.stderr}`);
   writeFileSync(path.join(config.runDir, 'capture-ddl.sql'), schema.stdout);
   await exec(urls.legacy, AUDIT_SQL);
-  return { urls, env };
+  await exec(urls.legacy, writebackRoleSql(dbs.legacy));
+  const writebackUrl = new URL(urls.legacy);
+  writebackUrl.username = WRITEBACK_ROLE;
+  return { urls, env, writebackEnv: { ...env, CRM_DATABASE_URL: writebackUrl.toString() } };
 }
 
 async function exec(url: string, sql: string): Promise<void> {
@@ -53,6 +76,8 @@ async function createDatabases(config: FaultsConfig, names: readonly string[]): 
   const admin = new Client({ connectionString: config.postgresUrl });
   await admin.connect();
   try {
+    // A role survives its databases; a previous run's grants went with them.
+    await admin.query(`DROP ROLE IF EXISTS ${WRITEBACK_ROLE}`).catch(() => undefined);
     for (const name of names) {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.query(`CREATE DATABASE ${name}`);

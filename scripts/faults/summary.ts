@@ -39,6 +39,13 @@ export interface FaultsSummary {
   readonly differences: readonly Difference[];
   readonly duplicates: readonly DuplicateWrite[];
   readonly counts: readonly CountCheck[];
+  /** Hostile values and the dead letter found for each; dead letters nothing accounts for. */
+  readonly deadLetters: {
+    readonly expected: ReadonlyArray<{ readonly kind: string; readonly key: string; readonly expectedTopic: string; readonly foundOn: string | undefined }>;
+    readonly unexpected: ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly offset: string; readonly reason: string }>;
+  };
+  /** Per scenario: faults injected, dead letters expected and found. */
+  readonly scenarios: ReadonlyArray<{ readonly name: string; readonly faults: number; readonly deadLettersExpected: number; readonly deadLettersFound: number }>;
   readonly passed: boolean;
 }
 
@@ -68,6 +75,12 @@ export function renderSummary(s: FaultsSummary): string {
   lines.push(`  duplicates      ${s.duplicates.length} (legacy rows written twice by the write-back)`);
   for (const d of s.duplicates.slice(0, LIST_LIMIT)) lines.push(`    ${d.kind} ${d.key}: ${d.detail}`);
   if (s.duplicates.length > LIST_LIMIT) lines.push(`    ... ${s.duplicates.length - LIST_LIMIT} more in the JSON summary`);
+  lines.push('  scenarios');
+  for (const sc of s.scenarios) lines.push(`    ${sc.name.padEnd(30)} faults ${String(sc.faults).padStart(3)}, dead letters expected ${sc.deadLettersExpected}, found ${sc.deadLettersFound}`);
+  lines.push(`  dead letters    ${s.deadLetters.expected.filter((e) => e.foundOn).length}/${s.deadLetters.expected.length} expected found, ${s.deadLetters.unexpected.length} unexpected`);
+  for (const e of s.deadLetters.expected) lines.push(`    expected ${e.kind} ${e.key} on ${e.expectedTopic}: ${e.foundOn ? `found on ${e.foundOn}` : 'NOT FOUND'}`);
+  for (const u of s.deadLetters.unexpected.slice(0, LIST_LIMIT)) lines.push(`    UNEXPECTED ${u.topic}[${u.partition}]@${u.offset}: ${u.reason.slice(0, 200)}`);
+  if (s.deadLetters.unexpected.length > LIST_LIMIT) lines.push(`    ... ${s.deadLetters.unexpected.length - LIST_LIMIT} more in the JSON summary`);
   lines.push('  counts');
   for (const c of s.counts) lines.push(`    ${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(34)} expected ${String(c.expected).padStart(7)}, found ${String(c.actual).padStart(7)}  (${c.meaning})`);
   lines.push(s.passed ? 'PASSED: both sides agree, nothing lost, nothing written twice.' : 'FAILED: see the differences, duplicates and counts above.');

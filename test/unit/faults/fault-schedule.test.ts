@@ -59,6 +59,20 @@ describe('faults: the fault plan', () => {
     assert.notDeepEqual(planFaults(options(42)), planFaults(options(43)));
   });
 
+  it('adds each scenario as asked, with its duration, and keeps the plan of the old faults when none is asked', () => {
+    const plan = planFaults(options(42, { killsPerApp: 1, rollingRestarts: 2, addColumns: 1, dropColumns: 1, dropColumnMs: 7000, revokes: 1, revokeMs: 8000, readOnlySwitches: 1, readOnlyMs: 9000, hostileValues: 2 }));
+    const count = (kind: string): number => plan.filter((f) => f.kind === kind).length;
+    assert.equal(count('rolling-restart'), 2);
+    assert.equal(count('add-column'), 1);
+    assert.deepEqual(plan.filter((f) => f.kind === 'drop-column').map((f) => f.downMs), [7000]);
+    assert.deepEqual(plan.filter((f) => f.kind === 'revoke-update').map((f) => f.downMs), [8000]);
+    assert.deepEqual(plan.filter((f) => f.kind === 'read-only').map((f) => f.downMs), [9000]);
+    for (const k of ['hostile-oversize', 'hostile-nul-subject', 'hostile-nul-source']) assert.equal(count(k), 2, k);
+    assert.equal(plan.length, 4 + 1 + 1 + 2 + 1 + 1 + 1 + 1 + 6);
+    for (let i = 1; i < plan.length; i++) assert.ok(plan[i]!.atChange > plan[i - 1]!.atChange);
+    assert.deepEqual(planFaults(options(42, { rollingRestarts: 0, hostileValues: 0 })), planFaults(options(42)));
+  });
+
   it('plans nothing when asked for nothing, and rejects an empty window', () => {
     assert.deepEqual(planFaults(options(1, { killsPerApp: 0, brokerRestarts: 0, postgresStops: 0 })), []);
     assert.throws(() => planFaults(options(1, { window: [0.5, 0.5] })), /fault window/);
