@@ -9,7 +9,7 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-/** Creates topics that are missing (never alters existing ones) and answers cluster health checks. */
+/** Creates topics that are missing (ensureTopics never alters existing ones) and answers cluster health checks. */
 export class TopicAdmin {
   private readonly admin: Admin;
   private connected = false;
@@ -66,6 +66,15 @@ export class TopicAdmin {
     await this.connect();
     const res = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: [name] }] });
     return res.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
+  }
+
+  /** Sets topic-level configuration entries of an existing topic (others keep their values). */
+  async setTopicConfig(topic: string, entries: Readonly<Record<string, string>>): Promise<void> {
+    await this.connect();
+    await this.admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: 2, name: topic, configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })) }],
+    });
   }
 
   async listTopics(): Promise<string[]> {

@@ -21,7 +21,9 @@ const AGG = `user_${tag}`;
 const yaml = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'mappings', 'users.pipeline.yaml'), 'utf8')
   .replace(/\bcrm\b/g, CRM)
   .replace(/\berp\b/g, ERP)
-  .replace(/aggregate: user\b/g, `aggregate: ${AGG}`);
+  .replace(/aggregate: user\b/g, `aggregate: ${AGG}`)
+  // A mapping that runs away (endless tail recursion) on one value only: the time budget test.
+  .replace('city: city\n          zip', 'city: "city = \\"loop\\" ? ($l := function($n){ $l($n + 1) }; $l(0)) : city"\n          zip');
 
 const USERS = Topics.keyed({ system: CRM, schema: 'public', table: 'users' });
 const DOMAIN = Topics.domain(AGG, 1);
@@ -149,5 +151,30 @@ describe('domain-transform on the real broker', () => {
     assert.match(text, /sync_transform_dead_letters_total\{direction="reverse",kind="data",app="domain-transform"\} 3/);
     assert.match(text, /sync_transform_skipped_total\{direction="forward",rule="users",reason="echo",app="domain-transform"\} 1/);
     assert.match(text, /sync_transform_outputs_total\{direction="forward",rule="users.AddressChanged",app="domain-transform"\} 3/);
+  });
+
+  // After the metrics test: these add dead letters of their own.
+  it('a mapping that exceeds its time budget dead-letters that message, naming the mapping path; the next one on the partition is transformed', async () => {
+    await producer.send([
+      { topic: USERS, key: 'gid-42', value: change('c', '1', null, { ...row, city: 'loop' }), headers: { 'event-id': 'runaway' } },
+      { topic: USERS, key: 'gid-42', value: change('c', '2', null, { ...row, city: 'York' }), headers: { 'event-id': 'next' } },
+    ]);
+    const dead = await waitFor('the runaway change in the DLQ', () => dlq.find((m) => m.headers[DLQ_HEADERS.sourceTopic] === USERS && m.headers['event-id'] === 'runaway'), 60_000);
+    assert.equal(dead.headers[DLQ_HEADERS.errorKind], 'data');
+    assert.match(dead.headers[DLQ_HEADERS.reason] ?? '', /fields\.city: .*(timeout|budget)/i);
+    const address = await waitFor('the next change transformed', () => domainOut.find((m) => m.headers['causation-id'] === 'next' && m.headers['ce_type'] === 'AddressChanged'), 60_000);
+    assert.equal((JSON.parse(address.value!.toString()) as { city: string }).city, 'York');
+  });
+
+  it('a NUL in ce_subject dead-letters that domain event, naming the header; the next one is written back', async () => {
+    await producer.send([
+      { topic: DOMAIN, key: 'gid-42', value: JSON.stringify({ name: 'Eve', email: 'e@x', active: true }), headers: { ...ceHeaders('UserChanged', 'nul-1', 'service:profile'), ce_subject: 'gid-\u000042' } },
+      { topic: DOMAIN, key: 'gid-42', value: JSON.stringify({ name: 'Ada', email: 'a@x', active: true }), headers: ceHeaders('UserChanged', 'ok-1', 'service:profile') },
+    ]);
+    const dead = await waitFor('the NUL event in the DLQ', () => dlq.find((m) => m.headers[DLQ_HEADERS.sourceTopic] === DOMAIN && m.headers['ce_id'] === 'nul-1'), 30_000);
+    assert.equal(dead.headers[DLQ_HEADERS.errorKind], 'data');
+    assert.match(dead.headers[DLQ_HEADERS.reason] ?? '', /header ce_subject.*NUL/);
+    const wb = await waitFor('write-back of the good event', () => writebacks.find((m) => m.headers['causation-id'] === 'ok-1'), 30_000);
+    assert.equal(parseWritebackRequest(JSON.parse(wb.value!.toString())).globalId, 'gid-42');
   });
 });
