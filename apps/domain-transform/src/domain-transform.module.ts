@@ -3,7 +3,7 @@ import { ConfigValidationError } from '@sync/config';
 import { CoreModule, EXIT_CONFIG, type AppContext } from '@sync/app-core';
 import { loadMappings, MappingEngine } from '@sync/mapping';
 import { DomainTransformService } from './domain-transform.service';
-import { appMappers } from './mappers';
+import { appMappers } from '@sync/custom-mappers';
 import { MAPPING_ENGINE } from './tokens';
 
 /** Builds the engine from the pipeline's mappings; bad mappings stop the app as bad config does (exit 2). */

@@ -9,7 +9,7 @@ import { Topics } from '@sync/contracts';
 import { canonicalKey, connectKeymap, createKeymapDataSource, legacyGlobalId, TableIndex } from '@sync/keymap';
 import { createCaptureSource, createLegacyDb } from '@sync/legacy-db';
 import { loadMappings, MappingEngine } from '@sync/mapping';
-import { appMappers } from '../../../apps/domain-transform/src/mappers';
+import { appMappers } from '@sync/custom-mappers';
 import { KeymapLookupRepository } from '../../../apps/sync-ctl/src/verify/keymap-lookup.repository';
 import { LegacySideReader } from '../../../apps/sync-ctl/src/verify/legacy-side.reader';
 import { NewSideRepository } from '../../../apps/sync-ctl/src/verify/new-side.repository';

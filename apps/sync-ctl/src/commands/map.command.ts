@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ContractError, Topics, parseKeyedChangeEvent } from '@sync/contracts';
 import { loadMappings, MappingEngine, type TransformInput } from '@sync/mapping';
-import { appMappers } from '../../../domain-transform/src/mappers';
+import { appMappers } from '@sync/custom-mappers';
 import { EXIT, UsageError, type Command } from '../command';
 import { loadPipeline, parseOptions } from './pipeline-args';
 

@@ -2,7 +2,7 @@ import { resolveLegacyDbOptions, resolveSecret } from '@sync/config';
 import { TableIndex } from '@sync/keymap';
 import { createCaptureSource, createLegacyDb } from '@sync/legacy-db';
 import { loadMappings, MappingEngine } from '@sync/mapping';
-import { appMappers } from '../../../domain-transform/src/mappers';
+import { appMappers } from '@sync/custom-mappers';
 import { EXIT, UsageError, type Command, type CommandIo } from '../command';
 import { KeymapLookupRepository } from '../verify/keymap-lookup.repository';
 import { LegacySideReader } from '../verify/legacy-side.reader';
