@@ -1,3 +1,5 @@
+import { sqlStateKind } from '@sync/errors';
+
 /**
  * What a failed write means, decided once from the driver's error:
  * `environment` — the database is unreachable, busy, read-only, refuses our role, or chose us as a
@@ -33,43 +35,15 @@ function message(err: unknown): string {
  */
 const POOL_ENDED = /Cannot use a pool after calling end on the pool|shutdown in progress/i;
 
-/** SQLSTATEs of a table, column or function the statement needs that is not (or no longer) there. */
-const PG_SCHEMA_CODES = new Set([
-  '42703', // undefined_column
-  '42P01', // undefined_table
-  '3F000', // invalid_schema_name
-  '42883', // undefined_function (e.g. a sync-schema function dropped)
-  '42704', // undefined_object (a type or sequence the statement names)
-  '42P10', // invalid_column_reference: ON CONFLICT without the unique index the metadata said was there
-  '42804', // datatype_mismatch: every value is cast to the cached column type, so the column's type changed
-  '42809', // wrong_object_type: the table was replaced by a view or similar
-]);
-
-/**
- * SQLSTATEs that say something about the server, the session or our role, not about the command:
- * 42501 insufficient_privilege, 25006 read_only_sql_transaction (failover to a standby, or
- * default_transaction_read_only), 25P03/25P04 idle-in-transaction / transaction timeout,
- * 3D000 database missing, 55P03 lock_not_available, 55006 object_in_use, 72000 snapshot_too_old.
- */
-const PG_ENVIRONMENT_CODES = new Set(['42501', '25006', '25P03', '25P04', '3D000', '55P03', '55006', '72000']);
-/**
- * Classes: 08 connection, 28 invalid authorization (login refused), 40 serialization failure or
- * deadlock, 53 insufficient resources (disk full, too many connections), 57 operator intervention
- * (57014 statement timeout/cancel, 57P01 admin shutdown), 58 system I/O, F0 configuration file,
- * XX internal error.
- */
-const PG_ENVIRONMENT_CLASS = /^(08|28|40|53|57|58|F0|XX)/;
-
-/** The kind of a PostgreSQL SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+/** The kind of a PostgreSQL SQLSTATE for a legacy write (the table is @sync/errors' sqlStateKind). */
 export function postgresSqlStateKind(code: string): SinkErrorKind {
   if (code === '23503') return 'foreign-key';
-  if (PG_ENVIRONMENT_CODES.has(code) || PG_ENVIRONMENT_CLASS.test(code)) return 'environment';
-  if (PG_SCHEMA_CODES.has(code)) return 'schema';
+  const kind = sqlStateKind(code);
   // 22 data exception, 23 integrity constraint, the other 42 codes (a value the statement cannot
-  // take), P0 RAISE EXCEPTION in a legacy trigger, and every code not listed above: those are
-  // raised about the row being written (legacy triggers and check logic use custom codes), so
-  // one dead letter, replayable with `sync-ctl dlq`, costs less than holding the partition.
-  return 'data';
+  // take), P0 RAISE EXCEPTION in a legacy trigger, and every code not listed: those are raised
+  // about the row being written (legacy triggers and check logic use custom codes), so one dead
+  // letter, replayable with `sync-ctl dlq`, costs less than holding the partition.
+  return kind === 'unknown' ? 'data' : kind;
 }
 
 /** PostgreSQL: by SQLSTATE (postgresSqlStateKind), socket errors, and pg's own plain errors. */
