@@ -61,7 +61,7 @@ describe('keymap: canonical keys and ids', () => {
   });
 
   it('reads the id-translation settings and table options from the pipeline', () => {
-    assert.deepEqual(PIPELINE.idTranslation, { parkTimeoutMs: 5000, mergeWaitMs: 300_000, cacheSize: 10, groupPrefix: 'it_ids' });
+    assert.deepEqual(PIPELINE.idTranslation, { parkTimeoutMs: 5000, mergeWaitMs: 300_000, rekeyWaitMs: 30_000, cacheSize: 10, groupPrefix: 'it_ids' });
     const customers = PIPELINE.systems.get('a')!.tables[0]!;
     assert.deepEqual(customers.merge, { group: 'person', on: ['email'] });
     assert.equal(PIPELINE.systems.get('a')!.tables[1]!.allocateKeysFrom, 1000);
