@@ -170,6 +170,26 @@ export class KeymapTransaction {
     return insertEntries(this.db, entries);
   }
 
+  /**
+   * Gives rows new local keys (the new side changed a legacy primary key): one statement. The
+   * caller has checked that no other row holds the new keys (findGlobalIds).
+   */
+  async moveRows(moves: ReadonlyArray<{ readonly row: RowKey; readonly to: LocalKeyRef }>): Promise<void> {
+    if (moves.length === 0) return;
+    await this.db.query(
+      `WITH m(system, table_ref, global_id, local_key, key_values) AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]))
+       UPDATE keymap_entry e SET local_key = m.local_key, key_values = m.key_values FROM m
+        WHERE e.system = m.system AND e.table_ref = m.table_ref AND e.global_id = m.global_id`,
+      [
+        moves.map((m) => m.row.system),
+        moves.map((m) => m.row.tableRef),
+        moves.map((m) => m.row.globalId),
+        moves.map((m) => m.to.localKey),
+        moves.map((m) => JSON.stringify(m.to.keyValues)),
+      ],
+    );
+  }
+
   /** Known keys and pending inserts of the given rows, by rowKeyId (absent: unknown). */
   async states(keys: readonly RowKey[]): Promise<Map<string, TargetState>> {
     const out = new Map<string, TargetState>();

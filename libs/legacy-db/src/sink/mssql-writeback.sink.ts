@@ -7,7 +7,8 @@ import { explicitIdentityInsert, mssqlKeyedWrite } from './mssql-identity';
 import { classifyMssqlError, SinkError } from './sink-error';
 import { assertKnownColumns, metaId, withMetadataRefresh } from './sink-metadata';
 import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
+import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from './mssql-key-move';
 import {
   MSSQL_MAX_PARAMS,
   MSSQL_MAX_ROWS,
@@ -141,13 +142,19 @@ export class MssqlWritebackSink implements WritebackSink {
     }
     for (const runItems of runs) {
       await this.run(tx, tsqlSetOrigin(runItems[0]!.command.origin));
-      const folded = foldRun(table, runItems);
-      for (const keys of chunk(folded.deletes, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) await this.run(tx, tsqlDelete(table, keys));
-      for (const group of byColumnSet(table, folded.upserts)) {
-        const perRow = table.key.length + group.columns.length;
-        for (const rows of chunk(group.rows, perRow, rowsPerStatement(perRow) * perRow)) {
-          const statement = tsqlKeyedUpsert(table, mode, group.columns, rows);
-          if (statement) await this.run(tx, statement);
+      for (const segment of moveSegments(runItems)) {
+        if (segment.move) {
+          await this.moveRow(tx, table, meta, segment.move, existing);
+          continue;
+        }
+        const folded = foldRun(table, segment.items);
+        for (const keys of chunk(folded.deletes, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) await this.run(tx, tsqlDelete(table, keys));
+        for (const group of byColumnSet(table, folded.upserts)) {
+          const perRow = table.key.length + group.columns.length;
+          for (const rows of chunk(group.rows, perRow, rowsPerStatement(perRow) * perRow)) {
+            const statement = tsqlKeyedUpsert(table, mode, group.columns, rows);
+            if (statement) await this.run(tx, statement);
+          }
         }
       }
     }
@@ -181,12 +188,36 @@ export class MssqlWritebackSink implements WritebackSink {
     return results as SinkResult[];
   }
 
+  /**
+   * Moves a row to the new primary key the new side gave it, as the PostgreSQL sink does
+   * (docs/primary-key-updates.md). An identity key cannot be changed by SQL Server: refused.
+   */
+  private async moveRow(tx: sql.Transaction, table: TableConfig, meta: TableMeta, item: KeyedCommand, existing: Set<string>): Promise<void> {
+    const from = item.command.key;
+    const to = item.command.newKey!;
+    const fromId = keyString(table, from);
+    if (!existing.has(fromId)) return;
+    const ref = tableName(table);
+    if (meta.identityColumn !== undefined && table.key.includes(meta.identityColumn)) {
+      throw new SinkError('data', `command ${item.command.commandId}: ${ref} has an identity key (${meta.identityColumn}); SQL Server cannot change it`);
+    }
+    if ((await this.run(tx, tsqlRowExists(table, to))).length > 0) {
+      throw new SinkError('data', `command ${item.command.commandId}: cannot move ${ref} ${JSON.stringify(from)} to ${JSON.stringify(to)}: a row with that key exists`);
+    }
+    const fks = referencingKeys(table, await this.run(tx, tsqlReferencingKeys(table)));
+    const writable = fks.every((fk) => fk.onUpdate === 1) ? [] : (await this.run<{ name: string }>(tx, tsqlWritableColumns(table))).map((r) => r.name);
+    for (const statement of tsqlKeyMovePlan(table, fks, writable, from, to)) await this.run(tx, statement);
+    existing.delete(fromId);
+    existing.add(keyString(table, to));
+  }
+
   private async conflicts(tx: sql.Transaction, table: TableConfig, keyed: readonly PendingCommand[]): Promise<Map<number, LegacyVersion>> {
     const out = new Map<number, LegacyVersion>();
     if (table.capture.mode !== 'trigger') return out;
     const changelog = mssqlChangelogNames(this.config.syncSchema, table).changelog;
     const probes = keyed
-      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
+      // A key move is not checked: the key map has moved the row already (docs/primary-key-updates.md).
+      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn) && p.command.newKey === undefined)
       .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
     const perRow = 2 + table.key.length;
     for (const part of chunk(probes, perRow, rowsPerStatement(perRow) * perRow)) {

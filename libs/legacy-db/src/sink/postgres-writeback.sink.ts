@@ -1,10 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import type { Row } from '../capture/capture-source.interface';
-import { changelogNames, selfLoggedValue } from '../capture/changelog-names';
+import { changelogNames, SELF_LOGGED_SETTING, selfLoggedValue } from '../capture/changelog-names';
 import { classifyPostgresError, SinkError } from './sink-error';
 import { assertKnownColumns, metaId, withMetadataRefresh } from './sink-metadata';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from './writeback-plan';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from './writeback-plan';
+import { pgKeyMovePlan, pgOtherUniqueIndexesQuery, pgReferencingKeysQuery, pgRowExists, pgWritableColumnsQuery, type PgReferencingKey } from './postgres-key-move';
 import {
   PG_MAX_PARAMS,
   PG_MAX_ROWS,
@@ -171,24 +172,32 @@ export class PostgresWritebackSink implements WritebackSink {
     const selfLogged = log ? selfLoggedValue(table) : '';
     for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
       await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
-      const folded = foldRun(table, runItems);
-      const deleteIds = folded.deletes.map((key) => keyString(table, key));
-      const lockedDeletes = folded.deletes.filter((_, i) => existing.has(deleteIds[i]!));
-      const otherDeletes = folded.deletes.filter((_, i) => !existing.has(deleteIds[i]!));
-      for (const keys of chunk(lockedDeletes, 1, PG_MAX_ROWS)) await run(pgDeleteLocked(table, meta, keys, log));
-      for (const keys of chunk(otherDeletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys, log));
-      for (const id of deleteIds) existing.delete(id);
-      for (const group of byColumnSet(table, folded.upserts)) {
-        const updates: FoldedUpsert[] = [];
-        const inserts: FoldedUpsert[] = [];
-        const ids = group.rows.map((r) => {
-          const id = keyString(table, r.key);
-          (!r.afterDelete && existing.has(id) ? updates : inserts).push(r);
-          return id;
-        });
-        if (group.columns.length > 0) for (const rows of chunk(updates, 1, PG_MAX_ROWS)) await run(pgUpdate(table, meta, group.columns, rows, log));
-        for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows, log));
-        for (const id of ids) existing.add(id);
+      for (const segment of moveSegments(runItems)) {
+        if (segment.move) {
+          await this.moveRow(client, table, meta, segment.move, existing);
+          // The move is logged by the trigger itself (with the origin marker): back to self-logging.
+          if (selfLogged) await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
+          continue;
+        }
+        const folded = foldRun(table, segment.items);
+        const deleteIds = folded.deletes.map((key) => keyString(table, key));
+        const lockedDeletes = folded.deletes.filter((_, i) => existing.has(deleteIds[i]!));
+        const otherDeletes = folded.deletes.filter((_, i) => !existing.has(deleteIds[i]!));
+        for (const keys of chunk(lockedDeletes, 1, PG_MAX_ROWS)) await run(pgDeleteLocked(table, meta, keys, log));
+        for (const keys of chunk(otherDeletes, 1, PG_MAX_ROWS)) await run(pgDelete(table, meta, keys, log));
+        for (const id of deleteIds) existing.delete(id);
+        for (const group of byColumnSet(table, folded.upserts)) {
+          const updates: FoldedUpsert[] = [];
+          const inserts: FoldedUpsert[] = [];
+          const ids = group.rows.map((r) => {
+            const id = keyString(table, r.key);
+            (!r.afterDelete && existing.has(id) ? updates : inserts).push(r);
+            return id;
+          });
+          if (group.columns.length > 0) for (const rows of chunk(updates, 1, PG_MAX_ROWS)) await run(pgUpdate(table, meta, group.columns, rows, log));
+          for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows, log));
+          for (const id of ids) existing.add(id);
+        }
       }
     }
 
@@ -203,12 +212,49 @@ export class PostgresWritebackSink implements WritebackSink {
     return results as SinkResult[];
   }
 
+  /**
+   * Moves a row to the new primary key the new side gave it (docs/primary-key-updates.md), with
+   * the capture trigger recording the statements (origin marker set: no echo). A row that is not
+   * there is not moved; the command's columns then go to the new key as for any upsert.
+   */
+  private async moveRow(client: PoolClient, table: TableConfig, meta: PgTableMeta, item: KeyedCommand, existing: Set<string>): Promise<void> {
+    const from = item.command.key;
+    const to = item.command.newKey!;
+    const fromId = keyString(table, from);
+    if (!existing.has(fromId)) return;
+    const taken = await client.query(pgRowExists(table, meta, to));
+    if (taken.rowCount) {
+      throw new SinkError('data', `command ${item.command.commandId}: cannot move ${qualified(table)} ${JSON.stringify(from)} to ${JSON.stringify(to)}: a row with that key exists`);
+    }
+    await client.query('SELECT set_config(\'sync.origin\', $1, true), set_config($2, \'\', true)', [item.command.origin, SELF_LOGGED_SETTING]);
+    const fks = (await client.query<{ child: string; on_update: string; child_columns: string[]; parent_columns: string[] }>(pgReferencingKeysQuery, [qualified(table), table.key])).rows.map(
+      (r): PgReferencingKey => ({ child: r.child, onUpdate: r.on_update, childColumns: r.child_columns, parentColumns: r.parent_columns }),
+    );
+    let writable: string[] = [];
+    if (!fks.every((fk) => fk.onUpdate === 'c')) {
+      // Copy, re-point, delete: a unique index on other columns would refuse the copy.
+      const unique = (await client.query<{ name: string }>(pgOtherUniqueIndexesQuery, [qualified(table), table.key])).rows.map((r) => r.name);
+      if (unique.length > 0) {
+        const blocking = fks.filter((fk) => fk.onUpdate !== 'c').map((fk) => fk.child);
+        throw new SinkError(
+          'data',
+          `command ${item.command.commandId}: cannot move ${qualified(table)} ${JSON.stringify(from)} to ${JSON.stringify(to)}: foreign keys of ${blocking.join(', ')} do not cascade updates and unique index ${unique.join(', ')} forbids a copy; declare those foreign keys ON UPDATE CASCADE or change the key in the legacy application`,
+        );
+      }
+      writable = (await client.query<{ name: string }>(pgWritableColumnsQuery, [qualified(table)])).rows.map((r) => r.name);
+    }
+    for (const statement of pgKeyMovePlan(table, meta, fks, writable, from, to)) await client.query(statement.text, statement.values);
+    existing.delete(fromId);
+    existing.add(keyString(table, to));
+  }
+
   /** Later legacy edits of the rows the commands are based on; only trigger-captured tables keep the history needed. */
   private async conflicts(client: PoolClient, table: TableConfig, keyed: readonly PendingCommand[]): Promise<Map<number, LegacyVersion>> {
     const out = new Map<number, LegacyVersion>();
     if (table.capture.mode !== 'trigger') return out;
     const probes: ConflictProbe[] = keyed
-      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
+      // A key move is not checked: the key map has moved the row already (docs/primary-key-updates.md).
+      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn) && p.command.newKey === undefined)
       .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
     const changelog = this.changelog(table);
     for (const part of chunk(probes, 1, PG_MAX_ROWS)) {

@@ -37,6 +37,13 @@ export function validateCommand(table: TableConfig, c: SinkCommand): void {
       throw new SinkError('data', `command ${c.commandId}: key of ${ref} must be exactly (${table.key.join(', ')}), got (${keyNames.join(', ')})`);
     }
   }
+  if (c.newKey !== undefined) {
+    const names = Object.keys(c.newKey);
+    if (c.op !== 'upsert' || keyNames.length === 0) throw new SinkError('data', `command ${c.commandId}: only an upsert of a row with a key can move it to a new key`);
+    if (names.length !== table.key.length || table.key.some((k) => c.newKey![k] === null || c.newKey![k] === undefined)) {
+      throw new SinkError('data', `command ${c.commandId}: new key of ${ref} must be exactly (${table.key.join(', ')}), got (${names.join(', ')})`);
+    }
+  }
   if (table.columns) {
     const unknown = Object.keys(c.columns).filter((col) => !table.columns!.includes(col) && !table.key.includes(col));
     if (unknown.length > 0) throw new SinkError('data', `command ${c.commandId}: columns not synced for ${ref}: ${unknown.join(', ')}`);
@@ -72,6 +79,24 @@ export function originRuns<T extends { readonly command: SinkCommand }>(items: r
     else runs.push([item]);
   }
   return runs;
+}
+
+/**
+ * Splits a run at the commands that move a row to a new key: each such command is a segment of
+ * its own, executed between the commands before and after it (which name the row by its old and
+ * its new key). Its columns are written to the moved row as the first command of the next segment.
+ */
+export function moveSegments<T extends KeyedCommand>(items: readonly T[]): Array<{ readonly move?: T; readonly items: T[] }> {
+  const segments: Array<{ move?: T; items: T[] }> = [{ items: [] }];
+  for (const item of items) {
+    if (item.command.newKey === undefined) {
+      segments[segments.length - 1]!.items.push(item);
+      continue;
+    }
+    const { newKey, ...rest } = item.command;
+    segments.push({ move: item, items: [] }, { items: [{ ...item, command: rest, key: newKey }] });
+  }
+  return segments.filter((s) => s.move !== undefined || s.items.length > 0);
 }
 
 export interface FoldedUpsert {

@@ -8,6 +8,8 @@ export interface SinkCommand {
   readonly globalId: string;
   /** Legacy key; empty for an insert whose key the database generates. */
   readonly key: Row;
+  /** The row moves from `key` to this key first (the new side changed a legacy primary key). */
+  readonly newKey?: Row;
   /** Columns to write; an upsert of an existing row updates only these. */
   readonly columns: Row;
   readonly occurredAt: string;
