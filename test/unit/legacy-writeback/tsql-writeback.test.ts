@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import { mssqlInboxDdl, mssqlKeyedWrite, mssqlWritebackStatements as S } from '@sync/legacy-db';
 import { customers, orderLines } from '../legacy-db/mssql-fixtures';
 import { loadTsqlParser, parseTsql } from '../legacy-db/tsql-parser';
-import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from '../../../libs/legacy-db/src/sink/mssql-key-move';
+import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from '../../../libs/legacy-db/src/mssql/mssql-key-move';
 
 /**
  * sqlparser-rs (mssql dialect) rejects the table hint on MERGE's target (`MERGE INTO t WITH

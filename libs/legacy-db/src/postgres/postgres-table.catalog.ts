@@ -1,9 +1,9 @@
 import { DataError } from '@sync/errors';
 import type { Pool } from 'pg';
 import { quoteIdent, type TableConfig } from '@sync/config';
-import type { Row, SchemaProblem } from './capture-source.interface';
-import { missingColumnsMessage, requiredColumns } from './required-columns';
-import { normaliseRow, parseExactJson, valueKind, type ValueKind } from './value-normalizer';
+import type { Row, SchemaProblem } from '../core/capture-source.interface';
+import { missingColumnsMessage, requiredColumns } from '../core/required-columns';
+import { normaliseRow, parseExactJson, valueKind, type ValueKind } from '../core/value-normalizer';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 

@@ -1,7 +1,7 @@
 import { quoteIdent, type TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
-import { SELF_LOGGED_SETTING } from '../capture/changelog-names';
-import { INBOX_TABLE, PARKED_TABLE } from './inbox.ddl';
+import type { Row } from '../core/capture-source.interface';
+import { SELF_LOGGED_SETTING } from '../core/changelog-names';
+import { INBOX_TABLE, PARKED_TABLE } from '../core/inbox.ddl';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 

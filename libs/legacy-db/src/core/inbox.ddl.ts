@@ -1,6 +1,6 @@
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import { changelogNames } from '../capture/changelog-names';
-import { nstr, qi } from '../capture/mssql-statement';
+import { changelogNames } from './changelog-names';
+import { nstr, qi } from '../mssql/mssql-statement';
 
 /** Table names of the write-back's own state in the sync schema. */
 export const INBOX_TABLE = 'inbox';

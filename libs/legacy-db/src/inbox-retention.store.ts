@@ -1,9 +1,9 @@
 import type { SystemConfig } from '@sync/config';
-import { runMssql } from '../capture/mssql-statement';
-import type { LegacyDb } from '../legacy-db.interface';
-import { MssqlLegacyDb } from '../mssql.legacy-db';
-import { PostgresLegacyDb } from '../postgres.legacy-db';
-import { INBOX_CLOCK_SQL, mssqlInboxPrune, postgresInboxPrune, type InboxPruneRule } from './inbox-retention.sql';
+import { runMssql } from './mssql/mssql-statement';
+import type { LegacyDb } from './core/legacy-db.interface';
+import { MssqlLegacyDb } from './mssql/mssql.legacy-db';
+import { PostgresLegacyDb } from './postgres/postgres.legacy-db';
+import { INBOX_CLOCK_SQL, mssqlInboxPrune, postgresInboxPrune, type InboxPruneRule } from './core/inbox-retention.sql';
 
 /** Deletes inbox rows of one system by an InboxPruneRule, on the system's pool. */
 export interface InboxRetentionStore {

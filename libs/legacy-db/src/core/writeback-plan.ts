@@ -1,5 +1,5 @@
 import type { ConflictPolicy, TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
+import type { Row } from './capture-source.interface';
 import { SinkError } from './sink-error';
 import type { LegacyVersion, SinkCommand } from './writeback-sink.interface';
 

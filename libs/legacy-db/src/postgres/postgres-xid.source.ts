@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { TableConfig } from '@sync/config';
-import type { CaptureBatch, CaptureSource, Row, SchemaProblem } from './capture-source.interface';
+import type { CaptureBatch, CaptureSource, Row, SchemaProblem } from '../core/capture-source.interface';
 import { PostgresTableCatalog } from './postgres-table.catalog';
 import { currentXmin, decodeXidPosition, encodeXidPosition } from './postgres-xid-window';
 

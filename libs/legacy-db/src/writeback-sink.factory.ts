@@ -1,10 +1,10 @@
 import type { SystemConfig } from '@sync/config';
-import type { LegacyDb } from '../legacy-db.interface';
-import { MssqlLegacyDb } from '../mssql.legacy-db';
-import { PostgresLegacyDb } from '../postgres.legacy-db';
-import { MssqlWritebackSink } from './mssql-writeback.sink';
-import { PostgresWritebackSink } from './postgres-writeback.sink';
-import type { WritebackSink } from './writeback-sink.interface';
+import type { LegacyDb } from './core/legacy-db.interface';
+import { MssqlLegacyDb } from './mssql/mssql.legacy-db';
+import { PostgresLegacyDb } from './postgres/postgres.legacy-db';
+import { MssqlWritebackSink } from './mssql/mssql-writeback.sink';
+import { PostgresWritebackSink } from './postgres/postgres-writeback.sink';
+import type { WritebackSink } from './core/writeback-sink.interface';
 
 /** The write-back sink for a system's dialect, on the system's pool. */
 export function createWritebackSink(db: LegacyDb, system: SystemConfig): WritebackSink {

@@ -1,5 +1,5 @@
 import type { ConflictPolicy, TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
+import type { Row } from './capture-source.interface';
 
 /** One row command as the sink applies it (the fields of a resolved.* WritebackCommand it needs). */
 export interface SinkCommand {

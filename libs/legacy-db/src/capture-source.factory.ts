@@ -1,13 +1,13 @@
 import type { SystemConfig, TableConfig } from '@sync/config';
-import type { LegacyDb } from '../legacy-db.interface';
-import { MssqlLegacyDb } from '../mssql.legacy-db';
-import { PostgresLegacyDb } from '../postgres.legacy-db';
-import { MssqlCdcSource } from './mssql-cdc.source';
-import { MssqlChangelogSource } from './mssql-changelog.source';
-import { MssqlTriggerSource } from './mssql-trigger.source';
-import type { CaptureSource } from './capture-source.interface';
-import { PostgresChangelogSource } from './postgres-changelog.source';
-import { PostgresTriggerSource } from './postgres-trigger.source';
+import type { LegacyDb } from './core/legacy-db.interface';
+import { MssqlLegacyDb } from './mssql/mssql.legacy-db';
+import { PostgresLegacyDb } from './postgres/postgres.legacy-db';
+import { MssqlCdcSource } from './mssql/mssql-cdc.source';
+import { MssqlChangelogSource } from './mssql/mssql-changelog.source';
+import { MssqlTriggerSource } from './mssql/mssql-trigger.source';
+import type { CaptureSource } from './core/capture-source.interface';
+import { PostgresChangelogSource } from './postgres/postgres-changelog.source';
+import { PostgresTriggerSource } from './postgres/postgres-trigger.source';
 
 /** The capture source for a table, by its system's dialect and the table's capture mode. */
 export function createCaptureSource(db: LegacyDb, system: SystemConfig, table: TableConfig): CaptureSource {

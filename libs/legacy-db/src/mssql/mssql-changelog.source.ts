@@ -1,12 +1,12 @@
 import type { OperationValues, SystemConfig, TableConfig } from '@sync/config';
 import { isLosslessNumber } from 'lossless-json';
-import type { MssqlLegacyDb } from '../mssql.legacy-db';
-import type { CaptureBatch, CaptureOp, CaptureSource, CapturedChange, Row, SchemaProblem } from './capture-source.interface';
+import type { MssqlLegacyDb } from './mssql.legacy-db';
+import type { CaptureBatch, CaptureOp, CaptureSource, CapturedChange, Row, SchemaProblem } from '../core/capture-source.interface';
 import { MSSQL_ORIGIN_COLUMN } from './mssql-changelog.ddl';
 import { decodeRowversion, encodeRowversion, rowversionBefore } from './mssql-position';
 import { type MssqlStatement, qi, runMssql } from './mssql-statement';
 import { MSSQL_ROW_JSON, MssqlTableCatalog } from './mssql-table.catalog';
-import { parseExactJson } from './value-normalizer';
+import { parseExactJson } from '../core/value-normalizer';
 
 type ChangelogCapture = Extract<TableConfig['capture'], { mode: 'changelog' }>;
 

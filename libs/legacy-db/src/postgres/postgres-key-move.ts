@@ -1,5 +1,5 @@
 import { quoteIdent, type TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
+import type { Row } from '../core/capture-source.interface';
 import { qualified, type PgStatement, type PgTableMeta } from './postgres-writeback.sql';
 
 const q = (name: string): string => quoteIdent('postgres', name);

@@ -1,11 +1,11 @@
 import { assertIdentifier, type SystemConfig, type TableConfig } from '@sync/config';
-import type { MssqlLegacyDb } from '../mssql.legacy-db';
-import type { CaptureBatch, CaptureOp, CaptureSource, CapturedChange, Row, SchemaProblem } from './capture-source.interface';
+import type { MssqlLegacyDb } from './mssql.legacy-db';
+import type { CaptureBatch, CaptureOp, CaptureSource, CapturedChange, Row, SchemaProblem } from '../core/capture-source.interface';
 import { decodeLsnPosition, encodeLsn, encodeLsnPosition, lsnBuffer, type LsnPosition } from './mssql-position';
 import { type MssqlStatement, qi, runMssql } from './mssql-statement';
 import { MSSQL_ROW_JSON, MssqlTableCatalog } from './mssql-table.catalog';
-import { parseExactJson } from './value-normalizer';
-import { REPUBLISH_PREFIX } from '../sink/republish-origin';
+import { parseExactJson } from '../core/value-normalizer';
+import { REPUBLISH_PREFIX } from '../core/republish-origin';
 
 /** CDC's function names are `fn_cdc_get_all_changes_` + the instance, at most 128 characters. */
 const MAX_CAPTURE_INSTANCE = 100;

@@ -1,7 +1,7 @@
 import type { TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
-import { SinkError } from './sink-error';
-import { foldRun, keyString, type KeyedCommand } from './writeback-plan';
+import type { Row } from '../core/capture-source.interface';
+import { SinkError } from '../core/sink-error';
+import { foldRun, keyString, type KeyedCommand } from '../core/writeback-plan';
 
 /**
  * How the SQL Server sink writes commands that carry a key:

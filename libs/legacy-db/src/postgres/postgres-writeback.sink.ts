@@ -1,10 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
-import { changelogNames, SELF_LOGGED_SETTING, selfLoggedValue } from '../capture/changelog-names';
-import { classifyPostgresError, SinkError } from './sink-error';
-import { assertKnownColumns, metaId, withMetadataRefresh } from './sink-metadata';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from './writeback-plan';
+import type { Row } from '../core/capture-source.interface';
+import { changelogNames, SELF_LOGGED_SETTING, selfLoggedValue } from '../core/changelog-names';
+import { classifyPostgresError, SinkError } from '../core/sink-error';
+import { assertKnownColumns, metaId, withMetadataRefresh } from '../core/sink-metadata';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from '../core/writeback-plan';
 import { pgKeyMovePlan, pgOtherUniqueIndexesQuery, pgReferencingKeysQuery, pgRowExists, pgWritableColumnsQuery, type PgReferencingKey } from './postgres-key-move';
 import {
   PG_MAX_PARAMS,
@@ -34,8 +34,8 @@ import {
   type PgStatement,
   type PgTableMeta,
 } from './postgres-writeback.sql';
-import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
-import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from '../core/sink-results';
+import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from '../core/writeback-sink.interface';
 
 /** The statement builders, for tests that check the generated SQL against a real database. */
 export const postgresWritebackStatements = {

@@ -1,8 +1,8 @@
 import type { SystemConfig, TableConfig } from '@sync/config';
-import type { MssqlLegacyDb } from '../mssql.legacy-db';
+import type { MssqlLegacyDb } from './mssql.legacy-db';
 import { DataError } from '@sync/errors';
-import type { CaptureBatch, CaptureOp, CaptureSource, Row, SchemaProblem } from './capture-source.interface';
-import { decodeChanges } from './change-decoder';
+import type { CaptureBatch, CaptureOp, CaptureSource, Row, SchemaProblem } from '../core/capture-source.interface';
+import { decodeChanges } from '../core/change-decoder';
 import { mssqlChangelogNames } from './mssql-changelog.ddl';
 import { decodeRowversion, encodeRowversion, rowversionBefore } from './mssql-position';
 import { type MssqlStatement, runMssql } from './mssql-statement';

@@ -1,5 +1,5 @@
 import { quoteIdent } from '@sync/config';
-import { qi, type MssqlStatement } from '../capture/mssql-statement';
+import { qi, type MssqlStatement } from '../mssql/mssql-statement';
 import { INBOX_TABLE, PARKED_TABLE } from './inbox.ddl';
 
 /**

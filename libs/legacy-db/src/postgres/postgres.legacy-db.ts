@@ -1,5 +1,5 @@
 import { Client, Pool, type PoolConfig } from 'pg';
-import type { LegacyDb, LegacyDbOptions } from './legacy-db.interface';
+import type { LegacyDb, LegacyDbOptions } from '../core/legacy-db.interface';
 
 export function postgresPoolConfig(o: LegacyDbOptions): PoolConfig {
   const tls = o.tls ? { rejectUnauthorized: o.tls.rejectUnauthorized, ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key?.reveal() } : undefined;

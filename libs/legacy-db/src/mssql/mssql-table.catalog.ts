@@ -1,10 +1,10 @@
 import { DataError } from '@sync/errors';
 import type { TableConfig } from '@sync/config';
-import type { MssqlLegacyDb } from '../mssql.legacy-db';
-import type { Row, SchemaProblem } from './capture-source.interface';
+import type { MssqlLegacyDb } from './mssql.legacy-db';
+import type { Row, SchemaProblem } from '../core/capture-source.interface';
 import { type MssqlParam, type MssqlParamType, type MssqlStatement, qi, runMssql } from './mssql-statement';
-import { missingColumnsMessage, requiredColumns } from './required-columns';
-import { normaliseRow, parseExactJson, valueKind, type ValueKind } from './value-normalizer';
+import { missingColumnsMessage, requiredColumns } from '../core/required-columns';
+import { normaliseRow, parseExactJson, valueKind, type ValueKind } from '../core/value-normalizer';
 
 /** A row as one JSON object: FOR JSON keeps decimals exact, binary as base64, offsets on datetimeoffset. */
 export const MSSQL_ROW_JSON = 'FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES';

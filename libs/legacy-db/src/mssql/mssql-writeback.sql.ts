@@ -1,9 +1,9 @@
 import type { TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
-import { nstr, qi } from '../capture/mssql-statement';
-import { INBOX_TABLE, PARKED_TABLE } from './inbox.ddl';
+import type { Row } from '../core/capture-source.interface';
+import { nstr, qi } from './mssql-statement';
+import { INBOX_TABLE, PARKED_TABLE } from '../core/inbox.ddl';
 import type { MssqlKeyedWrite } from './mssql-identity';
-import type { InboxRow, UpsertRow } from './postgres-writeback.sql';
+import type { InboxRow, UpsertRow } from '../postgres/postgres-writeback.sql';
 
 /** A T-SQL batch with named parameters; the driver infers each parameter's type from its JS value. */
 export interface TsqlStatement {

@@ -1,6 +1,6 @@
 import sql from 'mssql';
 import { mssqlUrlProblem } from '@sync/config';
-import type { LegacyDb, LegacyDbOptions } from './legacy-db.interface';
+import type { LegacyDb, LegacyDbOptions } from '../core/legacy-db.interface';
 
 /**
  * mssql's parseConnectionString reads only ADO-style strings ("Server=...;Database=..."): it

@@ -1,5 +1,5 @@
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import { changelogNames, NOTIFY_CHANNEL, SELF_LOGGED_SETTING, selfLoggedValue } from './changelog-names';
+import { changelogNames, NOTIFY_CHANNEL, SELF_LOGGED_SETTING, selfLoggedValue } from '../core/changelog-names';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 

@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import type { CaptureBatch, CaptureOp } from './capture-source.interface';
-import { bestEffortKey, decodeChanges } from './change-decoder';
-import { changelogNames } from './changelog-names';
+import type { CaptureBatch, CaptureOp } from '../core/capture-source.interface';
+import { bestEffortKey, decodeChanges } from '../core/change-decoder';
+import { changelogNames } from '../core/changelog-names';
 import { PostgresXidSource } from './postgres-xid.source';
 import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
 

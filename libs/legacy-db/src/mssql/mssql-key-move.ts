@@ -1,6 +1,6 @@
 import type { TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
-import { qi } from '../capture/mssql-statement';
+import type { Row } from '../core/capture-source.interface';
+import { qi } from './mssql-statement';
 import { tableName, type TsqlStatement } from './mssql-writeback.sql';
 
 /** A foreign key referencing the table's primary key, read from sys.foreign_keys. */

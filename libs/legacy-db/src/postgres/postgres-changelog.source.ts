@@ -1,11 +1,11 @@
 import type { Pool } from 'pg';
 import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
 import { DataError } from '@sync/errors';
-import type { CaptureBatch, CaptureOp, CapturedChange, Row } from './capture-source.interface';
-import { decodeChanges } from './change-decoder';
+import type { CaptureBatch, CaptureOp, CapturedChange, Row } from '../core/capture-source.interface';
+import { decodeChanges } from '../core/change-decoder';
 import { PostgresXidSource } from './postgres-xid.source';
 import { decodeXidPosition, readXidWindow, type XidWindowQuery } from './postgres-xid-window';
-import { parseExactJson, scalarText } from './value-normalizer';
+import { parseExactJson, scalarText } from '../core/value-normalizer';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 

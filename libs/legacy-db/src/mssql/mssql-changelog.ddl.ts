@@ -1,5 +1,5 @@
 import type { SystemConfig, TableConfig } from '@sync/config';
-import { changelogNames } from './changelog-names';
+import { changelogNames } from '../core/changelog-names';
 import { nstr, qi } from './mssql-statement';
 
 /** Column the suite adds to an existing changelog table for the writer's origin (echo suppression). */

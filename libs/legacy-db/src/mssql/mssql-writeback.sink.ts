@@ -1,13 +1,13 @@
 import sql from 'mssql';
 import type { SystemConfig, TableConfig } from '@sync/config';
-import type { Row } from '../capture/capture-source.interface';
-import { mssqlChangelogNames } from '../capture/mssql-changelog.ddl';
-import type { MssqlLegacyDb } from '../mssql.legacy-db';
+import type { Row } from '../core/capture-source.interface';
+import { mssqlChangelogNames } from './mssql-changelog.ddl';
+import type { MssqlLegacyDb } from './mssql.legacy-db';
 import { explicitIdentityInsert, mssqlKeyedWrite } from './mssql-identity';
-import { classifyMssqlError, SinkError } from './sink-error';
-import { assertKnownColumns, metaId, withMetadataRefresh } from './sink-metadata';
-import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from './sink-results';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type KeyedCommand } from './writeback-plan';
+import { classifyMssqlError, SinkError } from '../core/sink-error';
+import { assertKnownColumns, metaId, withMetadataRefresh } from '../core/sink-metadata';
+import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from '../core/sink-results';
+import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type KeyedCommand } from '../core/writeback-plan';
 import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from './mssql-key-move';
 import {
   MSSQL_MAX_PARAMS,
@@ -29,7 +29,7 @@ import {
   tsqlUpdate,
   type TsqlStatement,
 } from './mssql-writeback.sql';
-import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from './writeback-sink.interface';
+import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from '../core/writeback-sink.interface';
 
 /** Every statement builder of the SQL Server sink, for unit tests and review. */
 export const mssqlWritebackStatements = {

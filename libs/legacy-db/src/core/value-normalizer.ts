@@ -1,6 +1,6 @@
 import { isLosslessNumber, parse as parseLossless, type LosslessNumber } from 'lossless-json';
 import { DataError } from '@sync/errors';
-import type { Dialect } from '../legacy-db.interface';
+import type { Dialect } from './legacy-db.interface';
 import type { Row } from './capture-source.interface';
 
 export type ValueKind = 'decimal' | 'int' | 'bigint' | 'float' | 'bool' | 'binary' | 'timestamptz' | 'timestamp' | 'date' | 'json' | 'text';
