@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { resolveLegacyDbOptions, type PipelineConfig } from '@sync/config';
 import { MetricsRegistry, ReadinessRegistry, type AppLogger } from '@sync/observability';
-import { createLegacyDb } from './legacy-db.factory';
+import { createLegacyDb } from './dialects';
 import type { LegacyDb } from './core/legacy-db.interface';
 
 export const LEGACY_DB_SETUP = Symbol('LEGACY_DB_SETUP');

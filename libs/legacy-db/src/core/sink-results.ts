@@ -1,5 +1,5 @@
 import type { Row } from './capture-source.interface';
-import type { InboxRow } from '../postgres/postgres-writeback.sql';
+import type { InboxRow } from './writeback-plan';
 import type { ConflictPolicy } from '@sync/config';
 import { republishOrigin } from './republish-origin';
 import { resolveConflict } from './writeback-plan';

@@ -99,6 +99,21 @@ export function moveSegments<T extends KeyedCommand>(items: readonly T[]): Array
   return segments.filter((s) => s.move !== undefined || s.items.length > 0);
 }
 
+/** One row of a multi-row upsert: its key and the columns to write. */
+export interface UpsertRow {
+  readonly key: Row;
+  readonly columns: Row;
+}
+
+/** What the inbox records of one command (written in the same transaction as its rows). */
+export interface InboxRow {
+  readonly commandId: string;
+  readonly globalId: string;
+  readonly origin: string;
+  readonly outcome: 'applied' | 'skipped-conflict';
+  readonly result: unknown;
+}
+
 export interface FoldedUpsert {
   readonly key: Row;
   readonly columns: Row;

@@ -1,9 +1,9 @@
 import type { TableConfig } from '@sync/config';
 import type { Row } from '../core/capture-source.interface';
 import { nstr, qi } from './mssql-statement';
-import { INBOX_TABLE, PARKED_TABLE } from '../core/inbox.ddl';
+import { INBOX_TABLE, PARKED_TABLE } from '../core/inbox-names';
 import type { MssqlKeyedWrite } from './mssql-identity';
-import type { InboxRow, UpsertRow } from '../postgres/postgres-writeback.sql';
+import type { InboxRow, UpsertRow } from '../core/writeback-plan';
 
 /** A T-SQL batch with named parameters; the driver infers each parameter's type from its JS value. */
 export interface TsqlStatement {

@@ -1,7 +1,8 @@
 import { quoteIdent, type TableConfig } from '@sync/config';
 import type { Row } from '../core/capture-source.interface';
 import { SELF_LOGGED_SETTING } from '../core/changelog-names';
-import { INBOX_TABLE, PARKED_TABLE } from '../core/inbox.ddl';
+import { INBOX_TABLE, PARKED_TABLE } from '../core/inbox-names';
+import type { InboxRow, UpsertRow } from '../core/writeback-plan';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 
@@ -229,10 +230,6 @@ export function pgDelete(table: TableConfig, meta: PgTableMeta, keys: readonly R
   return { text: changelog ? logged(`${del}\n  ${DELETED}`, changelog) : del, values: a.values };
 }
 
-export interface UpsertRow {
-  readonly key: Row;
-  readonly columns: Row;
-}
 
 /**
  * Partial update of existing rows: only `columns` are set, so NOT NULL columns the command omits
@@ -323,13 +320,6 @@ export function pgInboxLookup(syncSchema: string, commandIds: readonly string[])
   };
 }
 
-export interface InboxRow {
-  readonly commandId: string;
-  readonly globalId: string;
-  readonly origin: string;
-  readonly outcome: 'applied' | 'skipped-conflict';
-  readonly result: unknown;
-}
 
 /**
  * The inbox rows of a batch's commands, written before any of its rows (same transaction). A plain

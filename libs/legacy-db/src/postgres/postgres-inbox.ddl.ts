@@ -1,10 +1,6 @@
-import { quoteIdent, type SystemConfig, type TableConfig } from '@sync/config';
-import { changelogNames } from './changelog-names';
-import { nstr, qi } from '../mssql/mssql-statement';
-
-/** Table names of the write-back's own state in the sync schema. */
-export const INBOX_TABLE = 'inbox';
-export const PARKED_TABLE = 'writeback_parked';
+import { quoteIdent, type TableConfig } from '@sync/config';
+import { changelogNames } from '../core/changelog-names';
+import { INBOX_TABLE, PARKED_TABLE } from '../core/inbox-names';
 
 const pq = (name: string): string => quoteIdent('postgres', name);
 
@@ -12,17 +8,7 @@ const pq = (name: string): string => quoteIdent('postgres', name);
  * The write-back inbox (one row per applied command id, written in the same transaction as the
  * rows, so a redelivered command is recognised and its recorded result re-published) and the
  * parked-commands table (commands whose foreign-key target was still missing after retries).
- * The SQL Server CDC capture joins the inbox's `origin` by commit LSN (docs/sqlserver.md).
  */
-export function inboxDdl(system: SystemConfig): string[] {
-  switch (system.dialect) {
-    case 'postgres':
-      return [...postgresInboxDdl(system.syncSchema), ...system.tables.flatMap((t) => postgresConflictIndexDdl(system.syncSchema, t))];
-    case 'mssql':
-      return mssqlInboxDdl(system.syncSchema);
-  }
-}
-
 export function postgresInboxDdl(syncSchema: string): string[] {
   const schema = pq(syncSchema);
   return [
@@ -69,33 +55,3 @@ export function postgresConflictIndexDdl(syncSchema: string, table: TableConfig)
   ];
 }
 
-export function mssqlInboxDdl(syncSchema: string): string[] {
-  const inbox = `${qi(syncSchema)}.${qi(INBOX_TABLE)}`;
-  const parked = `${qi(syncSchema)}.${qi(PARKED_TABLE)}`;
-  return [
-    `IF SCHEMA_ID(${nstr(syncSchema)}) IS NULL EXEC(${nstr(`CREATE SCHEMA ${qi(syncSchema)} AUTHORIZATION [dbo]`)})`,
-    `IF OBJECT_ID(${nstr(inbox)}, N'U') IS NULL
-CREATE TABLE ${inbox} (
-  [command_id] nvarchar(400) NOT NULL PRIMARY KEY,
-  [system] nvarchar(128) NOT NULL,
-  [schema_name] nvarchar(128) NOT NULL,
-  [table_name] nvarchar(128) NOT NULL,
-  [global_id] nvarchar(400) NOT NULL,
-  [origin] nvarchar(128) NOT NULL,
-  [outcome] varchar(20) NOT NULL CHECK ([outcome] IN ('applied', 'skipped-conflict')),
-  [result] nvarchar(max) NULL,
-  [applied_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME()
-)`,
-    `IF OBJECT_ID(${nstr(parked)}, N'U') IS NULL
-CREATE TABLE ${parked} (
-  [command_id] nvarchar(400) NOT NULL PRIMARY KEY,
-  [system] nvarchar(128) NOT NULL,
-  [schema_name] nvarchar(128) NOT NULL,
-  [table_name] nvarchar(128) NOT NULL,
-  [global_id] nvarchar(400) NOT NULL,
-  [command] nvarchar(max) NOT NULL,
-  [reason] nvarchar(2000) NOT NULL,
-  [parked_at] datetime2 NOT NULL DEFAULT SYSUTCDATETIME()
-)`,
-  ];
-}
