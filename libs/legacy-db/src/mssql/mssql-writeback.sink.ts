@@ -7,8 +7,9 @@ import { explicitIdentityInsert, mssqlKeyedWrite } from './mssql-identity';
 import { SinkError } from '../core/sink-error';
 import { classifyMssqlError } from './mssql-sink-error';
 import { assertKnownColumns, metaId, withMetadataRefresh } from '../core/sink-metadata';
-import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from '../core/sink-results';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type KeyedCommand } from '../core/writeback-plan';
+import type { PendingCommand } from '../core/sink-results';
+import { applyBatchInTransaction } from '../core/apply-batch';
+import { byColumnSet, chunk, keyString, keyValue, validateCommand, type KeyedCommand } from '../core/writeback-plan';
 import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from './mssql-key-move';
 import {
   MSSQL_MAX_PARAMS,
@@ -113,42 +114,58 @@ export class MssqlWritebackSink implements WritebackSink {
     return (res.recordset ?? []) as R[];
   }
 
-  private async applyInTransaction(tx: sql.Transaction, table: TableConfig, meta: TableMeta, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
-    const recorded = new Map<string, { outcome: string; result: string | null }>();
-    for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, MSSQL_MAX_PARAMS)) {
-      for (const r of await this.run<{ command_id: string; outcome: string; result: string | null }>(tx, tsqlInboxLookup(this.config.syncSchema, ids))) {
-        recorded.set(r.command_id, r);
-      }
-    }
-    const { results, pending } = splitByInbox(commands, recorded);
-
-    const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
-    const existing = new Set<string>();
-    const distinctKeys = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).values()];
-    for (const keys of chunk(distinctKeys, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) {
-      for (const r of await this.run<Record<string, string | null>>(tx, tsqlLockRows(table, keys))) {
-        existing.add(JSON.stringify(table.key.map((_, i) => r[`k${i}`] ?? null)));
-      }
-    }
-
-    const legacy = await this.conflicts(tx, table, keyed);
-    const { toApply, needKeys: generated } = planByPolicy(pending, legacy, table.conflictPolicy);
-
+  /** The batch algorithm is core's (applyBatchInTransaction); these are SQL Server's statements for it. */
+  private applyInTransaction(tx: sql.Transaction, table: TableConfig, meta: TableMeta, commands: readonly SinkCommand[]): Promise<SinkResult[]> {
     const mode = mssqlKeyedWrite(table, meta.identityColumn);
-    const runs = originRuns<KeyedCommand & PendingCommand>(toApply);
-    if (mode === 'update-existing') {
-      // Before writing anything: the batch fails as a whole and the runner isolates the command.
-      const refused = explicitIdentityInsert(table, meta.identityColumn!, runs, existing);
-      if (refused) throw refused;
-    }
-    for (const runItems of runs) {
-      await this.run(tx, tsqlSetOrigin(runItems[0]!.command.origin));
-      for (const segment of moveSegments(runItems)) {
-        if (segment.move) {
-          await this.moveRow(tx, table, meta, segment.move, existing);
-          continue;
+    return applyBatchInTransaction(table, commands, {
+      recorded: async (ids) => {
+        const recorded = new Map<string, { outcome: string; result: string | null }>();
+        for (const part of chunk(ids, 1, MSSQL_MAX_PARAMS)) {
+          for (const r of await this.run<{ command_id: string; outcome: string; result: string | null }>(tx, tsqlInboxLookup(this.config.syncSchema, part))) recorded.set(r.command_id, r);
         }
-        const folded = foldRun(table, segment.items);
+        return recorded;
+      },
+      lockExisting: async (keys) => {
+        const existing = new Set<string>();
+        for (const part of chunk(keys, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) {
+          for (const r of await this.run<Record<string, string | null>>(tx, tsqlLockRows(table, part))) {
+            existing.add(JSON.stringify(table.key.map((_, i) => r[`k${i}`] ?? null)));
+          }
+        }
+        return existing;
+      },
+      conflicts: (keyed) => this.conflicts(tx, table, keyed),
+      generatedKeys: 'after',
+      // Generated-key inserts in input order, per column set; MERGE … OUTPUT reports the keys.
+      insertGenerated: async (inserts) => {
+        const groups = new Map<string, PendingCommand[]>();
+        for (const p of inserts) {
+          const id = Object.keys(p.command.columns).sort().join('\u0000');
+          groups.set(id, [...(groups.get(id) ?? []), p]);
+        }
+        for (const group of groups.values()) {
+          const columns = Object.keys(group[0]!.command.columns).sort();
+          for (const part of chunk(group, columns.length + 1, rowsPerStatement(columns.length + 1) * (columns.length + 1))) {
+            const out = await this.run<{ ord: number; k: string }>(tx, tsqlInsertGenerated(table, columns, part.map((p) => p.command.columns)));
+            for (const r of out) part[r.ord]!.generatedKey = { [table.key[0]!]: keyValue(r.k) };
+          }
+        }
+      },
+      inbox: 'after',
+      recordInbox: async (rows) => {
+        for (const part of chunk(rows, 6, rowsPerStatement(6) * 6)) await this.run(tx, tsqlInboxInsert(this.config.syncSchema, table, part));
+      },
+      // Before writing anything: the batch fails as a whole and the runner isolates the command.
+      check: (runs, existing) => {
+        if (mode !== 'update-existing') return;
+        const refused = explicitIdentityInsert(table, meta.identityColumn!, runs, existing);
+        if (refused) throw refused;
+      },
+      setOrigin: async (origin) => {
+        await this.run(tx, tsqlSetOrigin(origin));
+      },
+      moveRow: (item, existing) => this.moveRow(tx, table, meta, item, existing),
+      writeRun: async (folded) => {
         for (const keys of chunk(folded.deletes, table.key.length, rowsPerStatement(table.key.length) * table.key.length)) await this.run(tx, tsqlDelete(table, keys));
         for (const group of byColumnSet(table, folded.upserts)) {
           const perRow = table.key.length + group.columns.length;
@@ -157,36 +174,8 @@ export class MssqlWritebackSink implements WritebackSink {
             if (statement) await this.run(tx, statement);
           }
         }
-      }
-    }
-    // Generated-key inserts in input order, per origin and column set.
-    for (const runItems of originRuns(generated)) {
-      await this.run(tx, tsqlSetOrigin(runItems[0]!.command.origin));
-      const groups = new Map<string, PendingCommand[]>();
-      for (const p of runItems) {
-        const id = Object.keys(p.command.columns).sort().join('\u0000');
-        groups.set(id, [...(groups.get(id) ?? []), p]);
-      }
-      for (const group of groups.values()) {
-        const columns = Object.keys(group[0]!.command.columns).sort();
-        for (const part of chunk(group, columns.length + 1, rowsPerStatement(columns.length + 1) * (columns.length + 1))) {
-          const out = await this.run<{ ord: number; k: string }>(tx, tsqlInsertGenerated(table, columns, part.map((p) => p.command.columns)));
-          for (const r of out) part[r.ord]!.generatedKey = { [table.key[0]!]: keyValue(r.k) };
-        }
-      }
-    }
-
-    const inbox = pending.map((p) => resultRecord(p));
-    for (const rows of chunk(inbox, 6, rowsPerStatement(6) * 6)) await this.run(tx, tsqlInboxInsert(this.config.syncSchema, table, rows));
-    for (const p of pending) {
-      results[p.index] = {
-        commandId: p.command.commandId,
-        outcome: p.conflict?.resolution === 'skipped' ? 'skipped-conflict' : 'applied',
-        ...(p.generatedKey ? { key: p.generatedKey } : {}),
-        ...(p.conflict ? { conflict: p.conflict } : {}),
-      };
-    }
-    return results as SinkResult[];
+      },
+    });
   }
 
   /**
@@ -217,8 +206,7 @@ export class MssqlWritebackSink implements WritebackSink {
     if (table.capture.mode !== 'trigger') return out;
     const changelog = mssqlChangelogNames(this.config.syncSchema, table).changelog;
     const probes = keyed
-      // A key move is not checked: the key map has moved the row already (docs/primary-key-updates.md).
-      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn) && p.command.newKey === undefined)
+      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
       .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
     const perRow = 2 + table.key.length;
     for (const part of chunk(probes, perRow, rowsPerStatement(perRow) * perRow)) {

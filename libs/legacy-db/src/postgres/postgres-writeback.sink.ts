@@ -5,7 +5,7 @@ import { changelogNames, SELF_LOGGED_SETTING, selfLoggedValue } from '../core/ch
 import { SinkError } from '../core/sink-error';
 import { classifyPostgresError } from './postgres-sink-error';
 import { assertKnownColumns, metaId, withMetadataRefresh } from '../core/sink-metadata';
-import { byColumnSet, chunk, foldRun, keyString, keyValue, moveSegments, originRuns, validateCommand, type FoldedUpsert, type KeyedCommand } from '../core/writeback-plan';
+import { byColumnSet, chunk, keyString, keyValue, validateCommand, type FoldedUpsert, type KeyedCommand } from '../core/writeback-plan';
 import { pgKeyMovePlan, pgOtherUniqueIndexesQuery, pgReferencingKeysQuery, pgRowExists, pgWritableColumnsQuery, type PgReferencingKey } from './postgres-key-move';
 import {
   PG_MAX_PARAMS,
@@ -35,7 +35,8 @@ import {
   type PgStatement,
   type PgTableMeta,
 } from './postgres-writeback.sql';
-import { planByPolicy, resultRecord, splitByInbox, type PendingCommand } from '../core/sink-results';
+import type { PendingCommand } from '../core/sink-results';
+import { applyBatchInTransaction } from '../core/apply-batch';
 import type { LegacyVersion, ParkedCommand, SinkCommand, SinkResult, WritebackSink } from '../core/writeback-sink.interface';
 
 /** The statement builders, for tests that check the generated SQL against a real database. */
@@ -131,56 +132,56 @@ export class PostgresWritebackSink implements WritebackSink {
     }
   }
 
-  private async applyInTransaction(client: PoolClient, table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[], lookup: boolean): Promise<SinkResult[]> {
+  /** The batch algorithm is core's (applyBatchInTransaction); these are PostgreSQL's statements for it. */
+  private applyInTransaction(client: PoolClient, table: TableConfig, meta: PgTableMeta, commands: readonly SinkCommand[], lookup: boolean): Promise<SinkResult[]> {
     const run = (s: PgStatement) => client.query(s.text, s.values);
-    const recorded = new Map<string, { outcome: string; result: string | null }>();
-    if (lookup) {
-      for (const ids of chunk([...new Set(commands.map((c) => c.commandId))], 1, PG_MAX_PARAMS)) {
-        const res = await run(pgInboxLookup(this.config.syncSchema, ids));
-        for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
-      }
-    }
-    const { results, pending } = splitByInbox(commands, recorded);
-
-    const keyed = pending.filter((p) => Object.keys(p.command.key).length > 0);
-    const existing = new Set<string>();
-    const distinct = [...new Map(keyed.map((p) => [keyString(table, p.command.key), p.command.key])).entries()];
-    for (const part of chunk(distinct, 1, PG_MAX_ROWS)) {
-      const res = await run(pgLockRows(table, meta, part.map(([, key]) => key)));
-      const found = (res.rows[0] as { found: string | null }).found ?? '';
-      part.forEach(([id], i) => {
-        if (found[i] === '1') existing.add(id);
-      });
-    }
-
-    const legacy = await this.conflicts(client, table, keyed);
-    const { toApply, needKeys } = planByPolicy(pending, legacy, table.conflictPolicy);
-    if (needKeys.length > 0) {
-      const res = await run(pgAllocateKeys(meta.keySequence!, needKeys.length));
-      const column = table.key[0]!;
-      needKeys.forEach((p, i) => {
-        p.generatedKey = { [column]: keyValue((res.rows[i] as { k: string }).k) };
-        toApply.push({ ...p, key: p.generatedKey });
-      });
-      toApply.sort((a, b) => a.index - b.index);
-    }
-
-    // The inbox rows go in before the rows are written (see applyBatch for a redelivered command).
-    for (const rows of chunk(pending.map((p) => resultRecord(p)), 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, rows));
-
     // Trigger-captured tables: the statements record their rows in the changelog themselves.
     const log = meta.selfLogged ? this.changelog(table) : undefined;
     const selfLogged = log ? selfLoggedValue(table) : '';
-    for (const runItems of originRuns<KeyedCommand & PendingCommand>(toApply)) {
-      await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
-      for (const segment of moveSegments(runItems)) {
-        if (segment.move) {
-          await this.moveRow(client, table, meta, segment.move, existing);
-          // The move is logged by the trigger itself (with the origin marker): back to self-logging.
-          if (selfLogged) await run(pgSetOrigin(runItems[0]!.command.origin, selfLogged));
-          continue;
+    let origin = '';
+    return applyBatchInTransaction(table, commands, {
+      // Redeliveries are rare: the first attempt skips the lookup (see applyWithMeta).
+      recorded: async (ids) => {
+        const recorded = new Map<string, { outcome: string; result: string | null }>();
+        if (!lookup) return recorded;
+        for (const part of chunk(ids, 1, PG_MAX_PARAMS)) {
+          const res = await run(pgInboxLookup(this.config.syncSchema, part));
+          for (const r of res.rows as Array<{ command_id: string; outcome: string; result: string | null }>) recorded.set(r.command_id, r);
         }
-        const folded = foldRun(table, segment.items);
+        return recorded;
+      },
+      lockExisting: async (keys) => {
+        const existing = new Set<string>();
+        for (const part of chunk(keys, 1, PG_MAX_ROWS)) {
+          const res = await run(pgLockRows(table, meta, part));
+          const found = (res.rows[0] as { found: string | null }).found ?? '';
+          part.forEach((key, i) => {
+            if (found[i] === '1') existing.add(keyString(table, key));
+          });
+        }
+        return existing;
+      },
+      conflicts: (keyed) => this.conflicts(client, table, keyed),
+      generatedKeys: 'before',
+      reserveKeys: async (inserts) => {
+        const res = await run(pgAllocateKeys(meta.keySequence!, inserts.length));
+        const column = table.key[0]!;
+        inserts.forEach((p, i) => (p.generatedKey = { [column]: keyValue((res.rows[i] as { k: string }).k) }));
+      },
+      inbox: 'before',
+      recordInbox: async (rows) => {
+        for (const part of chunk(rows, 1, 10_000)) await run(pgInboxInsert(this.config.syncSchema, table, part));
+      },
+      setOrigin: async (next) => {
+        origin = next;
+        await run(pgSetOrigin(next, selfLogged));
+      },
+      moveRow: async (item, existing) => {
+        await this.moveRow(client, table, meta, item, existing);
+        // The move is logged by the trigger itself (with the origin marker): back to self-logging.
+        if (selfLogged) await run(pgSetOrigin(origin, selfLogged));
+      },
+      writeRun: async (folded, existing) => {
         const deleteIds = folded.deletes.map((key) => keyString(table, key));
         const lockedDeletes = folded.deletes.filter((_, i) => existing.has(deleteIds[i]!));
         const otherDeletes = folded.deletes.filter((_, i) => !existing.has(deleteIds[i]!));
@@ -199,18 +200,8 @@ export class PostgresWritebackSink implements WritebackSink {
           for (const rows of chunk(inserts, 1, PG_MAX_ROWS)) await run(pgInsert(table, meta, group.columns, rows, log));
           for (const id of ids) existing.add(id);
         }
-      }
-    }
-
-    for (const p of pending) {
-      results[p.index] = {
-        commandId: p.command.commandId,
-        outcome: p.conflict?.resolution === 'skipped' ? 'skipped-conflict' : 'applied',
-        ...(p.generatedKey ? { key: p.generatedKey } : {}),
-        ...(p.conflict ? { conflict: p.conflict } : {}),
-      };
-    }
-    return results as SinkResult[];
+      },
+    });
   }
 
   /**
@@ -254,8 +245,7 @@ export class PostgresWritebackSink implements WritebackSink {
     const out = new Map<number, LegacyVersion>();
     if (table.capture.mode !== 'trigger') return out;
     const probes: ConflictProbe[] = keyed
-      // A key move is not checked: the key map has moved the row already (docs/primary-key-updates.md).
-      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn) && p.command.newKey === undefined)
+      .filter((p) => p.command.basedOn !== undefined && /^\d+$/.test(p.command.basedOn))
       .map((p) => ({ index: p.index, basedOn: p.command.basedOn!, key: p.command.key }));
     const changelog = this.changelog(table);
     for (const part of chunk(probes, 1, PG_MAX_ROWS)) {
