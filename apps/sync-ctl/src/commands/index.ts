@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { completionCommand } from './completion.command';
 import { disableCommand, enableCommand, historyCommand, pauseCommand, resnapshotCommand, resumeCommand, statusCommand } from './control.command';
 import { dlqListCommand, dlqPurgeCommand, dlqReplayCommand, dlqShowCommand } from './dlq.command';
 import { idsCommand } from './ids.command';
@@ -23,4 +24,5 @@ export const COMMANDS: readonly Command[] = [
   dlqShowCommand,
   dlqReplayCommand,
   dlqPurgeCommand,
+  completionCommand(() => COMMANDS),
 ];
