@@ -25,15 +25,16 @@ Examples:
     run(args, io) {
       const { values, positionals } = parseOptions(args, OPTIONS);
       maxPositionals(positionals, 1, 'one shell');
+      const shell = positionals[0];
+      if (shell !== undefined && shell !== 'bash' && shell !== 'zsh') throw new UsageError(`unknown shell "${shell}": use bash or zsh`);
       if (values.json) {
         if (positionals.length > 0) throw new UsageError('--json prints the description for every shell: drop the shell name');
         io.out(JSON.stringify(completionSpec(commands())));
         return Promise.resolve(EXIT.ok);
       }
-      const shell = positionals[0];
       if (shell === 'bash') io.out(bashCompletion(commands()));
       else if (shell === 'zsh') io.out(zshCompletion(commands()));
-      else throw new UsageError(shell === undefined ? 'name the shell: bash or zsh' : `unknown shell "${shell}": use bash or zsh`);
+      else throw new UsageError('name the shell: bash or zsh');
       return Promise.resolve(EXIT.ok);
     },
   };

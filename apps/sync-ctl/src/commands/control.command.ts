@@ -2,7 +2,6 @@ import { userInfo } from 'node:os';
 import type { PipelineConfig } from '@sync/config';
 import { parseJsonValue, Topics } from '@sync/contracts';
 import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
-import { createKeymapDataSource } from '@sync/keymap';
 import { EXIT, UsageError, type Command, type CommandIo, type CompletionHints } from '../command';
 import { reach, urlAddress } from '../dependency';
 import { withKafka } from './kafka-session';
@@ -163,6 +162,8 @@ interface EntityStatus {
 async function parkedCounts(io: CommandIo): Promise<Map<string, number> | undefined> {
   const url = io.env.keymap.databaseUrl?.reveal();
   if (!url) return undefined;
+  // Loaded here, not at start: TypeORM is the heaviest import and most runs have no key map.
+  const { createKeymapDataSource } = await import('@sync/keymap');
   const ds = createKeymapDataSource(url, { poolSize: 1 });
   try {
     await reach({ kind: 'keymap-db', label: 'key map database', address: urlAddress(url) }, io.connectTimeoutMs, () => ds.initialize());
