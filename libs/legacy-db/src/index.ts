@@ -47,3 +47,5 @@ export { postgresInboxPrune, mssqlInboxPrune, INBOX_CLOCK_SQL } from './sink/inb
 export type { InboxPruneRule } from './sink/inbox-retention.sql';
 export { createInboxRetentionStore } from './sink/inbox-retention.store';
 export type { InboxRetentionStore } from './sink/inbox-retention.store';
+export { describeTable } from './catalog/table-description';
+export type { TableDescription } from './catalog/table-description';

@@ -4,6 +4,7 @@ import { dlqListCommand, dlqPurgeCommand, dlqReplayCommand, dlqShowCommand } fro
 import { idsCommand } from './ids.command';
 import { mapCommand } from './map.command';
 import { schemaCommand } from './schema.command';
+import { validateCommand } from './validate.command';
 import { verifyCommand } from './verify.command';
 
 /** Every sync-ctl command; add new ones here. */
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   mapCommand,
   idsCommand,
   verifyCommand,
+  validateCommand,
   dlqListCommand,
   dlqShowCommand,
   dlqReplayCommand,
