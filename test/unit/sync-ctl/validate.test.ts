@@ -92,7 +92,7 @@ describe('sync-ctl validate', () => {
   it('prints one line per problem and a summary; takes the file as PIPELINE or --pipeline, not both', async () => {
     const text = await run('validate', '--pipeline', pipeline(usersYaml.replace('version: 1', 'version: 2')));
     assert.equal(text.code, 2);
-    assert.match(text.out, /^error \[pipeline\] version: must be 1 \(the only pipeline file version\) \(.*pipeline\.yaml:4:1\)$/m);
+    assert.match(text.out, /^error \[pipeline\] version: must be 1 \(the only pipeline file version\) \(.*pipeline\.yaml:5:1\)$/m);
     assert.match(text.err, /INVALID \(1 error\(s\), 0 warning\(s\); checked: pipeline\)/);
     const both = await run('validate', USERS, '--pipeline', USERS);
     assert.equal(both.code, 2);
