@@ -12,6 +12,9 @@ import { SECRET_REF_SHAPE, secretRefProblem } from './secret';
 
 type Problem = (value: unknown) => string | undefined;
 
+/** A class of pipeline.schema.ts (instantiated without arguments by class-transformer). */
+export type SchemaClass = new () => object;
+
 /** A JSON Schema fragment (draft 2020-12). */
 export type JsonSchema = { readonly [keyword: string]: unknown };
 
@@ -19,17 +22,17 @@ export type JsonSchema = { readonly [keyword: string]: unknown };
 export interface PropertySchema {
   fragments: JsonSchema[];
   /** `@Nested(() => Class)`: a mapping (or each list element) is validated as that class. */
-  nested?: () => Function;
+  nested?: () => SchemaClass;
   /** `@MapOf(() => Class)`: a mapping of user-chosen names to that class. */
-  mapOf?: { type: () => Function; names: JsonSchema };
+  mapOf?: { type: () => SchemaClass; names: JsonSchema };
   required?: boolean;
 }
 
 /** Property schemas by class, in declaration order. */
-export const PROPERTY_SCHEMAS = new Map<Function, Map<string, PropertySchema>>();
+export const PROPERTY_SCHEMAS = new Map<SchemaClass, Map<string, PropertySchema>>();
 
 function propertySchema(target: object, propertyName: string | symbol): PropertySchema {
-  const cls = target.constructor;
+  const cls = target.constructor as SchemaClass;
   const properties = PROPERTY_SCHEMAS.get(cls) ?? new Map<string, PropertySchema>();
   PROPERTY_SCHEMAS.set(cls, properties);
   const name = String(propertyName);
@@ -62,7 +65,7 @@ export const Required = (): PropertyDecorator => (target: object, propertyName: 
 };
 
 /** The value (a mapping, or each element of a list) is validated as an instance of `type`. */
-export const Nested = (type: () => Function): PropertyDecorator => (target: object, propertyName: string | symbol) => {
+export const Nested = (type: () => SchemaClass): PropertyDecorator => (target: object, propertyName: string | symbol) => {
   propertySchema(target, propertyName).nested = type;
   ValidateNested()(target, propertyName);
   Type(type)(target, propertyName);
@@ -72,7 +75,7 @@ export const Nested = (type: () => Function): PropertyDecorator => (target: obje
  * Schema only: a mapping whose keys are names chosen by the user (`names`) and whose values are
  * `type`. The loader validates such entries one by one (class-validator does not descend into them).
  */
-export const MapOf = (type: () => Function, names: JsonSchema): PropertyDecorator => (target: object, propertyName: string | symbol) => {
+export const MapOf = (type: () => SchemaClass, names: JsonSchema): PropertyDecorator => (target: object, propertyName: string | symbol) => {
   propertySchema(target, propertyName).mapOf = { type, names };
 };
 

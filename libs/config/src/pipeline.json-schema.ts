@@ -1,5 +1,5 @@
 import { getMetadataStorage, ValidationTypes } from 'class-validator';
-import { PROPERTY_SCHEMAS, SECRET_REF_SCHEMA, type JsonSchema, type PropertySchema } from './config.validators';
+import { PROPERTY_SCHEMAS, SECRET_REF_SCHEMA, type JsonSchema, type PropertySchema, type SchemaClass } from './config.validators';
 import { PipelineSchema } from './pipeline.schema';
 import { CAPTURE_MODES, type CaptureMode } from './pipeline.types';
 import { MODE_FIELDS } from './pipeline.rules';
@@ -34,11 +34,11 @@ export function pipelineJsonSchema(extend: { readonly defs?: Record<string, Json
   };
 }
 
-function defName(cls: Function): string {
+function defName(cls: SchemaClass): string {
   return cls.name.replace(/Schema$/, '');
 }
 
-function classSchema(cls: Function, defs: Map<string, JsonSchema>): JsonSchema {
+function classSchema(cls: SchemaClass, defs: Map<string, JsonSchema>): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   const conditional = new Set(
@@ -58,8 +58,8 @@ function classSchema(cls: Function, defs: Map<string, JsonSchema>): JsonSchema {
   return { type: 'object', properties, ...(required.length > 0 && { required }), additionalProperties: false };
 }
 
-function construct(cls: Function): Record<string, unknown> {
-  return new (cls as new () => Record<string, unknown>)();
+function construct(cls: SchemaClass): Record<string, unknown> {
+  return new cls() as Record<string, unknown>;
 }
 
 function propertyType(property: PropertySchema, defs: Map<string, JsonSchema>): Record<string, unknown> {
@@ -79,11 +79,12 @@ function propertyType(property: PropertySchema, defs: Map<string, JsonSchema>): 
 }
 
 function withoutType(schema: Record<string, unknown>): Record<string, unknown> {
-  const { type: _type, ...rest } = schema;
+  const rest = { ...schema };
+  delete rest['type'];
   return rest;
 }
 
-function define(cls: Function, defs: Map<string, JsonSchema>): string {
+function define(cls: SchemaClass, defs: Map<string, JsonSchema>): string {
   const name = defName(cls);
   if (!defs.has(name)) {
     defs.set(name, {}); // placeholder: classes may refer to each other
