@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { PipelineConfig } from '@sync/config';
 import { parseJsonValue, Topics } from '@sync/contracts';
-import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
+import { controlKey, ControlState, DIRECTIONS, initialStates, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
 import { createKeymapDataSource } from '@sync/keymap';
 import { EXIT, UsageError, type Command, type CommandIo } from '../command';
 import { withKafka } from './kafka-session';
@@ -174,7 +174,7 @@ Exit code 1 when any dead letters exist.`,
     const parked = await parkedCounts(io);
     const report = await withKafka(pipeline, io.env, async ({ connection, admin }) => {
       await admin.ensureTopics([{ topic: Topics.control, compacted: true }, { topic: Topics.offsets, compacted: true }]);
-      const control = new ControlState();
+      const control = new ControlState(initialStates(pipeline));
       for (const m of (await connection.readCompacted(Topics.control)).values()) {
         try {
           control.apply(parseControlMessage(parseJsonValue(m.value)));
