@@ -209,6 +209,7 @@ export class SystemSchema {
 export class IdTranslationSchema {
   @IsOptional() @IsIntegerIn(1_000, 30 * 24 * 3_600_000) parkTimeoutMs?: number;
   @IsOptional() @IsIntegerIn(0, 30 * 24 * 3_600_000) mergeWaitMs?: number;
+  @IsOptional() @IsIntegerIn(0, 24 * 3_600_000) rekeyWaitMs?: number;
   @IsOptional() @IsIntegerIn(0, 10_000_000) cacheSize?: number;
   @IsOptional() @IsIdentifier() groupPrefix?: string;
 }

@@ -71,6 +71,12 @@ export interface IdTranslationConfig {
    * first; past it the row gets its key-based id (and cannot merge any more).
    */
   readonly mergeWaitMs: number;
+  /**
+   * How long legacy events wait, per partition, for the other end of a primary-key move (the
+   * delete of the old key, or a parent's move its child followed); past it the end that is there
+   * makes the move. docs/primary-key-updates.md.
+   */
+  readonly rekeyWaitMs: number;
   /** Key-map entries kept in memory per replica (0 disables the cache). */
   readonly cacheSize: number;
   /** Consumer groups are `<groupPrefix>.legacy`, `.writeback` and `.links`. */

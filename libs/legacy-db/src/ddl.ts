@@ -1,10 +1,10 @@
 import type { SystemConfig } from '@sync/config';
-import { mssqlChangelogDdl, mssqlChangelogDropDdl } from './capture/mssql-changelog.ddl';
-import { postgresChangelogDdl, postgresChangelogDropDdl } from './capture/postgres-changelog.ddl';
-import { inboxDdl } from './sink/inbox.ddl';
-import type { LegacyDb } from './legacy-db.interface';
-import { MssqlLegacyDb } from './mssql.legacy-db';
-import { PostgresLegacyDb } from './postgres.legacy-db';
+import { mssqlChangelogDdl, mssqlChangelogDropDdl } from './mssql/mssql-changelog.ddl';
+import { postgresChangelogDdl, postgresChangelogDropDdl } from './postgres/postgres-changelog.ddl';
+import { inboxDdl } from './core/inbox.ddl';
+import type { LegacyDb } from './core/legacy-db.interface';
+import { MssqlLegacyDb } from './mssql/mssql.legacy-db';
+import { PostgresLegacyDb } from './postgres/postgres.legacy-db';
 
 /**
  * The suite's objects in a legacy database (changelogs, triggers, watermark columns, the

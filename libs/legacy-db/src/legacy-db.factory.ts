@@ -1,6 +1,6 @@
-import type { LegacyDb, LegacyDbOptions } from './legacy-db.interface';
-import { MssqlLegacyDb } from './mssql.legacy-db';
-import { PostgresLegacyDb } from './postgres.legacy-db';
+import type { LegacyDb, LegacyDbOptions } from './core/legacy-db.interface';
+import { MssqlLegacyDb } from './mssql/mssql.legacy-db';
+import { PostgresLegacyDb } from './postgres/postgres.legacy-db';
 
 export function createLegacyDb(options: LegacyDbOptions, onError: (err: Error) => void): LegacyDb {
   switch (options.dialect) {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBoots
 import { resolveLegacyDbOptions, type PipelineConfig } from '@sync/config';
 import { MetricsRegistry, ReadinessRegistry, type AppLogger } from '@sync/observability';
 import { createLegacyDb } from './legacy-db.factory';
-import type { LegacyDb } from './legacy-db.interface';
+import type { LegacyDb } from './core/legacy-db.interface';
 
 export const LEGACY_DB_SETUP = Symbol('LEGACY_DB_SETUP');
 
