@@ -26,7 +26,8 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
     // would refuse stops every app, not only the one that reads the broken section.
     const { pipeline, warnings } = loadCheckedPipeline(env.pipelineFile, appMappers());
     const logger = createLogger(app, env.log.level);
-    for (const warning of warnings) logger.warn({ path: warning.path }, `pipeline: ${warning.message}`);
+    // Said once, by the app that runs the rules, not four times.
+    if (app === 'domain-transform') for (const warning of warnings) logger.warn({ path: warning.path }, `pipeline: ${warning.message}`);
     const kafka = resolveKafkaSettings(pipeline, env);
     ctx = {
       app,
