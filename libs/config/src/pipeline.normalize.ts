@@ -161,6 +161,7 @@ function normalizeTable(
     identityInsert: table.identityInsert ?? false,
     ...(table.merge != null && { merge: { group: table.merge.group, on: table.merge.on } }),
     ...(table.allocateKeysFrom != null && { allocateKeysFrom: table.allocateKeysFrom }),
+    initialState: table.initialState ?? 'enabled',
   };
 }
 

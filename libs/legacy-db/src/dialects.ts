@@ -1,6 +1,7 @@
 import type { SystemConfig, TableConfig } from '@sync/config';
 import type { CaptureSource } from './core/capture-source.interface';
 import type { LegacyDialect } from './core/dialect';
+import type { TableDescription } from './core/table-description';
 import type { InboxRetentionStore } from './core/inbox-retention';
 import type { Dialect, LegacyDb, LegacyDbOptions } from './core/legacy-db.interface';
 import type { WritebackSink } from './core/writeback-sink.interface';
@@ -47,4 +48,9 @@ export function applyDdl(db: LegacyDb, statements: readonly string[]): Promise<v
 
 export function createInboxRetentionStore(db: LegacyDb, system: SystemConfig): InboxRetentionStore {
   return legacyDialect(db.dialect).inboxRetention(db, system);
+}
+
+/** A table's columns and unique keys as its database describes them; undefined when it does not exist. */
+export function describeTable(db: LegacyDb, schema: string, table: string): Promise<TableDescription | undefined> {
+  return legacyDialect(db.dialect).describeTable(db, schema, table);
 }

@@ -15,3 +15,5 @@ export { isRepublishOrigin } from './core/republish-origin';
 export { PostgresWritebackSink } from './postgres/postgres-writeback.sink';
 export { keyString } from './core/writeback-plan';
 export type { InboxRetentionStore } from './core/inbox-retention';
+export { describeTable } from './dialects';
+export type { TableDescription } from './core/table-description';

@@ -15,7 +15,7 @@ import { waitFor } from '../../support/wait-for';
 const common = { batchSize: 500, pollIntervalMs: 100 };
 
 function table(name: string, key: string[], capture: CaptureConfig, schema = 'dbo'): TableConfig {
-  return { system: 'erp', schema, name, key, capture, foreignKeys: [], conflictPolicy: 'legacy-wins', staleAfterMs: 60_000, generatedKey: false, identityInsert: false };
+  return { system: 'erp', schema, name, key, capture, foreignKeys: [], conflictPolicy: 'legacy-wins', staleAfterMs: 60_000, generatedKey: false, identityInsert: false, initialState: 'enabled' };
 }
 
 function system(tables: TableConfig[]): SystemConfig {

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { PipelineConfig } from '@sync/config';
 import { parseJsonValue, Topics } from '@sync/contracts';
-import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
+import { controlKey, ControlState, DIRECTIONS, initialStates, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
 import { EXIT, UsageError, type Command, type CommandIo, type CompletionHints } from '../command';
 import { reach, urlAddress } from '../dependency';
 import { withKafka } from './kafka-session';
@@ -199,7 +199,7 @@ Exit code 1 when any dead letters exist.`,
     const writebackGroup = `legacy-writeback.${systems.join('+')}`;
     const report = await withKafka(pipeline, io, async ({ connection, admin }) => {
       await admin.ensureTopics([{ topic: Topics.control, compacted: true }, { topic: Topics.offsets, compacted: true }]);
-      const control = new ControlState();
+      const control = new ControlState(initialStates(pipeline));
       for (const m of (await connection.readCompacted(Topics.control)).values()) {
         try {
           control.apply(parseControlMessage(parseJsonValue(m.value)));

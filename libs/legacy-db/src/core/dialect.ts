@@ -3,6 +3,7 @@ import type { CaptureSource } from './capture-source.interface';
 import type { InboxRetentionStore } from './inbox-retention';
 import type { Dialect, LegacyDb, LegacyDbOptions } from './legacy-db.interface';
 import type { SinkError } from './sink-error';
+import type { TableDescription } from './table-description';
 import type { WritebackSink } from './writeback-sink.interface';
 
 /**
@@ -26,6 +27,8 @@ export interface LegacyDialect {
   /** Runs DDL the way the dialect can (one transaction where DDL is transactional). */
   applyDdl(db: LegacyDb, statements: readonly string[]): Promise<void>;
   inboxRetention(db: LegacyDb, system: SystemConfig): InboxRetentionStore;
+  /** A table's columns and unique keys from the catalog (`sync-ctl validate --db`); undefined when it does not exist. */
+  describeTable(db: LegacyDb, schema: string, table: string): Promise<TableDescription | undefined>;
   /** What a driver error means for a write (environment, schema, foreign-key, data). */
   classifyError(err: unknown): SinkError;
 }

@@ -7,6 +7,7 @@ import { MssqlChangelogSource } from './mssql-changelog.source';
 import { mssqlInboxDdl } from './mssql-inbox.ddl';
 import { mssqlInboxPrune } from './mssql-inbox-retention.sql';
 import { classifyMssqlError } from './mssql-sink-error';
+import { describeMssql } from './mssql-table-description';
 import { runMssql } from './mssql-statement';
 import { MssqlTriggerSource } from './mssql-trigger.source';
 import { MssqlWritebackSink } from './mssql-writeback.sink';
@@ -44,5 +45,6 @@ export const mssqlDialect: LegacyDialect = {
       prune: (rule) => pruneInRounds(async () => (await runMssql(await legacy.connected(), mssqlInboxPrune(system.syncSchema, { ...rule, system: system.name }))).rowsAffected, rule.limit),
     };
   },
+  describeTable: (db, schema, table) => describeMssql(ms(db), schema, table),
   classifyError: classifyMssqlError,
 };

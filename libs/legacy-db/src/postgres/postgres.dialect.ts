@@ -6,6 +6,7 @@ import { PostgresChangelogSource } from './postgres-changelog.source';
 import { postgresConflictIndexDdl, postgresInboxDdl } from './postgres-inbox.ddl';
 import { postgresInboxPrune } from './postgres-inbox-retention.sql';
 import { classifyPostgresError } from './postgres-sink-error';
+import { describePostgres } from './postgres-table-description';
 import { PostgresTriggerSource } from './postgres-trigger.source';
 import { PostgresWritebackSink } from './postgres-writeback.sink';
 import { PostgresLegacyDb } from './postgres.legacy-db';
@@ -54,5 +55,6 @@ export const postgresDialect: LegacyDialect = {
         }, rule.limit),
     };
   },
+  describeTable: (db, schema, table) => describePostgres(pg(db), schema, table),
   classifyError: classifyPostgresError,
 };
