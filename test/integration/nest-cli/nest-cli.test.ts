@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../../support/app-process';
@@ -54,9 +54,12 @@ describe('the Nest CLI on this monorepo', () => {
       // One app: its own sources and the libs it imports, never another app, the tests or scripts.
       const foreign = files.filter((f) => !f.startsWith(`apps${path.sep}${app}${path.sep}`) && !f.startsWith(`libs${path.sep}`));
       assert.deepEqual(foreign, [], `nest build ${app} compiled files outside apps/${app} and libs`);
-      // One layout: every file lands where `npm run build` (tsc -p tsconfig.build.json) puts it.
+      // One build: every file lands where `npm run build` (tsc -p tsconfig.build.json) puts it, with
+      // the same JavaScript (scripts/test.sh ran npm run build on these sources).
       const elsewhere = files.filter((f) => !existsSync(path.join(repoRoot, 'dist', f)));
       assert.deepEqual(elsewhere, [], 'files the nest build puts where npm run build does not');
+      const different = files.filter((f) => readFileSync(path.join(out, f), 'utf8') !== readFileSync(path.join(repoRoot, 'dist', f), 'utf8'));
+      assert.deepEqual(different, [], 'files the nest build compiles differently from npm run build');
     });
   }
 
@@ -82,12 +85,14 @@ describe('the Nest CLI on this monorepo', () => {
       HTTP_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
     };
-    // Own process group: the CLI runs the app as a grandchild; the group is ended as one.
-    const cli = spawn(process.execPath, [NEST, 'start', 'legacy-import', '-p', scratchTsconfig(scratch, 'legacy-import', 'start')], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // --no-shell, as the README says: the CLI then forwards SIGTERM to the app itself. Its own process
+    // group, so that whatever outlives a failed test can still be ended.
+    const cli = spawn(process.execPath, [NEST, 'start', 'legacy-import', '--no-shell', '-p', scratchTsconfig(scratch, 'legacy-import', 'start')], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
     cli.stdout.on('data', (d: Buffer) => output.push(d.toString()));
     cli.stderr.on('data', (d: Buffer) => output.push(d.toString()));
-    const exited = once(cli, 'exit');
+    const exited = once(cli, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    exited.catch(() => undefined);
     try {
       const get = async (p: string): Promise<Response | undefined> => {
         try {
@@ -107,9 +112,21 @@ describe('the Nest CLI on this monorepo', () => {
         const entities = (await (await get('/admin/entities'))?.json()) as { entity: string; state?: { phase: string } }[] | undefined;
         return entities?.length === 1 && entities[0]?.state?.phase === 'streaming' ? true : undefined;
       }, 60_000, 200);
+      // Stopping the CLI by its pid stops the app gracefully (exit 0) and frees its port.
+      cli.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const [code] = await Promise.race([exited, new Promise<[null]>((resolve) => (timer = setTimeout(() => resolve([null]), 40_000)))]);
+      clearTimeout(timer);
+      assert.equal(code, 0, `nest start did not end with the app's clean exit:\n${output.join('').slice(-3000)}`);
+      assert.equal(await get('/health/live'), undefined, 'the app still answers after nest start ended');
     } finally {
-      if (cli.exitCode === null && cli.pid !== undefined) process.kill(-cli.pid, 'SIGTERM');
-      await exited;
+      if (cli.pid !== undefined) {
+        try {
+          process.kill(-cli.pid, 'SIGKILL');
+        } catch {
+          // the group has already ended
+        }
+      }
       await harness.close();
     }
   });
