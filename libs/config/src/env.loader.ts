@@ -93,6 +93,7 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     shutdown: { timeoutMs: toInteger(variables.SHUTDOWN_TIMEOUT_MS) ?? ENV_DEFAULTS.shutdownTimeoutMs },
     liveness: { consumerStallMs: toInteger(variables.CONSUMER_STALL_TIMEOUT_MS) ?? ENV_DEFAULTS.consumerStallMs },
     metrics: { consumerLagRefreshMs: toInteger(variables.CONSUMER_LAG_REFRESH_MS) ?? ENV_DEFAULTS.consumerLagRefreshMs },
+    console: { metricsUrls: variables.CONSOLE_METRICS_URLS === undefined ? undefined : metricsSources(variables.CONSOLE_METRICS_URLS) },
   });
 }
 
@@ -121,4 +122,14 @@ export function describeEnv(env: AppEnv): Record<string, string> {
 
 function toInteger(text: string | undefined): number | undefined {
   return text === undefined ? undefined : Number(text);
+}
+
+/** `a=http://x:1, b=http://y:2` (already validated) → { a: 'http://x:1', b: 'http://y:2' }. */
+function metricsSources(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of splitList(text)) {
+    const at = item.indexOf('=');
+    out[item.slice(0, at).trim()] = item.slice(at + 1).trim().replace(/\/+$/, '');
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import { IsDefined, IsOptional, ValidateIf, getMetadataStorage } from 'class-val
 import {
   IsBrokerListText,
   IsIntegerText,
+  IsMetricsSourceListText,
   IsNonEmptyString,
   IsNotBlank,
   IsOneOf,
@@ -60,6 +61,8 @@ export interface AppEnv {
   readonly liveness: { readonly consumerStallMs: number };
   /** How often consumers read their group's offsets for the lag metrics. */
   readonly metrics: { readonly consumerLagRefreshMs: number };
+  /** The status console: app name → base URL whose /metrics it reads (CONSOLE_METRICS_URLS); undefined: the local default ports. */
+  readonly console: { readonly metricsUrls: Readonly<Record<string, string>> | undefined };
 }
 
 const sensitiveVariables = new Set<string>();
@@ -99,6 +102,7 @@ export class EnvVariables {
   @IsOptional() @IsIntegerText(1, 3_600_000) SHUTDOWN_TIMEOUT_MS?: string;
   @IsOptional() @IsIntegerText(1_000, 86_400_000) CONSUMER_STALL_TIMEOUT_MS?: string;
   @IsOptional() @IsIntegerText(1_000, 3_600_000) CONSUMER_LAG_REFRESH_MS?: string;
+  @IsOptional() @IsMetricsSourceListText() CONSOLE_METRICS_URLS?: string;
 }
 
 /** Names of every variable this lib reads, taken from the decorators above. */

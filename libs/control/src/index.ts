@@ -2,3 +2,5 @@ export { DIRECTIONS, SYNC_STATES, controlKey, assertEntity, parseControlMessage 
 export type { Direction, SyncState, ControlRecord, ResnapshotRequest, ControlMessage } from './control-record';
 export { ControlState } from './control-state';
 export type { ControlChange } from './control-state';
+export { parseStatusRecord, statusKey } from './status-record';
+export type { VerifySummary } from './status-record';

@@ -38,6 +38,7 @@ describe('loadEnv defaults', () => {
       shutdown: { timeoutMs: 30_000 },
       liveness: { consumerStallMs: 300_000 },
       metrics: { consumerLagRefreshMs: 15_000 },
+      console: {},
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
@@ -187,6 +188,7 @@ describe('describeEnv', () => {
       'admin.token': '***',
       'shutdown.timeoutMs': '30000',
       'metrics.consumerLagRefreshMs': '15000',
+      'console.metricsUrls': '(not set)',
     });
     const printed = JSON.stringify(description) + JSON.stringify(env);
     assert.ok(!printed.includes('s3cr3t-pw') && !printed.includes('admin-tok-123'));
