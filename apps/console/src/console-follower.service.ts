@@ -4,7 +4,7 @@ import { APP_NAMES } from '@sync/config';
 import { COMPACTED_TOPICS, parseJsonValue, Topics } from '@sync/contracts';
 import { ControlState, parseControlMessage, parseStatusRecord, type VerifySummary } from '@sync/control';
 import { errorMessage } from '@sync/errors';
-import { DLQ_HEADERS, KafkaConnection, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { backoffDelay, DLQ_HEADERS, KafkaConnection, sleep, type BackoffOptions, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { ReadinessRegistry } from '@sync/observability';
 import { CONSOLE_CONTEXT, type ConsoleContext } from './console-context';
 import { entityTopics } from './status-report';
@@ -15,6 +15,7 @@ interface DeadLetterRef {
   readonly reason: string;
 }
 
+const START_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 };
 const DLQ_TOPICS = APP_NAMES.map((app) => Topics.dlq(app));
 
 /**
@@ -36,6 +37,7 @@ export class ConsoleFollower implements OnApplicationBootstrap, BeforeApplicatio
   private readonly pending = new Map<string, bigint>();
   private started = false;
   private runner: BatchConsumerRunner | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     @Inject(CONSOLE_CONTEXT) private readonly ctx: ConsoleContext,
@@ -50,10 +52,11 @@ export class ConsoleFollower implements OnApplicationBootstrap, BeforeApplicatio
   onApplicationBootstrap(): void {
     this.readiness.register('kafka', () => (this.runner ? this.runner.problem() : 'not following Kafka yet'));
     // In the background: the page and the probes answer while the broker is still unreachable.
-    void this.start().catch((err: unknown) => this.ctx.logger.error({ err: errorMessage(err) }, 'following Kafka failed'));
+    void this.startWithRetries();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     await this.runner?.stop();
     await this.admin.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
@@ -81,6 +84,20 @@ export class ConsoleFollower implements OnApplicationBootstrap, BeforeApplicatio
       }
     }
     return out;
+  }
+
+  private async startWithRetries(): Promise<void> {
+    for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
+      try {
+        await this.start();
+        this.readiness.markStarted();
+        return;
+      } catch (err) {
+        const delay = backoffDelay(attempt, START_BACKOFF);
+        this.ctx.logger.warn({ err: errorMessage(err), attempt, retryInMs: delay }, 'cannot follow Kafka yet');
+        await sleep(delay, this.stopping.signal);
+      }
+    }
   }
 
   private async start(): Promise<void> {
