@@ -19,12 +19,19 @@ export function createLogger(app: string, level: string, destination?: pino.Dest
   );
 }
 
+/**
+ * Nest's start-up chatter (one line per module loaded and per route mapped): kept at debug, so an
+ * app's start at info is its own lines only.
+ */
+const NEST_BOOT_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+
 /** Lets Nest's own messages go through the same JSON logger. */
 export class NestJsonLogger implements LoggerService {
   constructor(private readonly logger: AppLogger) {}
 
   log(message: unknown, context?: string): void {
-    this.logger.info({ context }, String(message));
+    if (context !== undefined && NEST_BOOT_CONTEXTS.has(context)) this.logger.debug({ context }, String(message));
+    else this.logger.info({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error({ context, trace }, String(message));
