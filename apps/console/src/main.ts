@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { EXIT_CONFIG, EXIT_STARTUP } from '@sync/app-core';
-import { describeEnv, loadEnv, loadPipelineFile, resolveKafkaSettings } from '@sync/config';
+import { EXIT_CONFIG, EXIT_STARTUP, startupSummary } from '@sync/app-core';
+import { loadEnv, loadPipelineFile, resolveKafkaSettings } from '@sync/config';
 import { createLogger, NestJsonLogger } from '@sync/observability';
 import { LOCAL_METRICS_URLS, type ConsoleContext } from './console-context';
 import { ConsoleModule } from './console.module';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   try {
     const env = loadEnv();
     const pipeline = loadPipelineFile(env.pipelineFile);
-    const logger = createLogger('console', env.log.level);
+    const logger = createLogger('console', env.log.level, undefined, env.log.modules ?? {});
     const kafka = resolveKafkaSettings(pipeline, env);
     ctx = {
       env,
@@ -24,7 +24,6 @@ async function main(): Promise<void> {
       kafka: { brokers: kafka.brokers, clientId: `${kafka.clientId}-console`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
       metricsUrls: env.console.metricsUrls ?? LOCAL_METRICS_URLS,
     };
-    logger.info({ env: describeEnv(env), metricsUrls: ctx.metricsUrls }, 'configuration loaded');
   } catch (err) {
     createLogger('console', 'info').fatal({ err: err instanceof Error ? err.message : String(err) }, 'invalid configuration');
     process.exit(EXIT_CONFIG);
@@ -42,7 +41,7 @@ async function main(): Promise<void> {
       });
     }
     await nest.listen(ctx.env.http.port, ctx.env.http.host);
-    ctx.logger.info({ port: ctx.env.http.port }, 'status page listening');
+    ctx.logger.info({ ...startupSummary(ctx.env, ctx.pipeline), metricsUrls: ctx.metricsUrls }, 'started');
   } catch (err) {
     ctx.logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'start-up failed');
     process.exit(EXIT_STARTUP);

@@ -130,6 +130,23 @@ export const IsMetricsSourceListText = (): PropertyDecorator =>
     return seen.size === 0 ? 'must name at least one app' : undefined;
   });
 
+/** `module=level, ...` with known modules and levels, each module once. */
+export const IsModuleLevelsText = (modules: readonly string[], levels: readonly string[]): PropertyDecorator =>
+  check('isModuleLevelsText', (value) => {
+    const shape = `a comma-separated list of module=level (modules: ${modules.join(', ')}; levels: ${levels.join(', ')})`;
+    if (typeof value !== 'string') return `must be ${shape}, not ${describeValue(value)}`;
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const item of splitList(value)) {
+      const [name = '', level = '', ...extra] = item.split('=').map((part) => part.trim());
+      if (extra.length > 0 || !modules.includes(name) || !levels.includes(level)) problems.push(`"${item}"`);
+      else if (seen.has(name)) problems.push(`"${name}" is named twice`);
+      seen.add(name);
+    }
+    if (problems.length > 0) return `must be ${shape}: ${problems.join('; ')}`;
+    return seen.size === 0 ? `must be ${shape}` : undefined;
+  });
+
 // Messages of sensitive settings never quote the value.
 export const IsPostgresUrl = (): PropertyDecorator =>
   check('isPostgresUrl', (value) => {

@@ -10,6 +10,8 @@ import {
   LOG_LEVELS,
   type AppEnv,
   type AppName,
+  type LogLevel,
+  type LogModule,
 } from './env.schema';
 import { deepFreeze } from './deep-freeze';
 import { resolveSecret, Secret, type EnvSource } from './secret';
@@ -88,7 +90,10 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     keymap: {
       databaseUrl: variables.KEYMAP_DATABASE_URL === undefined ? undefined : new Secret(variables.KEYMAP_DATABASE_URL),
     },
-    log: { level: LOG_LEVELS.find((level) => level === variables.LOG_LEVEL) ?? ENV_DEFAULTS.logLevel },
+    log: {
+      level: LOG_LEVELS.find((level) => level === variables.LOG_LEVEL) ?? ENV_DEFAULTS.logLevel,
+      modules: variables.LOG_LEVEL_MODULES === undefined ? undefined : moduleLevels(variables.LOG_LEVEL_MODULES),
+    },
     admin: { token: adminToken },
     shutdown: { timeoutMs: toInteger(variables.SHUTDOWN_TIMEOUT_MS) ?? ENV_DEFAULTS.shutdownTimeoutMs },
     liveness: { consumerStallMs: toInteger(variables.CONSUMER_STALL_TIMEOUT_MS) ?? ENV_DEFAULTS.consumerStallMs },
@@ -132,4 +137,9 @@ function metricsSources(text: string): Record<string, string> {
     out[item.slice(0, at).trim()] = item.slice(at + 1).trim().replace(/\/+$/, '');
   }
   return out;
+}
+
+/** `kafkajs=warn, nest=debug` (already validated) → { kafkajs: 'warn', nest: 'debug' }. */
+function moduleLevels(text: string): Partial<Record<LogModule, LogLevel>> {
+  return Object.fromEntries(splitList(text).map((item) => item.split('=').map((part) => part.trim()) as [LogModule, LogLevel]));
 }

@@ -31,3 +31,29 @@ describe('Nest messages in the JSON log', () => {
     assert.deepEqual(debug.lines.map((l) => [l.level, l.context]), [['debug', 'RouterExplorer']]);
   });
 });
+
+describe('log level per module (LOG_LEVEL_MODULES)', () => {
+  function lines(modules: Record<string, string>): Array<{ level: string; msg: string }> {
+    const out: Array<{ level: string; msg: string }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) out.push(JSON.parse(line) as { level: string; msg: string });
+        done();
+      },
+    });
+    const logger = createLogger('test', 'info', sink, modules);
+    logger.debug({ component: 'kafkajs' }, 'kafkajs debug');
+    logger.warn({ component: 'kafkajs' }, 'kafkajs warn');
+    logger.debug({ entity: 'e' }, 'app debug');
+    logger.info('app info');
+    new NestJsonLogger(logger).warn('nest warn', 'RouterExplorer');
+    return out;
+  }
+
+  it('lets one module log more or less than LOG_LEVEL while the others keep it', () => {
+    assert.deepEqual(lines({}).map((l) => l.msg), ['kafkajs warn', 'app info', 'nest warn']);
+    assert.deepEqual(lines({ kafkajs: 'debug' }).map((l) => l.msg), ['kafkajs debug', 'kafkajs warn', 'app info', 'nest warn']);
+    assert.deepEqual(lines({ kafkajs: 'error', nest: 'error' }).map((l) => l.msg), ['app info']);
+    assert.deepEqual(lines({ app: 'debug', kafkajs: 'error' }).map((l) => l.msg), ['app debug', 'app info', 'nest warn']);
+  });
+});
