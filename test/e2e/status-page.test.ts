@@ -50,6 +50,8 @@ describe('status console: the page in real Chromium shows live figures per entit
     stack = await TwoWayStack.create();
     adminToken = stack.env()['ADMIN_TOKEN']!;
     users = `${stack.system}.public.users`;
+    // Three rows before the start: legacy-import's initial snapshot reads them.
+    await stack.legacy.exec(`INSERT INTO users (id, name, email, street, city, zip) SELECT g, 'user ' || g, 'u' || g || '@example.org', g || ' Main St', 'City', '0000' || g FROM generate_series(101, 103) g`);
     await stack.startApps({ CONSUMER_LAG_REFRESH_MS: '1000' });
     const metricsUrls = [...stack.apps.values()].map((app) => `${app.app}=${app.url('')}`);
     // One more source where nothing listens: the page must say it is down rather than show stale figures.
@@ -79,7 +81,7 @@ describe('status console: the page in real Chromium shows live figures per entit
 
   it('renders the entity table and follows changes, switches, dead letters and verify results without a reload', async () => {
     await page.goto(`${consoleApp.url('/')}?refresh=1000#token=${adminToken}`);
-    await pageShows('entity row', users, 'legacyEvents', (t) => t === '0');
+    await pageShows('entity row', users, 'legacyEvents', (t) => t === '3');
     assert.equal(await cell(users, 'capture'), 'streaming');
     assert.equal(await cell(users, 'legacyToNew'), 'enabled');
     assert.equal(await cell(users, 'lastVerify'), 'never');
@@ -89,7 +91,7 @@ describe('status console: the page in real Chromium shows live figures per entit
 
     // A change in the legacy table: the page's figures follow by themselves.
     await stack.legacy.exec(`INSERT INTO users (id, name, email, street, city, zip) SELECT g, 'user ' || g, 'u' || g || '@example.org', g || ' Main St', 'City', '0000' || g FROM generate_series(1, 7) g`);
-    await pageShows('7 legacy events', users, 'legacyEvents', (t) => t === '7');
+    await pageShows('3 + 7 legacy events', users, 'legacyEvents', (t) => t === '10');
     await pageShows('a last change time', users, 'lastChange', (t) => /s ago$/.test(t));
     assert.match(await cell(users, 'captureLag'), /^\d+\.\d s$/);
     assert.equal(await cell(`${stack.system}.public.orders`, 'legacyEvents'), '0', 'the other entity is untouched');
@@ -113,6 +115,10 @@ describe('status console: the page in real Chromium shows live figures per entit
     await producer.send([{ topic: Topics.status, key: statusKey(summary), value: JSON.stringify(summary) }]);
     await pageShows('the dead letter', users, 'deadLetters', (t) => t === 'legacy-import: poison 1');
     await pageShows('the verify result', users, 'lastVerify', (t) => t.startsWith('2 difference(s)'));
+
+    // The JSON behind the page: the snapshot's progress figure counted the three rows it read.
+    const report = (await (await fetch(consoleApp.url('/admin/status'), { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { entities: Array<{ entity: string; capture: { snapshotRows: number | null } }> };
+    assert.equal(report.entities.find((e) => e.entity === users)?.capture.snapshotRows, 3);
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -19,7 +19,7 @@ export interface EntityStatus {
   readonly capture: {
     /** `snapshot`, `streaming` or `not started` (legacy-import's position on sync.offsets). */
     readonly phase: string;
-    /** Snapshot reads published since legacy-import started (its sync_capture_rows_total{op="r"}). */
+    /** Rows the snapshot in progress has published (legacy-import's sync_capture_snapshot_rows). */
     readonly snapshotRows: number | null;
     readonly lagSeconds: number | null;
     readonly backlogRows: number | null;
@@ -103,7 +103,7 @@ export function buildStatusReport(pipeline: PipelineConfig, inputs: StatusInputs
       newToLegacy: inputs.control.stateOf(entity, 'new-to-legacy'),
       capture: {
         phase: inputs.phases.get(entity) ?? 'not started',
-        snapshotRows: sampleValue(inputs.samples, 'sync_capture_rows_total', { entity, op: 'r' }),
+        snapshotRows: sampleValue(inputs.samples, 'sync_capture_snapshot_rows', { entity }),
         lagSeconds: sampleValue(inputs.samples, 'sync_capture_lag_seconds', { entity }),
         backlogRows: sampleValue(inputs.samples, 'sync_capture_backlog_rows', { entity }),
         stopped: (sampleValue(inputs.samples, 'sync_capture_entity_stopped', { entity }) ?? 0) > 0,

@@ -26,6 +26,7 @@ const METRICS = `# HELP sync_capture_lag_seconds x
 sync_capture_lag_seconds{entity="crm.public.users",app="legacy-import"} 1.5
 sync_capture_rows_total{entity="crm.public.users",op="r",app="legacy-import"} 40
 sync_capture_rows_total{entity="crm.public.users",op="c",app="legacy-import"} 3
+sync_capture_snapshot_rows{entity="crm.public.users",app="legacy-import"} 25
 sync_capture_last_change_timestamp_seconds{entity="crm.public.users",app="legacy-import"} 1765000000.5
 sync_capture_entity_stopped{entity="crm.public.orders",app="legacy-import"} 1
 sync_consumer_lag_messages{group="g",topic="legacy.crm.public.users",partition="0",app="id-translation"} 4
@@ -38,7 +39,7 @@ http_label_escapes{path="a\\"b,c",app="x"} +Inf
 describe('status console report', () => {
   it('parses the Prometheus text the apps serve, labels with escapes included, and names a bad line', () => {
     const samples = parsePrometheusText(METRICS);
-    assert.equal(samples.length, 10);
+    assert.equal(samples.length, 11);
     assert.deepEqual(samples.at(-1), { name: 'http_label_escapes', labels: { path: 'a"b,c', app: 'x' }, value: Infinity });
     assert.throws(() => parsePrometheusText('ok 1\nnot a sample line here\n'), /metrics line 2/);
   });
@@ -64,7 +65,7 @@ describe('status console report', () => {
     assert.equal(users!.entity, 'crm.public.users');
     assert.equal(users!.legacyToNew, 'enabled');
     assert.equal(users!.newToLegacy, 'paused');
-    assert.deepEqual(users!.capture, { phase: 'snapshot', snapshotRows: 40, lagSeconds: 1.5, backlogRows: null, stopped: false });
+    assert.deepEqual(users!.capture, { phase: 'snapshot', snapshotRows: 25, lagSeconds: 1.5, backlogRows: null, stopped: false });
     assert.deepEqual(users!.consumerLag, { 'id-translation': 10, 'legacy-writeback': 2 });
     assert.equal(users!.lastChangeAt, new Date(1765000000500).toISOString());
     assert.deepEqual(users!.deadLetters, { 'legacy-writeback: data': 2 });
