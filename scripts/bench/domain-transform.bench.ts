@@ -47,6 +47,16 @@ function keyedChange(system: string, i: number): KeyedChangeEvent {
   };
 }
 
+/** CPU time (user + system) this process used since `from`, in ms: on a shared machine a steadier figure than wall time. */
+function cpuMs(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1000;
+}
+
+function perCpu(count: number, cpu: number): string {
+  return `${rate(count, cpu)} of CPU`;
+}
+
 function rate(count: number, ms: number): string {
   return `${Math.round((count / ms) * 1000).toLocaleString('en-US')}/s`;
 }
@@ -59,11 +69,12 @@ async function pureForward(engine: MappingEngine, n: number): Promise<void> {
     headers: { 'event-id': `evt-${i}`, origin: 'legacy:crm' },
   }));
   for (const input of inputs.slice(0, 1000)) await engine.transform(input); // warm-up
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let outputs = 0;
   for (const input of inputs) outputs += (await engine.transform(input)).outputs.length;
   const ms = performance.now() - start;
-  console.log(`pure engine, forward : ${n.toLocaleString('en-US')} keyed changes -> ${outputs.toLocaleString('en-US')} domain events in ${ms.toFixed(0)} ms = ${rate(n, ms)} changes, ${rate(outputs, ms)} events`);
+  console.log(`pure engine, forward : ${n.toLocaleString('en-US')} keyed changes -> ${outputs.toLocaleString('en-US')} domain events in ${ms.toFixed(0)} ms = ${rate(n, ms)} changes, ${rate(outputs, ms)} events; ${perCpu(n, cpuMs(cpu))} changes`);
 }
 
 async function pureReverse(engine: MappingEngine, n: number): Promise<void> {
@@ -74,11 +85,12 @@ async function pureReverse(engine: MappingEngine, n: number): Promise<void> {
     headers: { ce_id: `ce-${i}`, ce_source: '/services/profile', ce_type: 'UserChanged', ce_specversion: '1.0', ce_subject: `gid-${i}`, ce_time: '2025-01-02T03:04:05.000Z', 'content-type': 'application/json', origin: 'service:profile' },
   }));
   for (const input of inputs.slice(0, 1000)) await engine.transform(input);
+  const cpu = process.cpuUsage();
   const start = performance.now();
   let outputs = 0;
   for (const input of inputs) outputs += (await engine.transform(input)).outputs.length;
   const ms = performance.now() - start;
-  console.log(`pure engine, reverse : ${n.toLocaleString('en-US')} domain events -> ${outputs.toLocaleString('en-US')} write-back requests in ${ms.toFixed(0)} ms = ${rate(n, ms)}`);
+  console.log(`pure engine, reverse : ${n.toLocaleString('en-US')} domain events -> ${outputs.toLocaleString('en-US')} write-back requests in ${ms.toFixed(0)} ms = ${rate(n, ms)}; ${perCpu(n, cpuMs(cpu))}`);
 }
 
 async function throughKafka(yaml: string, n: number, brokers: readonly string[], partitions: number, readBack: boolean): Promise<void> {
@@ -104,6 +116,7 @@ async function throughKafka(yaml: string, n: number, brokers: readonly string[],
   const expected = n + Math.ceil(n / 2);
   const metrics = new TransformMetrics(new MetricsRegistry('bench'));
   const transform = new TransformConsumer(engine, connection, producer, admin, { app: 'bench', groupPrefix: `bench-${tag}`, log: silentLog, metrics });
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await transform.start(); // resolves once the group is joined
   const joined = performance.now();
@@ -134,11 +147,12 @@ async function throughKafka(yaml: string, n: number, brokers: readonly string[],
     }
   }
   const end = performance.now();
+  const cpuUsed = cpuMs(cpu);
   const total = end - start;
   const sustained = end - joined;
   console.log(
     `kafka end to end     : ${n.toLocaleString('en-US')} keyed changes (${partitions} partition${partitions === 1 ? '' : 's'}) -> ${seen.toLocaleString('en-US')}/${expected.toLocaleString('en-US')} domain events ${readBack ? 'read back' : 'on the topic'} in ${total.toFixed(0)} ms = ${rate(n, total)} changes, ${rate(seen, total)} events (group join included); ` +
-      `after the join ${sustained.toFixed(0)} ms = ${rate(n, sustained)} changes, ${rate(seen, sustained)} events`,
+      `after the join ${sustained.toFixed(0)} ms = ${rate(n, sustained)} changes, ${rate(seen, sustained)} events; ${perCpu(n, cpuUsed)} changes (this process, broker excluded)`,
   );
   await transform.stop();
   await producer.disconnect();
