@@ -71,10 +71,23 @@ const DROPPED = new Set(['ce_datacontenttype', 'ce_partitionkey']);
 
 /**
  * Encodes a domain event as a Kafka message in CloudEvents binary content mode (ce_* headers,
- * content-type, value = the data as JSON), through the CloudEvents SDK which also validates the
- * attributes against the CloudEvents 1.0 spec.
+ * content-type, value = the data as JSON), validated against the CloudEvents 1.0 spec. The output
+ * is the CloudEvents SDK's (Kafka.binary), byte for byte; the SDK itself runs only when the
+ * attributes are not known to be valid (below), because building and validating its CloudEvent
+ * object for every event was a tenth of domain-transform's time.
  */
-export function encodeDomainEvent(attrs: DomainEventAttributes): { key: string; value: string; headers: Record<string, string> } {
+export function encodeDomainEvent(attrs: DomainEventAttributes): EncodedDomainEvent {
+  return leanEncode(attrs) ?? sdkEncode(attrs);
+}
+
+export interface EncodedDomainEvent {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** The encoding through the CloudEvents SDK: the reference the lean encoder must equal. */
+function sdkEncode(attrs: DomainEventAttributes): EncodedDomainEvent {
   const { extensions, ...core } = attrs;
   const event = new CloudEvent({ ...extensions, ...core, specversion: '1.0', datacontenttype: CE_CONTENT_TYPE, data: attrs.data });
   const message = Kafka.binary(event);
@@ -83,6 +96,57 @@ export function encodeDomainEvent(attrs: DomainEventAttributes): { key: string; 
     if (typeof value === 'string' && !DROPPED.has(name)) headers[name] = value;
   }
   return { key: attrs.subject, value: JSON.stringify(attrs.data), headers };
+}
+
+// Attribute names the SDK treats itself (an extension of that name would not be an extension).
+const SDK_ATTRIBUTES = new Set(['id', 'time', 'type', 'source', 'specversion', 'datacontenttype', 'subject', 'datacontentencoding', 'dataschema', 'data_base64', 'schemaurl', 'data', 'partitionkey']);
+const EXTENSION_NAME = /^[a-z0-9]+$/;
+// Date.prototype.toISOString's shape for years 0000-9999; with the round trip below, a valid RFC 3339 date-time.
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+/** source / type / dataschema / extension names the SDK has accepted once: their validity does not depend on the event. */
+const acceptedConstants = new Set<string>();
+const ACCEPTED_MAX = 10_000;
+
+/**
+ * The SDK's encoding without the SDK, or undefined when only the SDK can say (first sight of a
+ * source/type/dataschema, or a value outside the plainly valid: empty id or subject, a time not in
+ * toISOString form, an extension value that is not a string, binary data). The headers are built in
+ * the SDK's order: content-type, then ce_id, time, type, source, specversion, subject, dataschema,
+ * then the extensions in the order given.
+ */
+function leanEncode(attrs: DomainEventAttributes): EncodedDomainEvent | undefined {
+  const { id, source, type, subject, time, dataschema, data, extensions } = attrs;
+  if (typeof id !== 'string' || id === '' || typeof subject !== 'string' || subject === '') return undefined;
+  if (typeof source !== 'string' || typeof type !== 'string' || typeof dataschema !== 'string') return undefined;
+  if (typeof time !== 'string' || !ISO_TIME.test(time)) return undefined;
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms) || new Date(ms).toISOString() !== time) return undefined;
+  if (typeof data !== 'object' || data === null || ArrayBuffer.isView(data)) return undefined;
+  const names = extensions === undefined ? [] : Object.keys(extensions);
+  for (const name of names) {
+    if (!EXTENSION_NAME.test(name) || SDK_ATTRIBUTES.has(name) || typeof extensions![name] !== 'string') return undefined;
+  }
+  const constants = `${source}\n${type}\n${dataschema}\n${names.join(',')}`;
+  if (!acceptedConstants.has(constants)) {
+    // The SDK validates this event in full (and throws its own error when it must); from now on
+    // only the per-event values above need checking.
+    const encoded = sdkEncode(attrs);
+    if (acceptedConstants.size >= ACCEPTED_MAX) acceptedConstants.clear();
+    acceptedConstants.add(constants);
+    return encoded;
+  }
+  const headers: Record<string, string> = {
+    'content-type': CE_CONTENT_TYPE,
+    ce_id: id,
+    ce_time: time,
+    ce_type: type,
+    ce_source: source,
+    ce_specversion: '1.0',
+    ce_subject: subject,
+    ce_dataschema: dataschema,
+  };
+  for (const name of names) headers[`ce_${name}`] = extensions![name]!;
+  return { key: subject, value: JSON.stringify(data), headers };
 }
 
 const REQUIRED_HEADERS = ['ce_id', 'ce_source', 'ce_type', 'ce_specversion'] as const;
