@@ -163,6 +163,8 @@ export function decodeDomainEvent(message: { key: Buffer | string | null; value:
   const contentType = message.headers['content-type'] ?? CE_CONTENT_TYPE;
   if (!contentType.startsWith(CE_CONTENT_TYPE)) throw new ContractError(`content-type: ${contentType} is not supported (application/json only)`);
   if (message.value === null || message.value.length === 0) throw new ContractError('message value: is empty (a domain event needs data)');
+  const lean = leanDecode(message, contentType);
+  if (lean !== undefined) return lean;
   let event: CloudEvent<unknown>;
   try {
     const kafkaMessage: KafkaMessage = { key: message.key ?? '', value: message.value, body: message.value, headers: { ...message.headers, 'content-type': contentType } };
@@ -176,7 +178,7 @@ export function decodeDomainEvent(message: { key: Buffer | string | null; value:
     if (err instanceof ValidationError) throw new ContractError(`invalid CloudEvent: ${err.message} ${JSON.stringify(err.errors ?? [])}`);
     throw new ContractError(`invalid CloudEvent: ${(err as Error).message}`);
   }
-  return {
+  const decoded: DecodedDomainEvent = {
     id: event.id,
     source: event.source,
     type: event.type,
@@ -186,4 +188,64 @@ export function decodeDomainEvent(message: { key: Buffer | string | null; value:
     data: event.data,
     basedOn: message.headers[`ce_${BASED_ON_EXTENSION}`] ? parseLegacyVersion(message.headers[`ce_${BASED_ON_EXTENSION}`]!) : undefined,
   };
+  rememberAccepted(decoded, message.headers);
+  return decoded;
 }
+
+/** source / type / dataschema the SDK accepted on decoding (validity does not depend on the event). */
+const acceptedOnDecode = new Set<string>();
+
+function decodeConstants(headers: Readonly<Record<string, string>>): string {
+  return `${headers['ce_source']}\n${headers['ce_type']}\n${headers['ce_dataschema'] ?? ''}`;
+}
+
+function rememberAccepted(decoded: DecodedDomainEvent, headers: Readonly<Record<string, string>>): void {
+  if (decoded.source !== headers['ce_source'] || decoded.type !== headers['ce_type'] || decoded.dataschema !== headers['ce_dataschema']) return;
+  if (acceptedOnDecode.size >= ACCEPTED_MAX) acceptedOnDecode.clear();
+  acceptedOnDecode.add(decodeConstants(headers));
+}
+
+/**
+ * The SDK's decoding (Kafka.toEvent, then validate) without the SDK, for the plainly valid case
+ * only: lower-case header names, every ce_* header non-empty and a plain extension (or one of id,
+ * source, type, specversion, time, subject, dataschema), a time whose normalised form is an RFC
+ * 3339 date-time, JSON data, and a source/type/dataschema the SDK accepted before. Anything else
+ * returns undefined, and the SDK decides (with its own errors).
+ */
+function leanDecode(message: { key: Buffer | string | null; value: Buffer | string | null; headers: Readonly<Record<string, string>> }, contentType: string): DecodedDomainEvent | undefined {
+  const headers = message.headers;
+  if (contentType === '' || !acceptedOnDecode.has(decodeConstants(headers))) return undefined;
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase() !== name) return undefined;
+    if (!name.startsWith('ce_')) continue;
+    const attribute = name.slice(3);
+    if (headers[name] === '' || !EXTENSION_NAME.test(attribute)) return undefined;
+    if (SDK_ATTRIBUTES.has(attribute) && !DECODED_ATTRIBUTES.has(attribute)) return undefined;
+  }
+  const time = headers['ce_time'];
+  if (time !== undefined) {
+    const ms = Date.parse(time);
+    if (Number.isNaN(ms) || !ISO_TIME.test(new Date(ms).toISOString())) return undefined;
+  }
+  const value = message.value!;
+  let data: unknown;
+  try {
+    data = JSON.parse(typeof value === 'string' ? value : value.toString());
+  } catch {
+    return undefined;
+  }
+  const basedOn = headers[`ce_${BASED_ON_EXTENSION}`];
+  return {
+    id: headers['ce_id']!,
+    source: headers['ce_source']!,
+    type: headers['ce_type']!,
+    subject: headers['ce_subject'],
+    time,
+    dataschema: headers['ce_dataschema'],
+    data,
+    basedOn: basedOn ? parseLegacyVersion(basedOn) : undefined,
+  };
+}
+
+// Attributes the SDK's binary decoding reads from ce_* headers (besides extensions).
+const DECODED_ATTRIBUTES = new Set(['id', 'type', 'source', 'specversion', 'time', 'subject', 'dataschema']);

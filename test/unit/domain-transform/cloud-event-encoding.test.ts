@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CloudEvent, Kafka } from 'cloudevents';
-import { encodeDomainEvent, type DomainEventAttributes } from '@sync/mapping';
+import { CloudEvent, Kafka, ValidationError, type KafkaMessage } from 'cloudevents';
+import { ContractError } from '@sync/contracts';
+import { decodeDomainEvent, encodeDomainEvent, parseLegacyVersion, type DomainEventAttributes } from '@sync/mapping';
 
 /** The encoding as it was before the lean encoder: every event through the CloudEvents SDK. */
 function sdkEncoding(attrs: DomainEventAttributes): { key: string; value: string; headers: Record<string, string> } {
@@ -81,5 +82,103 @@ describe('CloudEvents encoding without the SDK', () => {
     assert.equal(binary.mock.callCount(), 1, 'first sight: validated by the SDK');
     for (let i = 0; i < 100; i++) encodeDomainEvent({ ...attrs, id: `id-${i}`, subject: `gid-${i}`, time: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString() });
     assert.equal(binary.mock.callCount(), 1, 'then no SDK call per event');
+  });
+});
+
+type Message = { key: Buffer | string | null; value: Buffer | string | null; headers: Record<string, string> };
+
+/** The decoding as it was before the lean decoder (after the suite's own header checks): through the SDK. */
+function sdkDecoding(message: Message): unknown {
+  const contentType = message.headers['content-type'] ?? 'application/json';
+  let event: CloudEvent<unknown>;
+  try {
+    const kafkaMessage: KafkaMessage = { key: message.key ?? '', value: message.value, body: message.value, headers: { ...message.headers, 'content-type': contentType } };
+    const decoded = Kafka.toEvent(kafkaMessage);
+    if (Array.isArray(decoded)) throw new ContractError('batched CloudEvents are not supported');
+    event = decoded as CloudEvent<unknown>;
+    event.validate();
+  } catch (err) {
+    if (err instanceof ContractError) throw err;
+    if (err instanceof SyntaxError) throw new ContractError(`message value: is not valid JSON (${err.message})`);
+    if (err instanceof ValidationError) throw new ContractError(`invalid CloudEvent: ${err.message} ${JSON.stringify(err.errors ?? [])}`);
+    throw new ContractError(`invalid CloudEvent: ${(err as Error).message}`);
+  }
+  const basedOn = message.headers['ce_basedon'];
+  return { id: event.id, source: event.source, type: event.type, subject: event.subject, time: message.headers['ce_time'], dataschema: event.dataschema, data: event.data, basedOn: basedOn ? parseLegacyVersion(basedOn) : undefined };
+}
+
+function decodeOutcome(decode: () => unknown): unknown {
+  try {
+    return { ...(decode() as object) };
+  } catch (err) {
+    return `${(err as Error).constructor.name}: ${(err as Error).message}`;
+  }
+}
+
+const serviceHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({
+  ce_id: 'ce-1',
+  ce_source: `/services/profile-${tag}`,
+  ce_type: 'UserChanged',
+  ce_specversion: '1.0',
+  ce_subject: 'gid-42',
+  ce_time: '2025-03-01T00:00:00.000Z',
+  ce_dataschema: `urn:legacy-sync:schema:user_${tag}:v1:UserChanged`,
+  'content-type': 'application/json',
+  origin: 'service:profile',
+  ...extra,
+});
+
+const without = (name: string): Record<string, string> => {
+  const headers = serviceHeaders();
+  delete headers[name];
+  return headers;
+};
+
+const MESSAGES: readonly Message[] = [
+  { key: 'gid-42', value: JSON.stringify({ name: 'Ada', email: null, n: 1.5 }), headers: serviceHeaders() },
+  { key: Buffer.from('gid-42'), value: Buffer.from(JSON.stringify({ name: 'ünï' })), headers: serviceHeaders() },
+  { key: null, value: '{}', headers: serviceHeaders() },
+  { key: 'g', value: '[1,2]', headers: serviceHeaders() },
+  { key: 'g', value: 'null', headers: serviceHeaders() },
+  { key: 'g', value: '"text"', headers: serviceHeaders() },
+  { key: 'g', value: '{}', headers: without('ce_subject') },
+  { key: 'g', value: '{}', headers: without('ce_time') },
+  { key: 'g', value: '{}', headers: without('ce_dataschema') },
+  { key: 'g', value: '{}', headers: without('content-type') },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_basedon: 'crm.public.users@7', ce_legacyversion: 'crm.public.users@6' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ 'content-type': 'application/json; charset=utf-8' }) },
+  // Outside what the lean decoder vouches for: the SDK decides.
+  { key: 'g', value: '{"broken', headers: serviceHeaders() },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_time: '2025-03-01T01:00:00+01:00' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_time: 'March 1, 2025' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_time: 'not a time' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_time: '+012025-03-01T00:00:00.000Z' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_subject: '' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_dataschema: '' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_dataschema: 'no-scheme' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_source: 'not a uri reference' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ 'ce_Bad-Name': 'x' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_datacontenttype: 'text/plain' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_partitionkey: 'other' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ 'Content-Type': 'application/cloudevents+json' }) },
+  { key: 'g', value: '{}', headers: serviceHeaders({ ce_basedon: 'no-version' }) },
+];
+
+describe('CloudEvents decoding without the SDK', () => {
+  it('gives the SDK decoding (or its error) for every message, on first sight of the attributes and after', () => {
+    for (const message of MESSAGES) {
+      const expected = decodeOutcome(() => sdkDecoding(message));
+      assert.deepEqual(decodeOutcome(() => decodeDomainEvent(message)), expected, `first: ${JSON.stringify(message)}`);
+      assert.deepEqual(decodeOutcome(() => decodeDomainEvent(message)), expected, `again: ${JSON.stringify(message)}`);
+    }
+  });
+
+  it('does not run the SDK per event once the source, type and dataschema were validated', (t) => {
+    const toEvent = t.mock.method(Kafka, 'toEvent');
+    const headers = serviceHeaders({ ce_type: `Fresh${tag}` });
+    decodeDomainEvent({ key: 'g', value: '{}', headers });
+    assert.equal(toEvent.mock.callCount(), 1, 'first sight: validated by the SDK');
+    for (let i = 0; i < 100; i++) decodeDomainEvent({ key: `g${i}`, value: JSON.stringify({ i }), headers: { ...headers, ce_id: `ce-${i}`, ce_subject: `gid-${i}` } });
+    assert.equal(toEvent.mock.callCount(), 1, 'then no SDK call per event');
   });
 });
