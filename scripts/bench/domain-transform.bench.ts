@@ -14,12 +14,15 @@
  *                                    all; the target of issue 21 is stated for such mappings
  *   --phases=forward,reverse,kafka  run only these (to profile one with node --cpu-prof)
  *   --read-back                      phase 3 ends when a consumer in this process has read every event
+ *   --profile=FILE                   a V8 CPU profile of phase 3's timed part only (not the preload),
+ *                                    for scripts/bench/cpu-profile-top.ts
  *   --partitions=P                   partitions of the keyed and domain topics in phase 3 (default 1,
  *                                    what the apps create unless kafka.topics.partitions says otherwise)
  * Prints figures only; nothing is asserted.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { loadEnv, parsePipeline } from '@sync/config';
 import { Topics, type KeyedChangeEvent } from '@sync/contracts';
@@ -96,7 +99,21 @@ async function pureReverse(engine: MappingEngine, n: number): Promise<void> {
   console.log(`pure engine, reverse : ${n.toLocaleString('en-US')} domain events -> ${outputs.toLocaleString('en-US')} write-back requests in ${ms.toFixed(0)} ms = ${rate(n, ms)}; ${perCpu(n, cpuMs(cpu))}`);
 }
 
-async function throughKafka(yaml: string, n: number, brokers: readonly string[], partitions: number, readBack: boolean): Promise<void> {
+/** Starts the V8 CPU profiler; the returned function stops it and writes the profile to `file`. */
+async function startProfile(file: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`CPU profile of the timed part: ${file}`);
+  };
+}
+
+async function throughKafka(yaml: string, n: number, brokers: readonly string[], partitions: number, readBack: boolean, profileFile: string | undefined): Promise<void> {
   const tag = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const system = `bench_${tag}`;
   const aggregate = `user_${tag}`;
@@ -119,6 +136,7 @@ async function throughKafka(yaml: string, n: number, brokers: readonly string[],
   const expected = n + Math.ceil(n / 2);
   const metrics = new TransformMetrics(new MetricsRegistry('bench'));
   const transform = new TransformConsumer(engine, connection, producer, admin, { app: 'bench', groupPrefix: `bench-${tag}`, log: silentLog, metrics });
+  const stopProfile = profileFile === undefined ? undefined : await startProfile(profileFile);
   const cpu = process.cpuUsage();
   const start = performance.now();
   await transform.start(); // resolves once the group is joined
@@ -151,6 +169,7 @@ async function throughKafka(yaml: string, n: number, brokers: readonly string[],
   }
   const end = performance.now();
   const cpuUsed = cpuMs(cpu);
+  await stopProfile?.();
   const total = end - start;
   const sustained = end - joined;
   console.log(
@@ -171,8 +190,9 @@ function fieldMapOnly(yaml: string): string {
   return yaml.replace(computed, 'email: email');
 }
 
-function parseArgs(argv: readonly string[]): { n: number; phases: Set<string>; partitions: number; readBack: boolean; fieldMap: boolean } {
+function parseArgs(argv: readonly string[]): { n: number; phases: Set<string>; partitions: number; readBack: boolean; fieldMap: boolean; profile: string | undefined } {
   let n = 50_000;
+  let profile: string | undefined;
   let fieldMap = false;
   let readBack = false;
   let phases = new Set<string>(PHASES);
@@ -184,6 +204,9 @@ function parseArgs(argv: readonly string[]): { n: number; phases: Set<string>; p
       if (unknown.length > 0 || phases.size === 0) throw new Error(`--phases: ${unknown.join(',') || '(empty)'} is not one of ${PHASES.join(', ')}`);
     } else if (arg === '--workload=field-map' || arg === '--workload=users') {
       fieldMap = arg === '--workload=field-map';
+    } else if (arg.startsWith('--profile=')) {
+      profile = arg.slice('--profile='.length);
+      if (profile === '') throw new Error('--profile: needs a file name');
     } else if (arg === '--read-back') {
       readBack = true;
     } else if (arg.startsWith('--partitions=')) {
@@ -194,19 +217,19 @@ function parseArgs(argv: readonly string[]): { n: number; phases: Set<string>; p
       if (!Number.isInteger(n) || n < 1) throw new Error(`N: ${arg} is not a positive integer`);
     }
   }
-  return { n, phases, partitions, readBack, fieldMap };
+  return { n, phases, partitions, readBack, fieldMap, profile };
 }
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  const { n, phases, partitions, readBack, fieldMap } = parseArgs(process.argv.slice(2));
+  const { n, phases, partitions, readBack, fieldMap, profile } = parseArgs(process.argv.slice(2));
   const users = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'mappings', 'users.pipeline.yaml'), 'utf8');
   const yaml = fieldMap ? fieldMapOnly(users) : users;
   console.log(`domain-transform benchmark, node ${process.version}, workload ${fieldMap ? 'field-map' : 'users'} (scripts/bench/domain-transform.bench.ts)`);
   const engine = engineFor(yaml);
   if (phases.has('forward')) await pureForward(engine, n);
   if (phases.has('reverse')) await pureReverse(engine, n);
-  if (phases.has('kafka')) await throughKafka(yaml, n, env.kafka.brokers ?? ['127.0.0.1:19092'], partitions, readBack);
+  if (phases.has('kafka')) await throughKafka(yaml, n, env.kafka.brokers ?? ['127.0.0.1:19092'], partitions, readBack, profile);
 }
 
 main().catch((err: unknown) => {
