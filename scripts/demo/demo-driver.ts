@@ -60,7 +60,7 @@ async function progress(): Promise<Progress> {
   const serviceLag = max(svc!, 'service_event_lag_seconds');
   const published = sum(svc!, 'service_events_published_total');
   const requests = sum(dt!, 'sync_transform_outputs_total', (l) => l['direction'] === 'reverse');
-  const written = sum(wb!, 'sync_writeback_rows_applied_total', (l) => l['table'] === users);
+  const written = sum(wb!, 'sync_writeback_rows_applied_total', (l) => l['entity'] === users);
   const parked = sum(idt!, 'sync_idtrans_parked_commands');
   const backlog = sum(imp!, 'sync_capture_backlog_rows');
   const userEvents = events('users.');

@@ -12,3 +12,6 @@ export { compileExpression, NEEDS_JSONATA } from './expression';
 export type { Expression, Bindings } from './expression';
 export { FIELD_TYPES } from './mapping.types';
 export type { MappingSet, FieldType, TableTarget } from './mapping.types';
+export { loadCheckedPipeline, crossCheck } from './pipeline.check';
+export type { CheckedPipeline, PipelineProblem } from './pipeline.check';
+export { mappingsJsonSchema } from './mapping.json-schema';
