@@ -1,4 +1,4 @@
-import { type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type OutboundRecord, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { errorKind, errorMessage, EnvironmentError } from '@sync/errors';
 import type { MappingEngine, TransformOutput } from '@sync/mapping';
 import type { Direction, TransformMetrics } from './transform-metrics';
@@ -81,15 +81,19 @@ export class TransformConsumer {
    */
   private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void> {
     const end = this.options.metrics.batchSeconds.startTimer({ direction });
-    const records: OutboundRecord[] = [];
-    const produced: TransformOutput[] = [];
+    // Outputs are produced as they are (no copy per record); counters are added up per batch, not
+    // incremented per message (a label lookup each).
+    const records: TransformOutput[] = [];
+    const skipped = new Map<string, { rule: string; reason: string; count: number }>();
     for (const message of messages) {
       const result = await this.engine.transform(message);
-      for (const out of result.outputs) {
-        produced.push(out);
-        records.push({ topic: out.topic, key: out.key, value: out.value, headers: out.headers });
+      for (const out of result.outputs) records.push(out);
+      for (const skip of result.skipped) {
+        const id = `${skip.rule}\u0000${skip.reason}`;
+        const seen = skipped.get(id);
+        if (seen) seen.count++;
+        else skipped.set(id, { rule: skip.rule, reason: skip.reason, count: 1 });
       }
-      for (const skip of result.skipped) this.options.metrics.skipped.inc({ direction, rule: skip.rule, reason: skip.reason });
     }
     try {
       await this.producer.send(records);
@@ -98,8 +102,21 @@ export class TransformConsumer {
       // to dead-letter a good message.
       throw new EnvironmentError(`producing ${records.length} transform outputs failed: ${errorMessage(err)}`, { cause: err });
     }
-    for (const message of messages) this.options.metrics.messagesIn.inc({ direction, topic: message.topic });
-    for (const out of produced) this.options.metrics.outputs.inc({ direction, rule: out.rule });
+    const metrics = this.options.metrics;
+    // A batch is one topic-partition's, but count per topic all the same (a handler may be handed any list).
+    const inByTopic = countBy(messages, (m) => m.topic);
+    for (const [topic, count] of inByTopic) metrics.messagesIn.inc({ direction, topic }, count);
+    for (const [rule, count] of countBy(records, (o) => o.rule)) metrics.outputs.inc({ direction, rule }, count);
+    for (const { rule, reason, count } of skipped.values()) metrics.skipped.inc({ direction, rule, reason }, count);
     end();
   }
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const k = key(item);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts;
 }
