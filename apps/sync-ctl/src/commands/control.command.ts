@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { PipelineConfig } from '@sync/config';
 import { parseJsonValue, Topics } from '@sync/contracts';
 import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
-import { createKeymapDataSource } from '@sync/keymap';
+import { createKeymapDataSource, KeymapReadModel } from '@sync/keymap';
 import { EXIT, UsageError, type Command, type CommandIo } from '../command';
 import { withKafka } from './kafka-session';
 import { loadPipeline, parseOptions } from './pipeline-args';
@@ -145,8 +145,7 @@ async function parkedCounts(io: CommandIo): Promise<Map<string, number> | undefi
   const ds = createKeymapDataSource(url, { poolSize: 1 });
   try {
     await ds.initialize();
-    const rows = (await ds.query('SELECT system, table_ref, count(*)::int AS n FROM keymap_parked_command GROUP BY system, table_ref')) as Array<{ system: string; table_ref: string; n: number }>;
-    return new Map(rows.map((r) => [`${r.system}.${r.table_ref}`, r.n]));
+    return await new KeymapReadModel(ds).parkedPerTable();
   } catch (err) {
     io.err(`parked counts unavailable: ${(err as Error).message}`);
     return undefined;

@@ -1,5 +1,5 @@
 import { loadEnv } from '@sync/config';
-import { canonicalKey, connectKeymap, createKeymapDataSource, KeymapEntryEntity, tableRefOf } from '@sync/keymap';
+import { canonicalKey, connectKeymap, createKeymapDataSource, KeymapReadModel, tableRefOf, type KeymapEntryView } from '@sync/keymap';
 import { EXIT, UsageError, type Command } from '../command';
 import { loadPipeline, parseOptions } from './pipeline-args';
 
@@ -59,10 +59,10 @@ export const idsCommand: Command = {
         io.out('key map schema is up to date');
         return EXIT.ok;
       }
-      const repo = dataSource.getRepository(KeymapEntryEntity);
-      let rows: KeymapEntryEntity[];
+      const keymap = new KeymapReadModel(dataSource);
+      let rows: KeymapEntryView[];
       if (values['global-id'] !== undefined) {
-        rows = await repo.find({ where: { globalId: values['global-id'], ...(values.system ? { system: values.system } : {}) }, order: { system: 'ASC', tableRef: 'ASC' } });
+        rows = await keymap.entriesOfGlobalId(values['global-id'], values.system);
       } else {
         const { system, table, key } = values;
         if (!system || !table || key === undefined) throw new UsageError('give --system, --table and --key, or --global-id');
@@ -72,7 +72,7 @@ export const idsCommand: Command = {
         const parts = key.trim().startsWith('{') ? (JSON.parse(key) as Record<string, unknown>) : Object.fromEntries(config.key.map((c, i) => [c, key.split(',')[i]]));
         const localKey = canonicalKey(config.key, parts);
         if (localKey === undefined) throw new UsageError(`--key: ${config.key.length} values needed for [${config.key.join(', ')}]`);
-        rows = await repo.find({ where: { system, tableRef: tableRefOf(config.schema, config.name), localKey } });
+        rows = await keymap.entriesOfKey(system, tableRefOf(config.schema, config.name), localKey);
       }
       if (values.json) io.out(JSON.stringify(rows.map((r) => ({ system: r.system, table: r.tableRef, key: r.keyValues, globalId: r.globalId, origin: r.origin })), null, 2));
       else for (const r of rows) io.out(`${r.system} ${r.tableRef} ${JSON.stringify(r.keyValues)} -> ${r.globalId} (${r.origin})`);
