@@ -1,6 +1,8 @@
 // Import boundaries between rooms (docs/architecture.md), checked by test/unit/lint/import-graph.test.ts
-// and drawn by `npm run -s graph`. eslint (eslint.config.mjs) already keeps libs behind their index
-// and kafkajs / pg / mssql in their libs; these rules are the ones it cannot express.
+// and drawn by `npm run -s graph`. eslint (eslint.config.mjs) keeps libs behind their index, kafkajs /
+// pg / mssql in their libs, and flags a relative import of another dialect folder as it is typed;
+// these rules work on resolved paths: app → app and lib → app (which eslint does not check), and
+// dialect → dialect however the path is spelled (from a subfolder, or through ../../src/...).
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [

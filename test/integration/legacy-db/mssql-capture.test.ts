@@ -3,16 +3,12 @@ import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import sql from 'mssql';
 import type { CaptureConfig, SystemConfig, TableConfig } from '@sync/config';
-import {
-  type CapturedChange,
-  type CaptureSource,
-  MssqlCdcSource,
-  MssqlChangelogSource,
-  MssqlLegacyDb,
-  MssqlTriggerSource,
-  mssqlChangelogDdl,
-  mssqlChangelogDropDdl,
-} from '@sync/legacy-db';
+import { type CapturedChange, type CaptureSource } from '@sync/legacy-db';
+import { MssqlCdcSource } from '../../../libs/legacy-db/src/mssql/mssql-cdc.source';
+import { MssqlChangelogSource } from '../../../libs/legacy-db/src/mssql/mssql-changelog.source';
+import { MssqlLegacyDb } from '../../../libs/legacy-db/src/mssql/mssql.legacy-db';
+import { MssqlTriggerSource } from '../../../libs/legacy-db/src/mssql/mssql-trigger.source';
+import { mssqlChangelogDdl, mssqlChangelogDropDdl } from '../../../libs/legacy-db/src/mssql/mssql-changelog.ddl';
 import { MssqlTestDatabase } from '../../support/mssql-database';
 import { waitFor } from '../../support/wait-for';
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { mssqlInboxDdl, mssqlKeyedWrite, mssqlWritebackStatements as S } from '@sync/legacy-db';
+import { mssqlWritebackStatements as S } from '../../../libs/legacy-db/src/mssql/mssql-writeback.sink';
+import { mssqlInboxDdl } from '../../../libs/legacy-db/src/mssql/mssql-inbox.ddl';
+import { mssqlKeyedWrite } from '../../../libs/legacy-db/src/mssql/mssql-identity';
 import { customers, orderLines } from '../legacy-db/mssql-fixtures';
 import { loadTsqlParser, parseTsql } from '../legacy-db/tsql-parser';
-import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from '../../../libs/legacy-db/src/sink/mssql-key-move';
+import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from '../../../libs/legacy-db/src/mssql/mssql-key-move';
 
 /**
  * sqlparser-rs (mssql dialect) rejects the table hint on MERGE's target (`MERGE INTO t WITH

@@ -10,6 +10,7 @@ import { NewSideRepository } from '../verify/new-side.repository';
 import { loadVerifyConfig, selectEntity, type VerifyEntity } from '../verify/verify-config';
 import { repairRecords, type RepairPlan } from '../verify/verify-repair';
 import { VerifyService, type VerifyReport } from '../verify/verify.service';
+import { closeWithin, legacyDbAddress, reach, urlAddress } from '../dependency';
 import { withKafka } from './kafka-session';
 import { loadPipeline, parseOptions } from './pipeline-args';
 
@@ -39,7 +40,7 @@ Options:
   --keymap-url URL      id-translation's key map (default: $KEYMAP_DATABASE_URL)
 
 Exit codes: 0 both sides agree, 1 differences found, 2 bad arguments or configuration,
-3 a database or Kafka unreachable.
+3 a database or Kafka unreachable, 4 internal error.
 
 Examples:
   sync-ctl verify users
@@ -65,15 +66,6 @@ function integer(value: string | undefined, option: string, fallback: number, ma
   return n;
 }
 
-class Unavailable extends Error {}
-
-async function connect(what: string, work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (err) {
-    throw new Unavailable(`${what} unreachable: ${(err as Error).message}`);
-  }
-}
 
 function show(value: string | null): string {
   return value === null ? 'null' : JSON.stringify(value);
@@ -100,15 +92,16 @@ function printReport(io: CommandIo, report: VerifyReport, repair: RepairPlan | u
   }
 }
 
-async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine: MappingEngine; index: TableIndex; keymap: KeymapLookupRepository; fresh: NewSideRepository }, options: { rangeBits: number; rechecks: number; recheckDelayMs: number }, pipeline: ReturnType<typeof loadPipeline>): Promise<VerifyReport> {
+async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine: MappingEngine; index: TableIndex; keymap: KeymapLookupRepository; fresh: NewSideRepository }, settings: { rangeBits: number; rechecks: number; recheckDelayMs: number }, pipeline: ReturnType<typeof loadPipeline>): Promise<VerifyReport> {
   const system = pipeline.systems.get(entity.table.system)!;
-  const db = createLegacyDb(resolveLegacyDbOptions(system), (err) => io.err(`${system.name}: ${err.message}`));
+  const options = resolveLegacyDbOptions(system);
+  const db = createLegacyDb({ ...options, connectTimeoutMs: io.connectTimeoutMs }, (err) => io.err(`${system.name}: ${err.message}`));
   try {
-    await connect(`legacy database ${system.name}`, () => db.ping());
+    await reach({ kind: 'legacy-db', label: `legacy database ${system.name}`, address: legacyDbAddress(options) }, io.connectTimeoutMs, () => db.ping());
     const reader = new LegacySideReader(createCaptureSource(db, system, entity.table), deps.keymap, deps.index, deps.engine, entity);
-    return await new VerifyService(entity, reader, deps.fresh, deps.keymap, { ...options, pageSize: 1000 }).run();
+    return await new VerifyService(entity, reader, deps.fresh, deps.keymap, { ...settings, pageSize: 1000 }).run();
   } finally {
-    await db.close();
+    await closeWithin(() => db.close());
   }
 }
 
@@ -116,6 +109,8 @@ export const verifyCommand: Command = {
   path: ['verify'],
   summary: 'prove a legacy table and the new side agree: counts, range hashes, differing rows; --repair',
   help: HELP,
+  options: OPTIONS,
+  complete: { files: ['pipeline'] },
   async run(args, io) {
     const { values, positionals } = parseOptions(args, OPTIONS);
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
@@ -135,28 +130,22 @@ export const verifyCommand: Command = {
     const deps = { engine: new MappingEngine(loaded, mappers), index: new TableIndex(pipeline), keymap: new KeymapLookupRepository(keymapUrl), fresh: new NewSideRepository(newSideUrl) };
     const reports: Array<VerifyReport & { repair?: RepairPlan }> = [];
     try {
-      await connect('key map database', () => deps.keymap.connect());
-      await connect('new side database', () => deps.fresh.connect());
+      await reach({ kind: 'keymap-db', label: 'key map database', address: urlAddress(keymapUrl) }, io.connectTimeoutMs, () => deps.keymap.connect());
+      await reach({ kind: 'new-side-db', label: 'new side database', address: urlAddress(newSideUrl) }, io.connectTimeoutMs, () => deps.fresh.connect());
       for (const entity of entities) {
         const report = await verifyEntity(io, entity, deps, options, pipeline);
         let repair: RepairPlan | undefined;
         if (values.repair && report.differences.length > 0) {
           const plan = repairRecords(entity.table, report.differences);
-          if (plan.records.length > 0) await withKafka(pipeline, io.env, ({ producer }) => producer.send(plan.records));
+          if (plan.records.length > 0) await withKafka(pipeline, io, ({ producer }) => producer.send(plan.records));
           repair = plan;
         }
         reports.push({ ...report, ...(repair ? { repair: { ...repair, records: [] } } : {}) });
         if (!values.json) printReport(io, report, repair);
       }
-    } catch (err) {
-      if (err instanceof Unavailable) {
-        io.err(`sync-ctl verify: ${err.message}`);
-        return EXIT.unavailable;
-      }
-      throw err;
     } finally {
-      await deps.keymap.close();
-      await deps.fresh.close();
+      await closeWithin(() => deps.keymap.close());
+      await closeWithin(() => deps.fresh.close());
     }
     if (values.json) io.out(JSON.stringify(values.all || reports.length > 1 ? reports.map(jsonReport) : jsonReport(reports[0]!), null, 2));
     return reports.some((r) => r.differences.length > 0) ? EXIT.failed : EXIT.ok;
