@@ -31,8 +31,8 @@ import { loadMappings, MapperRegistry, MappingEngine, type TransformInput } from
 import { MetricsRegistry } from '@sync/observability';
 import { TransformConsumer } from '../../apps/domain-transform/src/transform.consumer';
 import { TransformMetrics } from '../../apps/domain-transform/src/transform-metrics';
+import { repoRoot, runMain } from '../lib/script-main';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 function engineFor(yaml: string): MappingEngine {
   const mappers = new MapperRegistry();
@@ -232,7 +232,4 @@ async function main(): Promise<void> {
   if (phases.has('kafka')) await throughKafka(yaml, n, env.kafka.brokers ?? ['127.0.0.1:19092'], partitions, readBack, profile);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

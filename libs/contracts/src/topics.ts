@@ -1,5 +1,5 @@
 import { topicSegment } from '@sync/config';
-/** Names of every Kafka topic the suite uses, in one place (see DESIGN.md "Shape"). */
+/** Names of every Kafka topic the suite uses, in one place (see docs/architecture.md "Shape"). */
 
 function segment(value: string, what: string): string {
   // One derivation shared with the config validator, which refuses tables whose topics would clash.
