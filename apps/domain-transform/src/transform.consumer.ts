@@ -18,6 +18,12 @@ export interface TransformConsumerOptions {
  * with its own consumer group. Subscribes to the explicit topic list derived from the mappings, not
  * a pattern: kafkajs matches a RegExp only against topics existing at subscribe time.
  */
+/**
+ * Consumer-group suffix per direction: the names earlier versions used (`.forward`, `.reverse`),
+ * kept so that committed offsets survive the upgrade to the one direction vocabulary.
+ */
+const GROUP_SUFFIX: Readonly<Record<Direction, string>> = { 'legacy-to-new': 'forward', 'new-to-legacy': 'reverse' };
+
 export class TransformConsumer {
   private readonly runners = new Map<Direction, BatchConsumerRunner>();
 
@@ -31,19 +37,19 @@ export class TransformConsumer {
 
   /** Topics per direction; an empty list means that direction has no rules and does not run. */
   inputTopics(): Record<Direction, string[]> {
-    return { forward: this.engine.keyedTopics(), reverse: this.engine.domainInputTopics() };
+    return { 'legacy-to-new': this.engine.keyedTopics(), 'new-to-legacy': this.engine.domainInputTopics() };
   }
 
   async start(): Promise<void> {
     const inputs = this.inputTopics();
-    const all = new Set([...inputs.forward, ...inputs.reverse, ...this.engine.outputTopics(), `dlq.${this.options.app}`]);
+    const all = new Set([...inputs['legacy-to-new'], ...inputs['new-to-legacy'], ...this.engine.outputTopics(), `dlq.${this.options.app}`]);
     const created = await this.admin.ensureTopics([...all].map((topic) => ({ topic })));
     if (created.length > 0) this.options.log.info({ topics: created }, 'created topics');
-    for (const direction of ['forward', 'reverse'] as const) {
+    for (const direction of ['legacy-to-new', 'new-to-legacy'] as const) {
       if (inputs[direction].length === 0) continue;
       const runner = this.connection.batchConsumer(this.producer, {
         app: this.options.app,
-        groupId: `${this.options.groupPrefix}.${direction}`,
+        groupId: `${this.options.groupPrefix}.${GROUP_SUFFIX[direction]}`,
         topics: inputs[direction],
         fromBeginning: true,
         handler: (messages) => this.handle(direction, messages),

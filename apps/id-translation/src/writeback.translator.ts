@@ -2,7 +2,7 @@ import { LruCache, type KeymapRepository, type KeymapTransaction, type RowKey, t
 import type { InboundMessage, LogSink, OutboundRecord } from '@sync/kafka';
 import { errorMessage, EnvironmentError } from '@sync/errors';
 import { keymapFailure } from './keymap-failure';
-import type { TranslationMetrics } from './translation-metrics';
+import { streamLabels, type TranslationMetrics } from './translation-metrics';
 import { expiredDeadLetter } from './writeback/expired-parked';
 import { linksOf, storeLinks } from './writeback/id-map-links';
 import { KeymapSession } from './writeback/keymap-session';
@@ -111,7 +111,7 @@ export class WritebackTranslator {
   private count(work: Work, direction: 'writeback' | 'links'): void {
     const m = this.options.metrics;
     if (!m) return;
-    m.translations.inc({ direction }, work.records.length);
+    m.translations.inc(streamLabels(direction), work.records.length);
     m.released.inc(work.released.length);
     m.skipped.inc(work.skipped);
   }

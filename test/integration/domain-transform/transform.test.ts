@@ -148,9 +148,9 @@ describe('domain-transform on the real broker', () => {
 
   it('counts what it did in the metrics registry', async () => {
     const text = await metrics.render();
-    assert.match(text, /sync_transform_dead_letters_total\{direction="reverse",kind="data",app="domain-transform"\} 3/);
-    assert.match(text, /sync_transform_skipped_total\{direction="forward",rule="users",reason="echo",app="domain-transform"\} 1/);
-    assert.match(text, /sync_transform_outputs_total\{direction="forward",rule="users.AddressChanged",app="domain-transform"\} 3/);
+    assert.match(text, /sync_transform_dead_letters_total\{direction="new-to-legacy",kind="data",app="domain-transform"\} 3/);
+    assert.match(text, /sync_transform_skipped_total\{direction="legacy-to-new",rule="users",reason="echo",app="domain-transform"\} 1/);
+    assert.match(text, /sync_transform_outputs_total\{direction="legacy-to-new",rule="users.AddressChanged",app="domain-transform"\} 3/);
   });
 
   // After the metrics test: these add dead letters of their own.
@@ -179,7 +179,7 @@ describe('domain-transform on the real broker', () => {
   });
 
   it('a batch with a bad message in the middle: only it is dead-lettered, the others are produced in order, and each skip is counted once', async () => {
-    const echoSkips = async (): Promise<number> => Number(/sync_transform_skipped_total\{direction="forward",rule="users",reason="echo",app="domain-transform"\} (\d+)/.exec(await metrics.render())?.[1] ?? 0);
+    const echoSkips = async (): Promise<number> => Number(/sync_transform_skipped_total\{direction="legacy-to-new",rule="users",reason="echo",app="domain-transform"\} (\d+)/.exec(await metrics.render())?.[1] ?? 0);
     const skipsBefore = await echoSkips();
     // dlq.domain-transform outlives a run on a shared broker: this run's ids only.
     const mid = `mid-${Date.now().toString(36)}-`;
