@@ -105,8 +105,8 @@ async function publish(pipeline: PipelineConfig, io: CommandIo, messages: readon
 
 export const pauseCommand = switchCommand('pause', 'paused', 'pause an entity: nothing flows, positions are kept', 'Pauses the entity: nothing flows in that direction; positions are kept, so `resume` delivers everything that happened meanwhile, in order.');
 export const resumeCommand = switchCommand('resume', 'enabled', 'resume a paused entity: everything held back is delivered', 'Resumes a paused entity: everything that happened while it was paused is delivered, in order.');
-export const enableCommand = switchCommand('enable', 'enabled', 'enable an entity (a disabled one is re-snapshotted)', 'Enables the entity. If it was disabled, legacy-import re-snapshots it first (changes made while it was disabled were not captured as changes).');
-export const disableCommand = switchCommand('disable', 'disabled', 'disable an entity: it stops; re-enabling re-snapshots', 'Disables the entity: it stops flowing. Enabling it again re-snapshots it from the legacy table.');
+export const enableCommand = switchCommand('enable', 'enabled', 'enable an entity (a disabled one is re-snapshotted)', 'Enables the entity. If it was disabled, legacy-import re-snapshots it first, then delivers the changes made meanwhile that the changelog still holds; legacy-writeback applies the commands it held back.');
+export const disableCommand = switchCommand('disable', 'disabled', 'disable an entity: it stops; re-enabling re-snapshots', 'Disables the entity: it stops flowing (new-side commands are held, legacy changes stay in the changelog). Enabling it again re-snapshots it from the legacy table.');
 
 export const resnapshotCommand: Command = {
   path: ['resnapshot'],
