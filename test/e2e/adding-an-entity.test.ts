@@ -214,8 +214,9 @@ describe('docs/adding-an-entity.md, executed', () => {
     const encoded = encodeDomainEvent({ id: globalId, source: '/services/notes', type: 'NoteChanged', subject: globalId, time: new Date().toISOString(), dataschema: dataSchemaUri(noteAggregate, 1, 'NoteChanged'), data: { body: 'from the service' } });
     await producer.send([{ topic: noteTopic, key: encoded.key, value: encoded.value, headers: { ...encoded.headers, [Headers.eventId]: globalId, [Headers.origin]: SERVICE_ORIGIN, [Headers.causationId]: globalId } }]);
     await waitFor('the note is written back', async () => ((await legacy.exec(`SELECT 1 FROM notes WHERE body = 'from the service'`)).length === 1 ? true : undefined), 60_000, 200);
-    const dlq = await syncCtl('dlq', 'list', '--json');
-    assert.equal(dlq.code, 0, `no dead letters: ${dlq.stdout}${dlq.stderr}`);
+    const dlq = await syncCtl('dlq', 'list', '--entity', entity, '--json');
+    assert.equal(dlq.code, 0, dlq.stderr);
+    assert.deepEqual(JSON.parse(dlq.stdout), [], 'nothing dead-lettered for the entity');
     await waitFor('the key map knows the written row', async () => ((await syncCtl('verify', 'notes', '--rechecks', '1', '--recheck-delay-ms', '500')).code === 0 ? true : undefined), 60_000, 1000);
     const both = await syncCtl('verify', 'notes', '--json', '--rechecks', '1', '--recheck-delay-ms', '500');
     assert.equal(both.code, 0, both.stdout);

@@ -135,6 +135,16 @@ export const IsEqualTo = (expected: number, why: string): PropertyDecorator =>
 
 export const IsIdentifier = (): PropertyDecorator => check('isIdentifier', (value) => identifierProblem(value), IDENTIFIER);
 
+/** A consumer-group name prefix: Kafka's name characters, so the defaults (`id-translation`) can be written too. */
+const GROUP_PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+export const IsGroupPrefix = (): PropertyDecorator =>
+  check('isGroupPrefix', (value) =>
+    typeof value === 'string' && GROUP_PREFIX_PATTERN.test(value)
+      ? undefined
+      : `must be a consumer-group prefix (letters, digits, ".", "_", "-", starting with a letter or digit, at most 200 characters), not ${describeValue(value)}`,
+    { type: 'string', pattern: GROUP_PREFIX_PATTERN.source },
+  );
+
 export const IsSystemName = (): PropertyDecorator => check('isSystemName', systemNameProblem, { type: 'string', pattern: SYSTEM_NAME_PATTERN.source });
 
 export const IsSecretRef = (): PropertyDecorator => check('isSecretRef', secretRefProblem, SECRET_REF);

@@ -5,6 +5,7 @@ import {
   IsBool,
   IsBrokerList,
   IsEqualTo,
+  IsGroupPrefix,
   IsIdentifier,
   IsIdentifierList,
   IsIntegerIn,
@@ -211,7 +212,7 @@ export class IdTranslationSchema {
   @IsOptional() @IsIntegerIn(0, 30 * 24 * 3_600_000) mergeWaitMs?: number;
   @IsOptional() @IsIntegerIn(0, 24 * 3_600_000) rekeyWaitMs?: number;
   @IsOptional() @IsIntegerIn(0, 10_000_000) cacheSize?: number;
-  @IsOptional() @IsIdentifier() groupPrefix?: string;
+  @IsOptional() @IsGroupPrefix() groupPrefix?: string;
 }
 
 export class LegacyWritebackSchema {
@@ -227,7 +228,7 @@ export class LegacyWritebackSchema {
 }
 
 export class DomainTransformSchema {
-  @IsOptional() @IsIdentifier() groupPrefix?: string;
+  @IsOptional() @IsGroupPrefix() groupPrefix?: string;
 }
 
 export class PipelineSchema {

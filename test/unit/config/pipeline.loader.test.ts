@@ -411,3 +411,19 @@ describe('legacyWriteback section', () => {
     assert.equal(given.inboxPruneIntervalMs, 0);
   });
 });
+
+describe('consumer-group prefixes', () => {
+  // The default prefix is `id-translation`: writing it (or any Kafka-style name with "-" or ".")
+  // used to be refused as "not a valid identifier"; docs/id-translation.md shows exactly that line.
+  it('accept the defaults written out, and names with "-" and "."', () => {
+    const p = parsePipeline(`${crm(USERS)}idTranslation: { groupPrefix: id-translation }\ndomainTransform: { groupPrefix: team-a.domain-transform }\n`, 'x.yaml');
+    assert.equal(p.idTranslation.groupPrefix, 'id-translation');
+    assert.equal(p.domainTransform.groupPrefix, 'team-a.domain-transform');
+  });
+
+  it('refuse empty, spaced or non-string prefixes, naming the path', () => {
+    assert.match(messageAt(`${crm(USERS)}idTranslation: { groupPrefix: "" }\n`, 'idTranslation.groupPrefix'), /consumer-group prefix/);
+    assert.match(messageAt(`${crm(USERS)}domainTransform: { groupPrefix: "a b" }\n`, 'domainTransform.groupPrefix'), /consumer-group prefix/);
+    assert.match(messageAt(`${crm(USERS)}domainTransform: { groupPrefix: 7 }\n`, 'domainTransform.groupPrefix'), /not 7/);
+  });
+});

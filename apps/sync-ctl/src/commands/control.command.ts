@@ -25,6 +25,26 @@ function directionsOf(value: string | undefined): Direction[] {
   return [value as Direction];
 }
 
+/**
+ * Who makes the change: --by, else the OS user name. The apps dead-letter a control record with an
+ * empty `by` (parseControlMessage), so an empty name is refused here, before anything is written:
+ * `--by "$USER"` with USER unset must not print success and change nothing.
+ */
+function author(by: string | undefined): string {
+  if (by !== undefined) {
+    if (by.trim() === '') throw new UsageError('--by: must not be empty (who makes the change; without --by: the OS user name)');
+    return by;
+  }
+  let name = '';
+  try {
+    name = userInfo().username;
+  } catch {
+    // no passwd entry for the uid (some containers): fall through to the error below
+  }
+  if (name.trim() === '') throw new UsageError('the OS user has no name: pass --by NAME (who makes the change)');
+  return name;
+}
+
 const SWITCH_OPTIONS = {
   pipeline: { type: 'string' },
   direction: { type: 'string' },
@@ -58,7 +78,7 @@ Example:
       const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
       const entity = requireEntity(pipeline, positionals[0]);
       const at = new Date().toISOString();
-      const by = values.by ?? userInfo().username;
+      const by = author(values.by);
       const messages: ControlMessage[] = directions.map((direction) => ({ entity, direction, state, by, at, reason: values.reason ?? '' }));
       await publish(pipeline, io, messages);
       if (values.json) io.out(JSON.stringify(messages));
@@ -85,8 +105,8 @@ async function publish(pipeline: PipelineConfig, io: CommandIo, messages: readon
 
 export const pauseCommand = switchCommand('pause', 'paused', 'pause an entity: nothing flows, positions are kept', 'Pauses the entity: nothing flows in that direction; positions are kept, so `resume` delivers everything that happened meanwhile, in order.');
 export const resumeCommand = switchCommand('resume', 'enabled', 'resume a paused entity: everything held back is delivered', 'Resumes a paused entity: everything that happened while it was paused is delivered, in order.');
-export const enableCommand = switchCommand('enable', 'enabled', 'enable an entity (a disabled one is re-snapshotted)', 'Enables the entity. If it was disabled, legacy-import re-snapshots it first (changes made while it was disabled were not captured as changes).');
-export const disableCommand = switchCommand('disable', 'disabled', 'disable an entity: it stops; re-enabling re-snapshots', 'Disables the entity: it stops flowing. Enabling it again re-snapshots it from the legacy table.');
+export const enableCommand = switchCommand('enable', 'enabled', 'enable an entity (a disabled one is re-snapshotted)', 'Enables the entity. If it was disabled, legacy-import re-snapshots it first, then delivers the changes made meanwhile that the changelog still holds; legacy-writeback applies the commands it held back.');
+export const disableCommand = switchCommand('disable', 'disabled', 'disable an entity: it stops; re-enabling re-snapshots', 'Disables the entity: it stops flowing (new-side commands are held, legacy changes stay in the changelog). Enabling it again re-snapshots it from the legacy table.');
 
 export const resnapshotCommand: Command = {
   path: ['resnapshot'],
@@ -102,7 +122,7 @@ where it was. Other entities are not affected. --json prints the control message
     maxPositionals(positionals, 1, 'one entity per command');
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
     const entity = requireEntity(pipeline, positionals[0]);
-    const message: ControlMessage = { entity, action: 'resnapshot', by: values.by ?? userInfo().username, reason: values.reason ?? '', at: new Date().toISOString() };
+    const message: ControlMessage = { entity, action: 'resnapshot', by: author(values.by), reason: values.reason ?? '', at: new Date().toISOString() };
     await publish(pipeline, io, [message]);
     if (values.json) io.out(JSON.stringify([message]));
     else io.out(`${entity}: re-snapshot requested`);
