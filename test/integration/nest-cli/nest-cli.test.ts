@@ -41,7 +41,7 @@ describe('the Nest CLI on this monorepo', () => {
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('has an application project for every app', () => {
-    assert.deepEqual(nestApps(config), ['domain-transform', 'id-translation', 'legacy-import', 'legacy-writeback', 'sync-ctl']);
+    assert.deepEqual(nestApps(config), ['console', 'domain-transform', 'id-translation', 'legacy-import', 'legacy-writeback', 'sync-ctl']);
   });
 
   for (const app of nestApps(config)) {
