@@ -4,7 +4,7 @@
  * row's global id (as id-translation leaves it after the initial load) and the sample new
  * service's `users` + `addresses` tables holding the same rows by global id: both sides agree.
  * Then `sync-ctl verify users --json` runs R times as its own process under /usr/bin/time -v
- * (wall clock, peak RSS); with the sides agreeing the command must exit 0. N defaults to
+ * (wall clock, peak RSS, CPU seconds of the command); with the sides agreeing the command must exit 0. N defaults to
  * 100,000, R to 3. SYNC_CTL=<path to main.js> measures another build (e.g. main's, for a
  * before/after). VERIFY_ARGS adds options (e.g. "--chunk-size 5000"); NODE_ARGS are node's own options
  * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile of the command). Writes
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     writeFileSync(pipelineFile, twoWayPipelineYaml({ system, userAggregate: `${system}_user`, orderAggregate: `${system}_order`, groupPrefix: system, verify: twoWayVerifyYaml(system) }));
     const env = { PATH: process.env['PATH'] ?? '', PIPELINE_FILE: pipelineFile, KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092', CRM_DATABASE_URL: legacy.url, KEYMAP_DATABASE_URL: keymapDb.url, SERVICE_DATABASE_URL: service.url };
     console.log(`sync-ctl verify users --json ${EXTRA.join(' ')} (${SYNC_CTL}), ${N} rows, ${R} run(s), ${os.cpus().length} cores, load ${load()}`);
-    const runs: Array<{ seconds: number; rows_per_s: number; peak_rss_mib: number; load: number }> = [];
+    const runs: Array<{ seconds: number; rows_per_s: number; peak_rss_mib: number; cpu_s: number; load: number }> = [];
     for (let r = 0; r < R; r++) {
       const started = process.hrtime.bigint();
       const res = await run('/usr/bin/time', ['-v', process.execPath, ...NODE_ARGS, SYNC_CTL, 'verify', 'users', '--json', ...EXTRA], { env, maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 }).catch((err: unknown) => {
@@ -90,9 +90,10 @@ async function main(): Promise<void> {
       const report = JSON.parse(res.stdout) as { agree: boolean; legacyRows: number };
       if (!report.agree || report.legacyRows !== N) throw new Error(`unexpected report: ${res.stdout.slice(0, 500)}`);
       const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr)?.[1] ?? NaN);
-      const row = { seconds: Number(seconds.toFixed(2)), rows_per_s: Math.round(N / seconds), peak_rss_mib: Math.round(rssKb / 1024), load: Number(load()) };
+      const cpu = ['User', 'System'].reduce((sum, kind) => sum + Number(new RegExp(`${kind} time \\(seconds\\): ([\\d.]+)`).exec(res.stderr)?.[1] ?? NaN), 0);
+      const row = { seconds: Number(seconds.toFixed(2)), rows_per_s: Math.round(N / seconds), peak_rss_mib: Math.round(rssKb / 1024), cpu_s: Number(cpu.toFixed(1)), load: Number(load()) };
       runs.push(row);
-      console.log(`run ${r + 1}: ${N} rows in ${row.seconds.toFixed(2)} s = ${row.rows_per_s.toLocaleString('en-US').padStart(7)} rows/s, peak RSS ${row.peak_rss_mib} MiB (load ${load()})`);
+      console.log(`run ${r + 1}: ${N} rows in ${row.seconds.toFixed(2)} s = ${row.rows_per_s.toLocaleString('en-US').padStart(7)} rows/s, peak RSS ${row.peak_rss_mib} MiB, ${row.cpu_s} s CPU of sync-ctl (load ${load()})`);
     }
     const rates = runs.map((x) => x.rows_per_s);
     console.log(`rows/s min ${Math.min(...rates).toLocaleString('en-US')} max ${Math.max(...rates).toLocaleString('en-US')}; peak RSS max ${Math.max(...runs.map((x) => x.peak_rss_mib))} MiB`);

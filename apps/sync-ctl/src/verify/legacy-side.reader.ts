@@ -62,6 +62,27 @@ export class LegacySideReader {
     }
   }
 
+  /**
+   * The chunks' rows that pass `keep`, named by global id. Reading and naming chunk n+1 (two
+   * queries) overlaps with the caller's work on chunk n.
+   */
+  async *identifiedChunks(chunkSize: number, keep: (row: Row) => boolean): AsyncGenerator<{ readonly read: number; readonly rows: IdentifiedRow[] }> {
+    const pages = this.chunks(chunkSize);
+    const pull = async (): Promise<{ read: number; rows: IdentifiedRow[] } | undefined> => {
+      const next = await pages.next();
+      if (next.done === true) return undefined;
+      return { read: next.value.length, rows: await this.identify(next.value.filter(keep)) };
+    };
+    let next = pull();
+    for (;;) {
+      const current = await next;
+      if (current === undefined) return;
+      next = pull();
+      next.catch(() => undefined);
+      yield current;
+    }
+  }
+
   /** The current row of a legacy key, or null when the table no longer has it. */
   currentRow(key: Row): Promise<Row | null> {
     return this.source.currentRow(key);

@@ -105,12 +105,16 @@ export class VerifyService {
     let ranges = 0;
     let differingRanges = 0;
 
-    for await (const page of this.legacy.chunks(chunkSize)) {
+    const column = since?.column;
+    const keep = (row: Row): boolean => {
+      if (column === undefined || sinceMs === undefined) return true;
+      if (!(column in row)) throw new VerifyInputError(`--since: the legacy table ${this.entity.entity} has no column ${column}`);
+      return (timestampOf(row[column]) ?? -Infinity) >= sinceMs;
+    };
+    for await (const chunk of this.legacy.identifiedChunks(chunkSize, keep)) {
       ranges++;
-      legacyRead += page.length;
-      if (since && page.length > 0 && !(since.column in page[0]!)) throw new VerifyInputError(`--since: the legacy table ${this.entity.entity} has no column ${since.column}`);
-      const pageRows = sinceMs === undefined ? page : page.filter((r) => (timestampOf(r[since!.column]) ?? -Infinity) >= sinceMs);
-      const identified = (await this.legacy.identify(pageRows)).filter((r) => inSample(r.id));
+      legacyRead += chunk.read;
+      const identified = chunk.rows.filter((r) => inSample(r.id));
       // The new side is read while this chunk is mapped.
       const freshRows = this.fresh.byIds(this.entity, identified.map((r) => r.id));
       freshRows.catch(() => undefined);
@@ -129,7 +133,7 @@ export class VerifyService {
       }
       legacyCompared += mapped.length;
       if (differing) differingRanges++;
-      this.progress.add(page.length);
+      this.progress.add(chunk.read);
     }
 
     // New-side rows no legacy row named. Without a selection the counts tell whether there are
