@@ -6,6 +6,7 @@ import { DLQ_APPS, matches, parseCount, parseTime, purgePlan, replayDecision, su
 import { withKafka } from './kafka-session';
 import { loadPipeline, parseOptions } from './pipeline-args';
 import { formatTable } from './table-format';
+import { commandProgress, type ProgressSink } from '../progress';
 
 const FILTER_OPTIONS = {
   pipeline: { type: 'string' },
@@ -189,7 +190,9 @@ ${FILTER_HELP}
   --all              replay every dead letter (required when no filter is given)
   --max-replays N    refuse messages already replayed N times (default 3)
   --dry-run          print what would be replayed or refused; publish nothing
-  --progress-every N progress line on stderr every N messages (default 1000) and every 5 s
+  --progress-every N progress on stderr (messages done/total, rate, ETA) every N messages (default
+                     1000) and at least every second; only on a terminal unless this option is
+                     given; never with --json
 
 Exit codes: 0 all matching dead letters replayed, 1 some were refused, 2 bad arguments, 3 Kafka unreachable.
 
@@ -221,7 +224,11 @@ Example:
             replayed.push({ id: d.id, topic: decision.replay.topic, replayCount: d.replayCount + 1 });
           }
         }
-        if (!dryRun) await sendWithProgress(producer, records, progressEvery, io);
+        if (!dryRun) {
+          // An explicit --progress-every asks for progress lines even into a log file (as before the reporter).
+          const progress = commandProgress(io, { label: 'dlq replay', unit: 'messages', json: values.json === true, force: values['progress-every'] !== undefined, everyUnits: progressEvery });
+          await sendWithProgress(producer, records, progressEvery, progress);
+        }
         return { dryRun, matched: letters.length, replayed, refused };
       });
       if (values.json) io.out(JSON.stringify(result));
@@ -234,19 +241,15 @@ Example:
     }),
 };
 
-async function sendWithProgress(producer: { send(records: readonly OutboundRecord[]): Promise<unknown> }, records: readonly OutboundRecord[], every: number, io: CommandIo): Promise<void> {
+async function sendWithProgress(producer: { send(records: readonly OutboundRecord[]): Promise<unknown> }, records: readonly OutboundRecord[], every: number, progress: ProgressSink): Promise<void> {
   const chunk = Math.min(every, 500);
-  let lastReport = Date.now();
-  let lastCount = 0;
+  progress.setTotal(records.length);
   for (let i = 0; i < records.length; i += chunk) {
-    await producer.send(records.slice(i, i + chunk));
-    const done = Math.min(i + chunk, records.length);
-    if (done - lastCount >= every || Date.now() - lastReport >= 5000) {
-      io.err(`replayed ${done}/${records.length}`);
-      lastReport = Date.now();
-      lastCount = done;
-    }
+    const batch = records.slice(i, i + chunk);
+    await producer.send(batch);
+    progress.add(batch.length);
   }
+  progress.finish();
 }
 
 export const dlqPurgeCommand: Command = {
