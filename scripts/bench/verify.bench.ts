@@ -8,7 +8,7 @@
  * 100,000, R to 3. SYNC_CTL=<path to main.js> measures another build (e.g. main's, for a
  * before/after). VERIFY_ARGS adds options (e.g. "--chunk-size 5000"); NODE_ARGS are node's own options
  * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile of the command). Writes
- * bench-results/verify.json. The machine's load average is printed: on a shared machine it moves
+ * bench-results/verify.json. BENCH_KEEP=1 keeps the databases (and prints how to reach them). The machine's load average is printed: on a shared machine it moves
  * every figure.
  */
 import { execFile } from 'node:child_process';
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   const legacy = await LegacyDatabase.create('h_verify_legacy');
   const keymapDb = await LegacyDatabase.create('h_verify_keymap');
   const service = await LegacyDatabase.create('h_verify_service');
+  const pipelineFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'h-verify-bench-')), 'pipeline.yaml');
   try {
     const t0 = Date.now();
     await legacy.exec(LEGACY_SCHEMA_SQL);
@@ -74,8 +75,6 @@ async function main(): Promise<void> {
     await keymap.destroy();
     console.log(`loaded ${N} rows on both sides and in the key map in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'h-verify-bench-'));
-    const pipelineFile = path.join(dir, 'pipeline.yaml');
     writeFileSync(pipelineFile, twoWayPipelineYaml({ system, userAggregate: `${system}_user`, orderAggregate: `${system}_order`, groupPrefix: system, verify: twoWayVerifyYaml(system) }));
     const env = { PATH: process.env['PATH'] ?? '', PIPELINE_FILE: pipelineFile, KAFKA_BROKERS: process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092', CRM_DATABASE_URL: legacy.url, KEYMAP_DATABASE_URL: keymapDb.url, SERVICE_DATABASE_URL: service.url };
     console.log(`sync-ctl verify users --json ${EXTRA.join(' ')} (${SYNC_CTL}), ${N} rows, ${R} run(s), ${os.cpus().length} cores, load ${load()}`);
@@ -101,9 +100,12 @@ async function main(): Promise<void> {
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, 'verify.json'), JSON.stringify({ at: new Date().toISOString(), rows: N, args: EXTRA, sync_ctl: SYNC_CTL, runs }, null, 2));
   } finally {
-    await legacy.drop();
-    await keymapDb.drop();
-    await service.drop();
+    if (process.env['BENCH_KEEP'] === '1') console.log(`kept (drop them yourself): CRM_DATABASE_URL=${legacy.url} KEYMAP_DATABASE_URL=${keymapDb.url} SERVICE_DATABASE_URL=${service.url} PIPELINE_FILE=${pipelineFile}`);
+    else {
+      await legacy.drop();
+      await keymapDb.drop();
+      await service.drop();
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
-// The pure half of `sync-ctl verify`: canonical values, row digests, per-range summaries, the
-// bisection down to differing ranges, and the row-level diff. No I/O here.
+// The pure half of `sync-ctl verify`: canonical values, the row-level diff, the ids seen, the
+// sample and the change times. No I/O here.
 
 /** Field values of one entity row as compared: field name → canonical value. */
 export type FieldValues = Readonly<Record<string, string | null>>;
@@ -37,88 +37,6 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** SHA-256 of the id and the values in `fields` order: equal rows have equal digests. */
-export function rowDigest(row: VerifyRow, fields: readonly string[]): Buffer {
-  return createHash('sha256')
-    .update(JSON.stringify([row.id, fields.map((f) => row.values[f] ?? null)]))
-    .digest();
-}
-
-/**
- * The range (bucket) of an id: the top `bits` bits of SHA-1(id). Hashing spreads any id format
- * (UUIDs, numbers, strings) evenly, so ranges are about equally full on both sides.
- */
-export function bucketOf(id: string, bits: number): number {
-  if (bits === 0) return 0;
-  return createHash('sha1').update(id).digest().readUInt32BE(0) >>> (32 - bits);
-}
-
-/**
- * Row count and XOR of row digests per range. XOR is order-independent and combines, so a
- * side can be summarised in one streaming pass in any order, and a wider range's hash is the
- * XOR of its halves.
- */
-export class RangeSummary {
-  readonly counts: Uint32Array;
-  private readonly hashes: Buffer;
-
-  constructor(readonly bits: number) {
-    if (!Number.isInteger(bits) || bits < 0 || bits > 20) throw new Error(`range bits must be 0..20, got ${bits}`);
-    this.counts = new Uint32Array(2 ** bits);
-    this.hashes = Buffer.alloc(2 ** bits * 32);
-  }
-
-  get ranges(): number {
-    return this.counts.length;
-  }
-
-  add(id: string, digest: Buffer): void {
-    const b = bucketOf(id, this.bits);
-    this.counts[b]! += 1;
-    const at = b * 32;
-    for (let i = 0; i < 32; i++) this.hashes[at + i] ^= digest[i]!;
-  }
-
-  total(): number {
-    return this.counts.reduce((a, b) => a + b, 0);
-  }
-
-  /** Count and hash of the ranges [from, to). */
-  span(from: number, to: number): { count: number; hash: Buffer } {
-    const hash = Buffer.alloc(32);
-    let count = 0;
-    for (let b = from; b < to; b++) {
-      count += this.counts[b]!;
-      const at = b * 32;
-      for (let i = 0; i < 32; i++) hash[i] ^= this.hashes[at + i]!;
-    }
-    return { count, hash };
-  }
-}
-
-/**
- * Bisects two summaries down to the ranges that differ: compares the whole span, and halves
- * every span whose count or hash differs until single ranges remain. Returns the differing
- * ranges (ascending) and how many spans were compared.
- */
-export function bisect(a: RangeSummary, b: RangeSummary): { ranges: number[]; comparisons: number } {
-  if (a.bits !== b.bits) throw new Error('summaries of different range sizes');
-  const ranges: number[] = [];
-  let comparisons = 0;
-  const visit = (from: number, to: number): void => {
-    comparisons++;
-    const x = a.span(from, to);
-    const y = b.span(from, to);
-    if (x.count === y.count && x.hash.equals(y.hash)) return;
-    if (to - from === 1) return void ranges.push(from);
-    const mid = from + Math.floor((to - from) / 2);
-    visit(from, mid);
-    visit(mid, to);
-  };
-  visit(0, a.ranges);
-  return { ranges, comparisons };
-}
-
 export type DifferenceKind = 'missing-on-new-side' | 'missing-on-legacy-side' | 'different';
 
 /** One row that does not agree, with the fields that differ (both values). */
@@ -126,26 +44,6 @@ export interface RowDifference {
   readonly id: string;
   readonly kind: DifferenceKind;
   readonly fields: Readonly<Record<string, { readonly legacy: string | null; readonly new: string | null }>>;
-}
-
-/** Row-level comparison of the rows of the differing ranges, by id (ascending). */
-export function diffRows(legacy: ReadonlyMap<string, FieldValues>, fresh: ReadonlyMap<string, FieldValues>, fields: readonly string[]): RowDifference[] {
-  const ids = [...new Set([...legacy.keys(), ...fresh.keys()])].sort();
-  const out: RowDifference[] = [];
-  for (const id of ids) {
-    const l = legacy.get(id);
-    const n = fresh.get(id);
-    const differing: Record<string, { legacy: string | null; new: string | null }> = {};
-    for (const f of fields) {
-      const lv = l?.[f] ?? null;
-      const nv = n?.[f] ?? null;
-      if (l === undefined || n === undefined || lv !== nv) differing[f] = { legacy: l === undefined ? null : lv, new: n === undefined ? null : nv };
-    }
-    if (l === undefined) out.push({ id, kind: 'missing-on-legacy-side', fields: differing });
-    else if (n === undefined) out.push({ id, kind: 'missing-on-new-side', fields: differing });
-    else if (Object.keys(differing).length > 0) out.push({ id, kind: 'different', fields: differing });
-  }
-  return out;
 }
 
 /** One row of each side compared field by field; undefined when they agree. */

@@ -29,7 +29,7 @@ export interface VerifyEntity {
 
 export interface VerifyConfig {
   readonly connection: SecretRef;
-  /** Ranges are 2^rangeBits buckets of the id hash space. */
+  /** Accepted for compatibility (verify once bisected 2^rangeBits id ranges); no longer used. */
   readonly rangeBits: number;
   readonly entities: readonly VerifyEntity[];
 }
