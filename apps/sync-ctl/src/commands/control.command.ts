@@ -4,6 +4,7 @@ import { parseJsonValue, Topics } from '@sync/contracts';
 import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
 import { createKeymapDataSource } from '@sync/keymap';
 import { EXIT, UsageError, type Command, type CommandIo } from '../command';
+import { formatProgress } from '../progress';
 import { withKafka } from './kafka-session';
 import { loadPipeline, parseOptions } from './pipeline-args';
 import { formatTable } from './table-format';
@@ -124,11 +125,30 @@ Lists the control changes recorded in sync.control.history (all entities, or one
   },
 };
 
+interface SnapshotStatus {
+  done: number;
+  total: number;
+  startedAt: string;
+  rowsPerSecond: number;
+  etaSeconds: number | null;
+}
+
+/** The progress legacy-import saves with a snapshot state in sync.offsets (apps/legacy-import capture-state.ts). */
+function snapshotStatus(state: { phase?: string; progress?: { done?: unknown; total?: unknown; startedAt?: unknown } }, now: number): SnapshotStatus | null {
+  const p = state.progress;
+  if (state.phase !== 'snapshot' || typeof p?.done !== 'number' || typeof p.total !== 'number' || typeof p.startedAt !== 'string' || Number.isNaN(Date.parse(p.startedAt))) return null;
+  const seconds = (now - Date.parse(p.startedAt)) / 1000;
+  const rowsPerSecond = seconds > 0 ? p.done / seconds : 0;
+  return { done: p.done, total: p.total, startedAt: p.startedAt, rowsPerSecond: Math.round(rowsPerSecond * 10) / 10, etaSeconds: rowsPerSecond > 0 ? Math.round(Math.max(0, p.total - p.done) / rowsPerSecond) : null };
+}
+
 interface EntityStatus {
   entity: string;
   legacyToNew: SyncState;
   newToLegacy: SyncState;
   capture: string;
+  /** While legacy-import snapshots the table: rows read of the rows it held when the snapshot began, average rate, ETA. */
+  snapshot: SnapshotStatus | null;
   legacyEvents: number;
   /** When legacy-import last published a change of the entity (ISO-8601), and how long ago in seconds. */
   lastChangeSeen: string | null;
@@ -188,15 +208,17 @@ Exit code 1 when any dead letters exist.`,
         for (const t of system.tables) {
           const entity = `${system.name}.${t.schema}.${t.name}`;
           const ref = { system: system.name, schema: t.schema, table: t.name };
-          const phase = (() => {
+          const state = (() => {
             const raw = offsets.get(entity)?.value?.toString();
-            return raw ? ((JSON.parse(raw) as { phase?: string }).phase ?? '?') : 'not started';
+            return raw ? (JSON.parse(raw) as { phase?: string; progress?: { done?: unknown; total?: unknown; startedAt?: unknown } }) : undefined;
           })();
+          const phase = state ? (state.phase ?? '?') : 'not started';
           rows.push({
             entity,
             legacyToNew: control.stateOf(entity, 'legacy-to-new'),
             newToLegacy: control.stateOf(entity, 'new-to-legacy'),
             capture: phase,
+            snapshot: state ? snapshotStatus(state, Date.now()) : null,
             legacyEvents: await admin.messageCount(Topics.legacy(ref)),
             ...(await (async () => {
               const at = await connection.latestMessageTime(Topics.legacy(ref));
@@ -220,7 +242,7 @@ Exit code 1 when any dead letters exist.`,
             r.entity,
             r.legacyToNew,
             r.newToLegacy,
-            r.capture,
+            r.snapshot ? formatProgress({ label: 'snapshot', unit: 'rows', done: r.snapshot.done, total: r.snapshot.total, elapsedMs: Date.now() - Date.parse(r.snapshot.startedAt) }).replace('snapshot: ', 'snapshot ') : r.capture,
             String(r.legacyEvents),
             r.secondsSinceLastChange === null ? '-' : `${r.secondsSinceLastChange} s ago`,
             String(r.writebackPending),
