@@ -180,8 +180,8 @@ export const statusCommand: Command = {
   summary: 'per entity: switches, capture phase, events published, write-backs pending, DLQ counts',
   help: `Usage: sync-ctl status [--pipeline FILE] [--json]
 
-Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (snapshot or
-streaming), the events held in its legacy.* topic and when the newest was published, the write-back commands not yet applied
+Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (streaming, or
+snapshot with rows done/total, rows/s and ETA), the events held in its legacy.* topic and when the newest was published, the write-back commands not yet applied
 (lag of legacy-writeback's consumer group on resolved.*) and, when KEYMAP_DATABASE_URL is set,
 the commands id-translation has parked; then the dead-letter count per app.
 Exit code 1 when any dead letters exist.`,
