@@ -5,6 +5,9 @@ import tseslint from 'typescript-eslint';
 const deepImports = { group: ['@sync/*/*'], message: 'Import the lib through its index (@sync/<lib>), never a deep path.' };
 const kafkajs = { group: ['kafkajs'], message: 'Only libs/kafka imports kafkajs; use @sync/kafka.' };
 const legacyDrivers = { group: ['pg', 'mssql'], message: 'Only libs/legacy-db imports pg/mssql for legacy tables; use @sync/legacy-db.' };
+// libs/legacy-db is cut by dialect (docs/architecture.md): core/ knows no dialect, no dialect folder imports another.
+const toDialect = (name) => ({ regex: `^\\.\\.?/${name}/`, message: `Only the dialect registry (libs/legacy-db/src/dialects.ts) imports a dialect folder (${name}/).` });
+const toRegistry = { regex: '^\\.\\.?/dialects$', message: 'core/ and the dialect folders must not import the dialect registry.' };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.run/**'] },
@@ -21,6 +24,9 @@ export default tseslint.config(
   },
   { files: ['libs/kafka/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, legacyDrivers] }] } },
   { files: ['libs/legacy-db/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }] } },
+  { files: ['libs/legacy-db/src/core/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, legacyDrivers, toDialect('postgres'), toDialect('mssql'), toRegistry] }] } },
+  { files: ['libs/legacy-db/src/postgres/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, toDialect('mssql'), toRegistry] }] } },
+  { files: ['libs/legacy-db/src/mssql/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, toDialect('postgres'), toRegistry] }] } },
   // Tests and benchmarks may talk to PostgreSQL directly to set up and check legacy tables.
   {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],

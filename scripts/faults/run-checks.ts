@@ -80,6 +80,8 @@ export async function kafkaCounts(connection: KafkaConnection): Promise<{ dlq: n
 export function parseVerify(stdout: string): VerifyOutcome[] {
   try {
     const parsed = JSON.parse(stdout) as unknown;
+    // A failed run prints sync-ctl's error document {"ok":false,"error":{...}} instead of a report.
+    if (typeof parsed === 'object' && parsed !== null && (parsed as { ok?: unknown }).ok === false) return [];
     const reports = (Array.isArray(parsed) ? parsed : [parsed]) as Array<Record<string, unknown>>;
     return reports.map((r) => ({
       entity: String(r['name'] ?? r['entity']),

@@ -158,4 +158,52 @@ describe('consolidation: two source databases with colliding keys into one hub, 
 
     for (const app of apps) assert.equal(await admin.messageCount(Topics.dlq(app)), dlqBefore.get(app), `nothing dead-lettered by ${app}\n${stack.logs()}`);
   });
+
+  it('a primary-key update in a source keeps its global id: the hub holds one customer, its orders follow (ON UPDATE CASCADE)', async () => {
+    // A's orders follow their customer's key, as a legacy schema with cascading keys does.
+    await stack.a.exec('ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey, ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON UPDATE CASCADE');
+    const OLD = 7; // not a shared person; customerOf() gives it orders
+    const NEW = 900_007;
+    const km = new Client({ connectionString: stack.keymap.url });
+    await km.connect();
+    try {
+      const entry = async (system: string, id: number | string) =>
+        (await km.query<{ global_id: string; hub_id: string | null }>(
+          `SELECT e.global_id, (SELECT h.key_values->>'id' FROM keymap_entry h WHERE h.system = $3 AND h.table_ref = e.table_ref AND h.global_id = e.global_id) AS hub_id
+             FROM keymap_entry e WHERE e.system = $1 AND e.table_ref = 'public.customers' AND e.local_key = $2`,
+          [system, JSON.stringify([String(id)]), stack.names.hub],
+        )).rows[0];
+      const before = await entry(stack.names.a, OLD);
+      assert.ok(before?.hub_id, 'customer 7 of A is in the hub');
+      const hubCustomers = await count(stack.hub, 'customers');
+      const [orders] = await stack.a.exec<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE customer_id = $1', [OLD]);
+      assert.ok(orders!.n > 0, 'customer 7 has orders');
+
+      await stack.a.exec('UPDATE customers SET id = $1, name = $2 WHERE id = $3', [NEW, 'A customer 7, re-keyed', OLD]);
+
+      try {
+        await waitFor(
+          'the re-keyed customer to reach the hub',
+          async () => {
+            const [row] = await stack.hub.exec<{ name: string }>('SELECT name FROM customers WHERE id = $1', [Number(before!.hub_id)]);
+            return row?.name === 'A customer 7, re-keyed' && (await count(stack.keymap, 'keymap_parked_command')) === 0 ? true : undefined;
+          },
+          120_000,
+          250,
+        );
+      } catch (err) {
+        throw new Error(`${(err as Error).message}: parked ${await count(stack.keymap, 'keymap_parked_command')}\n${stack.logs()}`);
+      }
+      const moved = await entry(stack.names.a, NEW);
+      assert.deepEqual(moved, before, 'the new legacy key carries the same global id and the same hub row');
+      assert.equal(await entry(stack.names.a, OLD), undefined, 'the old legacy key is gone from the key map');
+      assert.equal(await count(stack.hub, 'customers'), hubCustomers, 'the hub holds one row for the customer, not two');
+      const [hubOrders] = await stack.hub.exec<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE customer_id = $1', [Number(before!.hub_id)]);
+      assert.equal(hubOrders!.n, orders!.n, 'the hub orders still point at the same customer');
+      assert.equal(await count(stack.keymap, 'keymap_parked_command'), 0, 'no order waits for a customer that does not exist');
+    } finally {
+      await km.end();
+    }
+    for (const app of apps) assert.equal(await admin.messageCount(Topics.dlq(app)), dlqBefore.get(app), `nothing dead-lettered by ${app}\n${stack.logs()}`);
+  });
 });

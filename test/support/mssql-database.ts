@@ -1,6 +1,6 @@
 import sql from 'mssql';
 import { mssqlUrlProblem } from '@sync/config';
-import { mssqlPoolConfig } from '@sync/legacy-db';
+import { mssqlPoolConfig } from '../../libs/legacy-db/src/mssql/mssql.legacy-db';
 import { uniqueName } from './test-env';
 
 /** T-SQL of a throwaway database; the name is generated, still bracket-quoted. */

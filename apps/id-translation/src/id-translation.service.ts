@@ -24,7 +24,7 @@ export class IdTranslationService implements OnModuleInit {
     const index = new TableIndex(ctx.pipeline);
     const metrics = new TranslationMetrics(metricsRegistry);
     const repository = new KeymapRepository(db.dataSource);
-    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics, { mergeWaitMs: settings.mergeWaitMs, log: ctx.logger });
+    const legacy = new LegacyTranslator(index, repository, settings.cacheSize, metrics, { mergeWaitMs: settings.mergeWaitMs, rekeyWaitMs: settings.rekeyWaitMs, log: ctx.logger });
     const writeback = new WritebackTranslator(index, repository, (records) => kafka.producer.send(records), {
       app: ctx.app,
       parkTimeoutMs: settings.parkTimeoutMs,

@@ -1,13 +1,17 @@
-import { assertCleanHeaders, cleanText, Headers, parseChangeEvent, parseJsonValue, Topics, type HeaderMap } from '@sync/contracts';
+import { randomUUID } from 'node:crypto';
+import { assertCleanHeaders, cleanText, Headers, parseChangeEvent, parseJsonValue, RekeyHeaders, Topics, type HeaderMap } from '@sync/contracts';
 import {
   firstMergeWait,
   firstSightGlobalId,
   keyedEvent,
+  keyMoveOf,
   LruCache,
+  movedReferenceSources,
   ownGlobalId,
   planForward,
   refId,
   type ForwardPlan,
+  type KeyMove,
   type KeymapRepository,
   type LocalKeyRef,
   type NewEntry,
@@ -43,6 +47,12 @@ export interface LegacyTranslation {
 export interface LegacyTranslatorOptions {
   /** How long a partition waits in one stretch for merge-table rows its events reference (0: never). */
   readonly mergeWaitMs?: number;
+  /**
+   * How long a partition waits in one stretch for the other end of a primary-key move: a create
+   * under a new key for the delete of the old key, a child whose parent key changed for the
+   * parent's move (0: never; the move is then made by whichever end comes first).
+   */
+  readonly rekeyWaitMs?: number;
   readonly log?: LogSink;
   readonly now?: () => number;
 }
@@ -70,19 +80,52 @@ export class LegacyTranslator {
   /**
    * Parses and translates; throws ContractError (poison) for a message that cannot be translated.
    * Stops before the first event naming a merge-table row the key map has not seen yet (its own
-   * event, with the natural key, must come first): `handled` says how far it got.
+   * event, with the natural key, must come first), or waiting for the other end of a primary-key
+   * move: `handled` says how far it got. A primary-key move is translated on its own, in order
+   * between the batch's other events, because it changes which row a key names.
    */
   async translate(messages: readonly InboundMessage[]): Promise<LegacyTranslation> {
-    const plans = messages.map((m) => {
+    const items = messages.map((m) => {
       checkEnvelope(m);
-      return planForward(parseChangeEvent(parseJsonValue(m.value)), this.index);
+      const plan = planForward(parseChangeEvent(parseJsonValue(m.value)), this.index);
+      const move = keyMoveOf(plan, { newKey: m.headers[RekeyHeaders.newKey], oldKey: m.headers[RekeyHeaders.oldKey] });
+      return { message: m, plan, move };
     });
+    const records: OutboundRecord[] = [];
+    const partition = messages[0] ? `${messages[0].topic}/${messages[0].partition}` : '';
+    let at = 0;
+    while (at < items.length) {
+      const item = items[at]!;
+      let step: LegacyTranslation;
+      if (item.move) {
+        step = await this.translateMove(partition, item.message, item.plan, item.move);
+      } else {
+        let end = at;
+        while (end < items.length && !items[end]!.move) end++;
+        step = await this.translatePlain(
+          partition,
+          items.slice(at, end).map((i) => i.message),
+          items.slice(at, end).map((i) => i.plan),
+        );
+      }
+      records.push(...step.records);
+      at += step.handled;
+      if (step.handled === 0 || step.waitingFor) return { records, handled: at, ...(step.waitingFor ? { waitingFor: step.waitingFor } : {}) };
+    }
+    return { records, handled: at };
+  }
+
+  /** Events without a key move: at most three key-map statements for all of them. */
+  private async translatePlain(partition: string, messages: readonly InboundMessage[], plans: readonly ForwardPlan[]): Promise<LegacyTranslation> {
     let ids: Map<string, string>;
     let ready: readonly ForwardPlan[];
     let waitingFor: LocalKeyRef | undefined;
     try {
       const known = await this.lookup(plans);
-      const wait = this.mayWait(messages[0], firstMergeWait(plans, (ref) => known.has(refId(ref))));
+      const isKnown = (ref: LocalKeyRef): boolean => known.has(refId(ref));
+      const mergeWait = this.mayWait(`${partition}:merge`, firstMergeWait(plans, isKnown), this.options.mergeWaitMs ?? 0, 'merge');
+      const moveWait = this.mayWait(`${partition}:rekey-parent`, await this.firstMovedParentWait(plans, isKnown), this.options.rekeyWaitMs ?? 0, 'rekey');
+      const wait = [mergeWait, moveWait].filter((w) => w !== undefined).sort((x, y) => x.index - y.index)[0];
       ready = wait ? plans.slice(0, wait.index) : plans;
       waitingFor = wait?.ref;
       ids = await this.assign(ready, known);
@@ -91,41 +134,104 @@ export class LegacyTranslator {
       // refuses (SQLSTATE class 22/23) is the message's fault: dead-letter it.
       throw keymapFailure('key map lookup failed', err);
     }
-    const records = ready.map((plan, i) => {
-      const event = keyedEvent(plan, (ref) => ids.get(refId(ref))!);
-      const source = plan.event.source;
-      return {
-        topic: Topics.keyed({ system: source.system, schema: source.schema, table: source.table }),
-        key: event.globalId,
-        value: JSON.stringify(event),
-        headers: passHeaders(messages[i]!.headers),
-      };
-    });
+    const records = ready.map((plan, i) => this.keyedRecord(plan, messages[i]!, (ref) => ids.get(refId(ref))!));
     return { records, handled: ready.length, ...(waitingFor ? { waitingFor } : {}) };
   }
 
   /**
-   * The wait to honour, if any. A partition waits at most mergeWaitMs in one stretch (a parent
-   * that never comes, e.g. its entity is disabled, must not stop it for good); past that its
-   * events go through and the rows they name get key-based ids, as without a merge rule.
+   * The first update whose foreign key moved from a known row to one the key map has not seen:
+   * most likely a child that followed its parent's primary-key update (ON UPDATE CASCADE) before
+   * the parent's move was translated. Giving the new parent key an id of its own now would split
+   * the parent in two, so the child waits (rekeyWaitMs) for the move.
    */
-  private mayWait<T>(first: InboundMessage | undefined, wait: T | undefined): T | undefined {
-    const limit = this.options.mergeWaitMs ?? 0;
-    const partition = first ? `${first.topic}/${first.partition}` : '';
+  private async firstMovedParentWait(plans: readonly ForwardPlan[], isKnown: (ref: LocalKeyRef) => boolean): Promise<MergeWaitLike | undefined> {
+    const candidates: Array<{ index: number; ref: LocalKeyRef; was: LocalKeyRef }> = [];
+    plans.forEach((plan, index) => {
+      for (const [i, was] of movedReferenceSources(plan)) {
+        const ref = plan.references[i]!.ref!;
+        if (!isKnown(ref)) candidates.push({ index, ref, was });
+      }
+    });
+    if (candidates.length === 0 || (this.options.rekeyWaitMs ?? 0) <= 0) return undefined;
+    const wasKnown = await this.lookup(candidates.map((c) => ({ ...plans[c.index]!, row: c.was, references: [] })));
+    const first = candidates.find((c) => wasKnown.has(refId(c.was)));
+    return first ? { index: first.index, ref: first.ref } : undefined;
+  }
+
+  /**
+   * One end of a primary-key move. Whichever end is translated first moves the row's global id to
+   * the new key (the create waits up to rekeyWaitMs for the delete, which its own partition orders
+   * after every earlier change of the old key). The delete publishes nothing when the id moved;
+   * the create publishes the move as an update of the same global id.
+   */
+  private async translateMove(partition: string, message: InboundMessage, plan: ForwardPlan, move: KeyMove): Promise<LegacyTranslation> {
+    let known: Map<string, string>;
+    try {
+      known = await this.repository.findGlobalIds([move.from, move.to]);
+      const fromId = known.get(refId(move.from));
+      const toKnown = known.has(refId(move.to));
+      if (fromId !== undefined && !toKnown) {
+        if (move.end === 'new-end' && this.mayWait(`${partition}:rekey-end`, { index: 0, ref: move.from }, this.options.rekeyWaitMs ?? 0, 'rekey')) {
+          return { records: [], handled: 0, waitingFor: move.from };
+        }
+        const moved = await this.repository.moveKey(move.from, move.to);
+        this.cache.delete(refId(move.from));
+        if (moved !== undefined) {
+          this.cache.set(refId(move.to), moved);
+          this.metrics?.keyMoves.inc();
+        }
+        known = await this.repository.findGlobalIds([move.from, move.to]);
+      } else if (move.end === 'new-end') {
+        this.mayWait(`${partition}:rekey-end`, undefined, 0, 'rekey');
+      }
+    } catch (err) {
+      throw keymapFailure('key map move failed', err);
+    }
+    if (move.end === 'old-end') {
+      // Moved (or nothing to move): the create under the new key carries the row on. The old key
+      // still naming an id of its own means the new key had one first: the old row is deleted.
+      if (!known.has(refId(move.from))) return { records: [], handled: 1 };
+      return this.translatePlain(partition, [message], [plan]);
+    }
+    // The new key's id is the moved one: the domain side sees an update of the same aggregate.
+    const asUpdate: ForwardPlan = known.has(refId(move.to)) ? { ...plan, event: { ...plan.event, op: 'u' } } : plan;
+    return this.translatePlain(partition, [message], [asUpdate]);
+  }
+
+  private keyedRecord(plan: ForwardPlan, message: InboundMessage, globalIdOf: (ref: LocalKeyRef) => string): OutboundRecord {
+    const event = keyedEvent(plan, globalIdOf);
+    const source = plan.event.source;
+    return {
+      topic: Topics.keyed({ system: source.system, schema: source.schema, table: source.table }),
+      key: event.globalId,
+      value: JSON.stringify(event),
+      headers: passHeaders(message.headers),
+    };
+  }
+
+  /**
+   * The wait to honour, if any. A partition waits at most `limit` in one stretch (a parent that
+   * never comes, e.g. its entity is disabled, must not stop it for good); past that its events go
+   * through: merge-table rows named get key-based ids, as without a merge rule, and a key move is
+   * made by the end that is there.
+   */
+  private mayWait<T>(stretchKey: string, wait: T | undefined, limit: number, kind: 'merge' | 'rekey'): T | undefined {
     if (wait === undefined || limit <= 0) {
-      this.waitingSince.delete(partition);
+      this.waitingSince.delete(stretchKey);
       return undefined;
     }
     const now = (this.options.now ?? Date.now)();
-    const stretch = this.waitingSince.get(partition) ?? { since: now, expired: false };
-    this.waitingSince.set(partition, stretch);
+    const stretch = this.waitingSince.get(stretchKey) ?? { since: now, expired: false };
+    this.waitingSince.set(stretchKey, stretch);
     if (now - stretch.since < limit) return wait;
     if (!stretch.expired) {
       stretch.expired = true;
-      this.metrics?.mergeWaitExpired.inc();
+      if (kind === 'merge') this.metrics?.mergeWaitExpired.inc();
       (this.options.log ?? silentLog).warn(
-        { partition, waitedMs: now - stretch.since, limitMs: limit },
-        'merge-table rows still unknown after mergeWaitMs: going on; the rows named get key-based ids and will not merge',
+        { partition: stretchKey, waitedMs: now - stretch.since, limitMs: limit },
+        kind === 'merge'
+          ? 'merge-table rows still unknown after mergeWaitMs: going on; the rows named get key-based ids and will not merge'
+          : 'the other end of a primary-key move is still unseen after rekeyWaitMs: going on; the move is made by the end that is here',
       );
     }
     return undefined;
@@ -165,15 +271,18 @@ export class LegacyTranslator {
     if (misses.length > 0) {
       await this.repository.insertEntries(misses.map((ref): NewEntry => ({ ref, globalId: firstSightGlobalId(ref), origin: ref.merge ? 'merge' : 'legacy' })));
       let found = await this.repository.findGlobalIds(misses);
-      const unknown = misses.filter((ref) => !found.has(refId(ref)));
-      if (unknown.length > 0) {
-        // The merge id is taken by another row of the same table (two rows of one system share the
-        // natural key): these keep their own ids.
-        await this.repository.insertEntries(unknown.map((ref): NewEntry => ({ ref, globalId: ownGlobalId(ref), origin: 'legacy' })));
+      // The merge id is taken by another row of the same table (two rows of one system share the
+      // natural key): these keep their own ids. A key-based id is taken when the key's earlier row
+      // moved to another key (a primary-key update) and the key is used again: that row gets a
+      // random id (replicas agree through the key map: the first stored wins).
+      for (const fallback of [ownGlobalId, (): string => randomUUID()]) {
+        const unknown = misses.filter((ref) => !found.has(refId(ref)));
+        if (unknown.length === 0) break;
+        await this.repository.insertEntries(unknown.map((ref): NewEntry => ({ ref, globalId: fallback(ref), origin: 'legacy' })));
         found = new Map([...found, ...(await this.repository.findGlobalIds(unknown))]);
-        const still = unknown.filter((ref) => !found.has(refId(ref)));
-        if (still.length > 0) throw new Error(`key map: no global id could be stored for ${still.length} keys (first: ${still[0]!.system} ${still[0]!.tableRef} ${still[0]!.localKey})`);
       }
+      const still = misses.filter((ref) => !found.has(refId(ref)));
+      if (still.length > 0) throw new Error(`key map: no global id could be stored for ${still.length} keys (first: ${still[0]!.system} ${still[0]!.tableRef} ${still[0]!.localKey})`);
       for (const [id, globalId] of found) {
         ids.set(id, globalId);
         this.cache.set(id, globalId);
@@ -181,6 +290,11 @@ export class LegacyTranslator {
     }
     return ids;
   }
+}
+
+interface MergeWaitLike {
+  readonly index: number;
+  readonly ref: LocalKeyRef;
 }
 
 /** One entry per distinct key; a row's own occurrence carries its merge key, so it wins over a foreign-key mention of the same row. */

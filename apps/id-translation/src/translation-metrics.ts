@@ -16,6 +16,7 @@ export class TranslationMetrics {
   readonly batchSeconds;
   readonly mergeWaits;
   readonly mergeWaitExpired;
+  readonly keyMoves;
 
   constructor(metrics: MetricsRegistry) {
     this.translations = metrics.counter('sync_idtrans_translations_total', 'Messages translated and published (rate() gives translations per second)', ['direction']);
@@ -29,6 +30,7 @@ export class TranslationMetrics {
     this.deadLetters = metrics.counter('sync_idtrans_dead_letters_total', 'Messages sent to dlq.id-translation', ['direction', 'kind']);
     this.mergeWaits = metrics.counter('sync_idtrans_merge_waits_total', 'Times a legacy partition waited for a merge-table row its events reference to be seen first');
     this.mergeWaitExpired = metrics.counter('sync_idtrans_merge_wait_expired_total', 'Times a legacy partition stopped waiting after mergeWaitMs (the rows it named got key-based ids)');
+    this.keyMoves = metrics.counter('sync_idtrans_key_moves_total', 'Primary-key updates whose global id was moved to the new legacy key');
     this.batchSeconds = metrics.histogram('sync_idtrans_batch_seconds', 'Time to translate and publish one batch', ['direction'], [0.005, 0.02, 0.1, 0.5, 2, 10]);
   }
 }

@@ -10,6 +10,7 @@ import {
   type IndexedTable,
   type KeymapRepository,
   type KeymapTransaction,
+  type LocalKeyRef,
   type NewEntry,
   type NewParkedCommand,
   type ParkedCommand,
@@ -131,11 +132,13 @@ interface Work {
   readonly parkUpdates: Array<{ id: string; waitingOn: readonly string[]; reason: string }>;
   /** Global ids that got a legacy key here: parked commands waiting on them may go now. */
   readonly keyed: string[];
+  /** Rows the new side gave another legacy primary key. */
+  readonly moves: Array<{ readonly row: RowKey; readonly to: LocalKeyRef }>;
   skipped: number;
 }
 
 function emptyWork(): Work {
-  return { records: [], entries: [], pending: [], parks: [], released: [], parkUpdates: [], keyed: [], skipped: 0 };
+  return { records: [], entries: [], pending: [], parks: [], released: [], parkUpdates: [], keyed: [], moves: [], skipped: 0 };
 }
 
 /**
@@ -301,6 +304,12 @@ export class WritebackTranslator {
               throw new Error(`unexpected insert mode ${String(never)}`);
             }
           }
+          if (command.newKey) {
+            // Later commands of this batch, and of the row's children, name the row by its new key.
+            const localKey = canonicalKey(table.config.key, command.newKey)!;
+            work.moves.push({ row: rowKey, to: { system: request.system, tableRef: table.tableRef, localKey, keyValues: command.newKey } });
+            session.set(rowKey, { kind: 'known', key: command.newKey });
+          }
           perTable.set(tableId, Math.max(0, (perTable.get(tableId) ?? 1) - 1));
           work.records.push({
             topic: Topics.resolved({ system: request.system, schema: request.schema, table: request.table }),
@@ -371,6 +380,7 @@ export class WritebackTranslator {
   }
 
   private async storeDecisions(tx: KeymapTransaction, work: Work, entriesFrom: number, pendingFrom: number): Promise<void> {
+    await this.storeMoves(tx, work.moves.splice(0));
     const entries = work.entries.slice(entriesFrom);
     if (entries.length > 0) {
       await tx.insertEntries(entries);
@@ -387,6 +397,20 @@ export class WritebackTranslator {
     const parks = work.parks.splice(0);
     this.options.metrics?.parkedTotal.inc(parks.length);
     await tx.park(parks);
+  }
+
+  /** Moves rows to the keys the new side gave them; a key that names another row makes the request poison. */
+  private async storeMoves(tx: KeymapTransaction, moves: Work['moves']): Promise<void> {
+    if (moves.length === 0) return;
+    const owners = await tx.findGlobalIds(moves.map((m) => m.to));
+    for (const m of moves) {
+      const owner = owners.get(`${m.to.system}\u0000${m.to.tableRef}\u0000${m.to.localKey}`);
+      if (owner !== undefined && owner !== m.row.globalId) {
+        throw new ContractError(`columns: the new key ${JSON.stringify(m.to.keyValues)} of ${m.to.system}.${m.to.tableRef} already belongs to global id ${owner}, not ${m.row.globalId}`);
+      }
+    }
+    await tx.moveRows(moves);
+    this.options.metrics?.keyMoves.inc(moves.length);
   }
 
   private count(work: Work, direction: 'writeback' | 'links'): void {

@@ -1,5 +1,5 @@
 import type { TableConfig } from '@sync/config';
-import { Headers, legacyOrigin, Topics, type ChangeEvent, type Row } from '@sync/contracts';
+import { Headers, legacyOrigin, RekeyHeaders, Topics, type ChangeEvent, type Row } from '@sync/contracts';
 import type { CapturedChange } from '@sync/legacy-db';
 import { DataError } from '@sync/errors';
 import type { OutboundRecord } from '@sync/kafka';
@@ -11,14 +11,14 @@ export function keyOf(table: TableConfig, row: Row): Row {
   return key;
 }
 
-function record(table: TableConfig, event: ChangeEvent, eventId: string, keyRow: Row): OutboundRecord {
+function record(table: TableConfig, event: ChangeEvent, eventId: string, keyRow: Row, extraHeaders: Record<string, string> = {}): OutboundRecord {
   const origin = legacyOrigin(table.system);
   return {
     topic: Topics.legacy({ system: table.system, schema: table.schema, table: table.name }),
     key: JSON.stringify(keyRow),
     value: encode(event, eventId),
     // A captured legacy change starts a causation chain: it is its own cause.
-    headers: { [Headers.eventId]: eventId, [Headers.origin]: origin, [Headers.causationId]: eventId },
+    headers: { [Headers.eventId]: eventId, [Headers.origin]: origin, [Headers.causationId]: eventId, ...extraHeaders },
   };
 }
 
@@ -36,11 +36,19 @@ export function changeEventId(table: TableConfig, changeId: string): string {
   return `${table.system}.${table.schema}.${table.name}:${changeId}`;
 }
 
-export function changeRecord(table: TableConfig, change: CapturedChange, now: number): OutboundRecord {
-  const event: ChangeEvent = {
-    before: change.before,
-    after: change.after,
-    op: change.op,
+/** The old and new key of an update that changed the primary key; undefined for any other change. */
+export function keyMove(table: TableConfig, change: CapturedChange): { readonly from: Row; readonly to: Row } | undefined {
+  if (change.op !== 'u' || change.before === null || change.after === null) return undefined;
+  const from = keyOf(table, change.before);
+  const to = keyOf(table, change.after);
+  return JSON.stringify(from) === JSON.stringify(to) ? undefined : { from, to };
+}
+
+function changeEvent(table: TableConfig, change: CapturedChange, now: number, op: ChangeEvent['op'], before: Row | null, after: Row | null): ChangeEvent {
+  return {
+    before,
+    after,
+    op,
     ts_ms: now,
     source: {
       system: table.system,
@@ -51,8 +59,25 @@ export function changeRecord(table: TableConfig, change: CapturedChange, now: nu
       txId: change.txId,
     },
   };
-  const image = change.after ?? change.before ?? {};
-  return record(table, event, changeEventId(table, change.changeId), keyOf(table, image));
+}
+
+/**
+ * The records of one captured change. An update that changed the primary key becomes two, as
+ * Debezium publishes it: a delete under the old key (header __debezium.newkey) and then a create
+ * under the new key (header __debezium.oldkey), so each key's partition sees its own end of the
+ * move in order. docs/primary-key-updates.md says what id-translation makes of the pair.
+ */
+export function changeRecords(table: TableConfig, change: CapturedChange, now: number): OutboundRecord[] {
+  const move = keyMove(table, change);
+  const eventId = changeEventId(table, change.changeId);
+  if (!move) {
+    const image = change.after ?? change.before ?? {};
+    return [record(table, changeEvent(table, change, now, change.op, change.before, change.after), eventId, keyOf(table, image))];
+  }
+  return [
+    record(table, changeEvent(table, change, now, 'd', change.before, null), `${eventId}:old-key`, move.from, { [RekeyHeaders.newKey]: JSON.stringify(move.to) }),
+    record(table, changeEvent(table, change, now, 'c', null, change.after), eventId, move.to, { [RekeyHeaders.oldKey]: JSON.stringify(move.from) }),
+  ];
 }
 
 export function snapshotRecord(table: TableConfig, snapshotId: string, row: Row, now: number): OutboundRecord {

@@ -6,7 +6,7 @@ import { DataError, errorKind, errorMessage } from '@sync/errors';
 import type { Row } from '@sync/contracts';
 import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
-import { changeRecord, keyOf, snapshotRecord } from './change-record.builder';
+import { changeRecords, keyOf, snapshotRecord } from './change-record.builder';
 import type { CaptureMetrics } from './capture.metrics';
 import { entityName, snapshotRate, type CaptureState, type SnapshotProgress } from './capture-state';
 import { importDeadLetter, type RejectedImport } from './import-dead-letter.builder';
@@ -243,8 +243,7 @@ export class TableCaptureRunner {
     if (fresh.length > 0 || rejected.length > 0) {
       const candidates: Candidate[] = [];
       for (const c of fresh) {
-        const candidate = this.candidate(c, now, rejected);
-        if (candidate) candidates.push(candidate);
+        candidates.push(...this.candidates(c, now, rejected));
       }
       const published = new Set(await this.publishOrDeadLetter(candidates, rejected, now));
       for (const c of fresh) if (published.has(c.changeId)) this.metrics.rows.inc({ entity: this.entity, op: c.op });
@@ -282,15 +281,17 @@ export class TableCaptureRunner {
     this.metrics.lagSeconds.set({ entity: this.entity }, await this.source.pendingAgeSeconds(position));
   }
 
-  /** The record for a change, or undefined (and a rejection noted) when it cannot be one. */
-  private candidate(c: CapturedChange, now: number, rejected: RejectedImport[]): Candidate | undefined {
+  /** The records of a change (two for a primary-key update), or none (and a rejection noted) when it cannot be published. */
+  private candidates(c: CapturedChange, now: number, rejected: RejectedImport[]): Candidate[] {
     const key = keyOf(this.table, c.after ?? c.before ?? {});
     try {
-      return { record: changeRecord(this.table, c, now), changeId: c.changeId, key, txId: c.txId };
+      const records = changeRecords(this.table, c, now);
+      // A primary-key update gives two records, each under its own key.
+      return records.map((record) => ({ record, changeId: c.changeId, key: records.length === 1 ? key : (JSON.parse(String(record.key)) as Row), txId: c.txId }));
     } catch (err) {
       if (errorKind(err) !== 'data') throw err;
       rejected.push({ table: this.table, changeId: c.changeId, key, txId: c.txId, rejection: 'poison', error: err });
-      return undefined;
+      return [];
     }
   }
 

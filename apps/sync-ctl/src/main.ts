@@ -2,13 +2,24 @@ import 'reflect-metadata';
 import { loadEnv, type AppEnv } from '@sync/config';
 import { EXIT } from './command';
 import { COMMANDS } from './commands';
+import { CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_MS, parseConnectTimeout } from './dependency';
 import { dispatch } from './dispatcher';
 
+/** Exits once stdout and stderr are flushed: client libraries may still hold timers (kafkajs retries). */
+function exit(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 let env: AppEnv;
+let connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
 try {
   env = loadEnv();
+  const timeout = process.env[CONNECT_TIMEOUT_ENV];
+  if (timeout !== undefined && timeout !== '') connectTimeoutMs = parseConnectTimeout(timeout, CONNECT_TIMEOUT_ENV);
 } catch (err) {
-  process.stderr.write(`sync-ctl: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`sync-ctl: ${message}\n`);
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: EXIT.usage, kind: 'usage', message } })}\n`);
   process.exit(EXIT.usage);
 }
 void dispatch(COMMANDS, process.argv.slice(2), {
@@ -16,6 +27,8 @@ void dispatch(COMMANDS, process.argv.slice(2), {
   err: (text) => process.stderr.write(`${text}\n`),
   pipelineFile: env.pipelineFile,
   env,
-}).then((code) => {
-  process.exitCode = code;
+  connectTimeoutMs,
+}).then(exit, (err: unknown) => {
+  process.stderr.write(`sync-ctl: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+  exit(EXIT.internal);
 });

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule } from '@nestjs/common';
-import { ConfigValidationError, describeEnv, loadEnv, loadPipelineFile, resolveKafkaSettings } from '@sync/config';
+import { ConfigValidationError, describeEnv, loadEnv, resolveKafkaSettings } from '@sync/config';
+import { appMappers } from '@sync/custom-mappers';
+import { loadCheckedPipeline } from '@sync/mapping';
 import type { AppName } from '@sync/config';
 import { createLogger, NestJsonLogger } from '@sync/observability';
 import type { AppContext } from './app-context';
@@ -20,8 +22,12 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
   let ctx: AppContext;
   try {
     const env = loadEnv(undefined, { app, requireApp: true });
-    const pipeline = loadPipelineFile(env.pipelineFile);
+    // The whole pipeline (mappings included), as `sync-ctl validate` checks it: a file one app
+    // would refuse stops every app, not only the one that reads the broken section.
+    const { pipeline, warnings } = loadCheckedPipeline(env.pipelineFile, appMappers());
     const logger = createLogger(app, env.log.level);
+    // Said once, by the app that runs the rules, not four times.
+    if (app === 'domain-transform') for (const warning of warnings) logger.warn({ path: warning.path }, `pipeline: ${warning.message}`);
     const kafka = resolveKafkaSettings(pipeline, env);
     ctx = {
       app,

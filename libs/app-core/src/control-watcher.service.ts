@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Topics, parseJsonValue } from '@sync/contracts';
-import { controlKey, ControlState, parseControlMessage, type ControlChange, type ControlMessage } from '@sync/control';
+import { controlKey, ControlState, initialStates, parseControlMessage, type ControlChange, type ControlMessage } from '@sync/control';
 import { type BatchConsumerRunner } from '@sync/kafka';
 import { errorMessage } from '@sync/errors';
 import { ReadinessRegistry } from '@sync/observability';
@@ -15,7 +15,7 @@ import { APP_CONTEXT } from './tokens';
  */
 @Injectable()
 export class ControlWatcher implements OnModuleInit {
-  readonly state = new ControlState();
+  readonly state: ControlState;
   private readonly listeners: Array<(change: ControlChange) => void> = [];
   private runner: BatchConsumerRunner | undefined;
 
@@ -23,7 +23,10 @@ export class ControlWatcher implements OnModuleInit {
     @Inject(APP_CONTEXT) private readonly ctx: AppContext,
     @Inject(KafkaCoreService) private readonly kafka: KafkaCoreService,
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
-  ) {}
+  ) {
+    // Entities declared `initialState: disabled` stay disabled until a control record says otherwise.
+    this.state = new ControlState(initialStates(ctx.pipeline));
+  }
 
   onModuleInit(): void {
     this.kafka.onConnected(

@@ -31,10 +31,12 @@ export {
 export {
   CAPTURE_MODES,
   CONFLICT_POLICIES,
+  INITIAL_STATES,
   SASL_MECHANISMS,
   type CaptureConfig,
   type CaptureMode,
   type ConflictPolicy,
+  type InitialState,
   type ConnectionConfig,
   type ForeignKeyConfig,
   type IdTranslationConfig,
@@ -56,3 +58,5 @@ export { resolveKafkaSettings, type KafkaSettings } from './kafka-settings';
 export { resolveLegacyDbOptions, type LegacyDbSettings } from './legacy-db-settings';
 export { mssqlUrlProblem, MSSQL_URL_FORM } from './mssql-url';
 export type { ResolvedTls } from './secret-collector';
+export { pipelineJsonSchema } from './pipeline.json-schema';
+export type { JsonSchema } from './config.validators';

@@ -34,6 +34,7 @@ export const PIPELINE_DEFAULTS = {
   retentionMs: 86_400_000,
   parkTimeoutMs: 3_600_000,
   mergeWaitMs: 300_000,
+  rekeyWaitMs: 30_000,
   cacheSize: 100_000,
   groupPrefix: 'id-translation',
   legacyWriteback: {
@@ -57,6 +58,7 @@ export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap
     idTranslation: {
       parkTimeoutMs: pipeline.idTranslation?.parkTimeoutMs ?? PIPELINE_DEFAULTS.parkTimeoutMs,
       mergeWaitMs: pipeline.idTranslation?.mergeWaitMs ?? PIPELINE_DEFAULTS.mergeWaitMs,
+      rekeyWaitMs: pipeline.idTranslation?.rekeyWaitMs ?? PIPELINE_DEFAULTS.rekeyWaitMs,
       cacheSize: pipeline.idTranslation?.cacheSize ?? PIPELINE_DEFAULTS.cacheSize,
       groupPrefix: pipeline.idTranslation?.groupPrefix ?? PIPELINE_DEFAULTS.groupPrefix,
     },
@@ -159,6 +161,7 @@ function normalizeTable(
     identityInsert: table.identityInsert ?? false,
     ...(table.merge != null && { merge: { group: table.merge.group, on: table.merge.on } }),
     ...(table.allocateKeysFrom != null && { allocateKeysFrom: table.allocateKeysFrom }),
+    initialState: table.initialState ?? 'enabled',
   };
 }
 

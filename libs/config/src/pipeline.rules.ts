@@ -17,7 +17,7 @@ import type { LocatedIssue } from './validation-issues';
 // Checks spanning several fields or systems. They run even when class-validator found problems, so
 // one run reports everything; each rule therefore re-checks the types it relies on.
 
-const MODE_FIELDS: Record<CaptureMode, readonly (keyof CaptureSchema)[]> = {
+export const MODE_FIELDS: Record<CaptureMode, readonly (keyof CaptureSchema)[]> = {
   trigger: ['changelogTable', 'retentionMs', 'notify'],
   changelog: ['changelogTable', 'positionColumns', 'operationColumn', 'operationValues', 'keysOnly', 'changelogSchema', 'watermarkColumn', 'keyColumns', 'rowImageColumn'],
   cdc: ['captureInstance', 'resnapshotOnGap'],

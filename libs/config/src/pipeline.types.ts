@@ -7,6 +7,10 @@ export type CaptureMode = (typeof CAPTURE_MODES)[number];
 export const CONFLICT_POLICIES = ['legacy-wins', 'new-wins', 'last-writer-wins'] as const;
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 
+/** `initialState` of a table: its switches while sync.control holds no record for it. */
+export const INITIAL_STATES = ['enabled', 'disabled'] as const;
+export type InitialState = (typeof INITIAL_STATES)[number];
+
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
@@ -67,6 +71,12 @@ export interface IdTranslationConfig {
    * first; past it the row gets its key-based id (and cannot merge any more).
    */
   readonly mergeWaitMs: number;
+  /**
+   * How long legacy events wait, per partition, for the other end of a primary-key move (the
+   * delete of the old key, or a parent's move its child followed); past it the end that is there
+   * makes the move. docs/primary-key-updates.md.
+   */
+  readonly rekeyWaitMs: number;
   /** Key-map entries kept in memory per replica (0 disables the cache). */
   readonly cacheSize: number;
   /** Consumer groups are `<groupPrefix>.legacy`, `.writeback` and `.links`. */
@@ -151,6 +161,11 @@ export interface TableConfig {
    * upwards for rows the new side (or another source) inserts.
    */
   readonly allocateKeysFrom?: number;
+  /**
+   * Both switches (legacy→new capture, new→legacy write-back) of the entity until `sync-ctl enable`
+   * or `disable` writes a record for it on sync.control (default enabled).
+   */
+  readonly initialState: InitialState;
 }
 
 export interface MergeConfig {

@@ -6,6 +6,16 @@ export const Headers = {
   causationId: 'causation-id',
 } as const;
 
+/**
+ * Headers of a primary-key update, which is published as a delete of the old key and a create of
+ * the new key (Debezium's names and values: the other key as its JSON message key). The delete
+ * carries the new key, the create the old one; id-translation moves the row's global id with them.
+ */
+export const RekeyHeaders = {
+  oldKey: '__debezium.oldkey',
+  newKey: '__debezium.newkey',
+} as const;
+
 export type HeaderMap = Readonly<Record<string, string>>;
 
 /** Origin value for changes made by a legacy system (as opposed to a new service or the suite). */

@@ -1,6 +1,6 @@
 export { Topics, TopicPatterns, COMPACTED_TOPICS, parseTableTopic } from './topics';
 export type { TableRef } from './topics';
-export { Headers, legacyOrigin, assertCleanHeaders } from './headers';
+export { Headers, RekeyHeaders, legacyOrigin, assertCleanHeaders } from './headers';
 export { cleanText, cleanRow } from './clean-text';
 export type { HeaderMap } from './headers';
 export { parseChangeEvent } from './change-event';

@@ -98,3 +98,54 @@ export function firstMergeWait(plans: readonly ForwardPlan[], isKnown: (ref: Loc
   }
   return undefined;
 }
+
+/**
+ * One end of a primary-key update, which legacy-import publishes as a delete of the old key
+ * (carrying the new key) and a create of the new key (carrying the old key).
+ */
+export interface KeyMove {
+  /** `old-end`: the delete under the old key; `new-end`: the create under the new key. */
+  readonly end: 'old-end' | 'new-end';
+  readonly from: LocalKeyRef;
+  readonly to: LocalKeyRef;
+}
+
+/** The key move a change event is one end of, read from its header (the other key's JSON); undefined for any other event. */
+export function keyMoveOf(plan: ForwardPlan, otherKeyHeader: { readonly newKey?: string; readonly oldKey?: string }): KeyMove | undefined {
+  const end = plan.event.op === 'd' && otherKeyHeader.newKey !== undefined ? 'old-end' : plan.event.op === 'c' && otherKeyHeader.oldKey !== undefined ? 'new-end' : undefined;
+  if (end === undefined) return undefined;
+  const header = end === 'old-end' ? otherKeyHeader.newKey! : otherKeyHeader.oldKey!;
+  const name = end === 'old-end' ? 'header __debezium.newkey' : 'header __debezium.oldkey';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(header);
+  } catch {
+    throw new ContractError(`${name}: must be the other key as a JSON object`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ContractError(`${name}: must be the other key as a JSON object`);
+  const columns = plan.table.config.key;
+  const localKey = canonicalKey(columns, parsed as Row);
+  if (localKey === undefined) throw new ContractError(`${name}: key [${columns.join(', ')}] has a null or missing column`);
+  const other: LocalKeyRef = { system: plan.row.system, tableRef: plan.row.tableRef, localKey, keyValues: keyValues(columns, parsed as Row) };
+  return end === 'old-end' ? { end, from: plan.row, to: other } : { end, from: other, to: plan.row };
+}
+
+/**
+ * Foreign-key targets an update moved from one row to another: the target the before image
+ * named, by the reference's index. A parent whose primary key changed moves every child with
+ * ON UPDATE CASCADE, and the children's events may be read before the parent's move.
+ */
+export function movedReferenceSources(plan: ForwardPlan): Map<number, LocalKeyRef> {
+  const out = new Map<number, LocalKeyRef>();
+  const before = plan.event.before;
+  if (plan.event.op !== 'u' || before === null) return out;
+  plan.references.forEach(({ fk, ref }, i) => {
+    if (ref === null) return;
+    const was = canonicalKey(fk.columnsInTargetKeyOrder, before);
+    if (was === undefined || was === ref.localKey) return;
+    const values: Row = {};
+    fk.target.key.forEach((column, j) => (values[column] = before[fk.columnsInTargetKeyOrder[j]!]));
+    out.set(i, { system: ref.system, tableRef: ref.tableRef, localKey: was, keyValues: values });
+  });
+  return out;
+}

@@ -1,5 +1,5 @@
 import { ContractError, type Row, type WritebackCommand, type WritebackRequest } from '@sync/contracts';
-import { keyValues } from './canonical-key';
+import { canonicalKey, keyValues } from './canonical-key';
 import { tableRefOf, type IndexedTable, type TableIndex } from './table-index';
 
 /** What the key map knows about a global id in one target table. */
@@ -49,6 +49,22 @@ function without(columns: Row, drop: readonly string[]): Row {
 }
 
 /**
+ * The key a known row moves to when the request writes its key columns with other values (the
+ * new side changed a natural key that is the legacy primary key); undefined when it does not.
+ * Keys the database generates, or the key map allocates, are not the new side's to change.
+ */
+function movedKey(table: IndexedTable, current: Row, columns: Row): Row | undefined {
+  const { config } = table;
+  if (config.generatedKey || config.allocateKeysFrom !== undefined) return undefined;
+  if (!config.key.some((column) => column in columns)) return undefined;
+  const next: Row = {};
+  for (const column of config.key) next[column] = column in columns ? columns[column] : current[column];
+  const text = canonicalKey(config.key, next);
+  if (text === undefined) throw new ContractError(`columns: key [${config.key.join(', ')}] of ${config.system}.${table.tableRef} cannot be set to null`);
+  return text === canonicalKey(config.key, current) ? undefined : next;
+}
+
+/**
  * Turns a request keyed by global ids into a command with legacy keys, or says to park or skip it.
  * Pure: every key-map fact comes from `view`.
  */
@@ -95,7 +111,8 @@ export function resolveRequest(request: WritebackRequest, table: IndexedTable, v
   const isOwnInsert = (own.kind === 'pending' || own.kind === 'known') && own.insertedBy === request.commandId;
   if (own.kind === 'known' && !(isOwnInsert && config.generatedKey)) {
     // Known row, or a replay of an insert whose key we allocated: the same key as the first time.
-    return { kind: 'command', command: { ...common, columns: dataColumns, key: own.key } };
+    const newKey = request.op === 'upsert' ? movedKey(table, own.key, columns) : undefined;
+    return { kind: 'command', command: { ...common, columns: dataColumns, key: own.key, ...(newKey ? { newKey } : {}) } };
   }
   if (own.kind === 'known' || own.kind === 'pending') {
     // Replay of the insert that made the row pending: the same command as the first time.

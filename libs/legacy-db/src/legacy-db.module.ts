@@ -1,8 +1,8 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { resolveLegacyDbOptions, type PipelineConfig } from '@sync/config';
 import { MetricsRegistry, ReadinessRegistry, type AppLogger } from '@sync/observability';
-import { createLegacyDb } from './legacy-db.factory';
-import type { LegacyDb } from './legacy-db.interface';
+import { createLegacyDb } from './dialects';
+import type { LegacyDb } from './core/legacy-db.interface';
 
 export const LEGACY_DB_SETUP = Symbol('LEGACY_DB_SETUP');
 

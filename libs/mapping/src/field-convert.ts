@@ -17,11 +17,8 @@ export function convertField(value: unknown, type: FieldType | undefined): unkno
     }
     case 'boolean':
       return toBoolean(value);
-    case 'date': {
-      const d = typeof value === 'number' ? new Date(value) : typeof value === 'string' ? new Date(value) : undefined;
-      if (d === undefined || Number.isNaN(d.getTime())) throw new Error(`cannot convert ${describe(value)} to a date`);
-      return d.toISOString();
-    }
+    case 'date':
+      return toIsoTimestamp(value);
     case 'json':
       if (typeof value !== 'string') return value;
       try {
@@ -30,6 +27,38 @@ export function convertField(value: unknown, type: FieldType | undefined): unkno
         throw new Error(`${describe(value)} is not valid JSON`);
       }
   }
+}
+
+// ISO-8601 date or date-time: day, optional time, optional fraction, optional offset.
+const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/**
+ * `type: date`: an ISO-8601 UTC timestamp with milliseconds. A conversion never loses precision
+ * silently: sub-millisecond digits (PostgreSQL timestamps have microseconds, SQL Server datetime2
+ * 100 ns) or a fractional epoch millisecond are errors (the message is dead-lettered naming the
+ * field); keep such values as text with `type: string`. A date-time without an offset is UTC, not
+ * the process's local time zone.
+ */
+function toIsoTimestamp(value: unknown): string {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) throw new Error(`${describe(value)} has a fraction of a millisecond: type date would drop it (use type: number or string)`);
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) throw new Error(`cannot convert ${describe(value)} to a date`);
+    return d.toISOString();
+  }
+  if (typeof value !== 'string') throw new Error(`cannot convert ${describe(value)} to a date`);
+  const iso = ISO.exec(value.trim());
+  let text = value;
+  if (iso !== null) {
+    const [, day, time, fraction, offset] = iso;
+    if (fraction !== undefined && /[1-9]/.test(fraction.slice(3))) {
+      throw new Error(`${describe(value)} has sub-millisecond digits: type date keeps milliseconds and would drop them (use type: string to keep the text)`);
+    }
+    text = time === undefined ? day! : `${day}T${time}${fraction === undefined ? '' : `.${fraction.slice(0, 3)}`}${offset ?? 'Z'}`;
+  }
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw new Error(`cannot convert ${describe(value)} to a date`);
+  return d.toISOString();
 }
 
 // Legacy schemas store flags as bit/char columns: 1/0, 'Y'/'N', 'true'/'false'.

@@ -10,3 +10,6 @@ export type { DomainEventAttributes, DecodedDomainEvent, LegacyVersionRef } from
 export { deterministicId, domainEventIdentity } from './deterministic-id';
 export { FIELD_TYPES } from './mapping.types';
 export type { MappingSet, FieldType, TableTarget } from './mapping.types';
+export { loadCheckedPipeline, crossCheck } from './pipeline.check';
+export type { CheckedPipeline, PipelineProblem } from './pipeline.check';
+export { mappingsJsonSchema } from './mapping.json-schema';

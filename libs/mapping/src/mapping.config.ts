@@ -17,9 +17,19 @@ import {
 } from './mapping.types';
 import { SchemaRegistry } from './schema.registry';
 
-const OPS: readonly ChangeOp[] = ['c', 'u', 'd', 'r'];
+/** The fields each part of the mappings may have (the JSON Schema in mapping.json-schema.ts states their types). */
+export const MAPPING_KEYS = {
+  mapping: ['source', 'aggregate', 'version', 'events', 'reverse', 'schemas', 'mapper'],
+  event: ['type', 'on', 'when', 'fields', 'schema'],
+  reverse: ['event', 'target', 'op', 'columns', 'references', 'mapper'],
+  replication: ['name', 'from', 'to', 'columns', 'references'],
+  field: ['expr', 'type', 'default'],
+  table: ['system', 'schema', 'table'],
+} as const satisfies Record<string, readonly string[]>;
+
+export const OPS: readonly ChangeOp[] = ['c', 'u', 'd', 'r'];
 const DEFAULT_OPS: readonly ChangeOp[] = ['c', 'u', 'r'];
-const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+export const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
 
 type Raw = Record<string, unknown>;
 
@@ -77,7 +87,7 @@ class Loader {
   private mapping(name: string, raw: unknown, forward: ForwardMapping[], reverse: ReverseRule[]): void {
     const path = `mappings.${name}`;
     if (!isRecord(raw)) return void this.issue(path, 'must be a mapping with aggregate, source and events');
-    this.checkKeys(raw, path, ['source', 'aggregate', 'version', 'events', 'reverse', 'schemas', 'mapper']);
+    this.checkKeys(raw, path, MAPPING_KEYS.mapping);
     const aggregate = this.string(raw['aggregate'], `${path}.aggregate`);
     const version = raw['version'] === undefined ? 1 : raw['version'];
     if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
@@ -123,7 +133,7 @@ class Loader {
 
   private eventRule(mapping: string, raw: unknown, path: string, topic: string, aggregate: string, version: number, custom: boolean): EventRule | undefined {
     if (!isRecord(raw)) return this.issue(path, 'must be a mapping with type and fields');
-    this.checkKeys(raw, path, ['type', 'on', 'when', 'fields', 'schema']);
+    this.checkKeys(raw, path, MAPPING_KEYS.event);
     const type = this.eventType(raw['type'], `${path}.type`);
     const ops = this.ops(raw['on'], `${path}.on`);
     const when = raw['when'] === undefined ? undefined : this.expression(raw['when'], `${path}.when`);
@@ -136,7 +146,7 @@ class Loader {
 
   private reverseRule(mapping: string, raw: unknown, path: string, topic: string, aggregate: string, version: number): ReverseRule | undefined {
     if (!isRecord(raw)) return this.issue(path, 'must be a mapping with event, target and columns');
-    this.checkKeys(raw, path, ['event', 'target', 'op', 'columns', 'references', 'mapper']);
+    this.checkKeys(raw, path, MAPPING_KEYS.reverse);
     const eventType = this.eventType(raw['event'], `${path}.event`);
     const target = this.table(raw['target'], `${path}.target`);
     const op = raw['op'] ?? 'upsert';
@@ -155,7 +165,7 @@ class Loader {
 
   private replicationRule(raw: unknown, path: string): ReplicationRule | undefined {
     if (!isRecord(raw)) return this.issue(path, 'must be a mapping with name, from, to and columns');
-    this.checkKeys(raw, path, ['name', 'from', 'to', 'columns', 'references']);
+    this.checkKeys(raw, path, MAPPING_KEYS.replication);
     const name = this.string(raw['name'], `${path}.name`);
     const from = this.table(raw['from'], `${path}.from`);
     const to = this.table(raw['to'], `${path}.to`);
@@ -215,7 +225,7 @@ class Loader {
       return expr ? { name, path, expr } : undefined;
     }
     if (!isRecord(spec)) return this.issue(path, 'must be a JSONata expression or { expr, type, default }');
-    this.checkKeys(spec, path, ['expr', 'type', 'default']);
+    this.checkKeys(spec, path, MAPPING_KEYS.field);
     const expr = this.expression(spec['expr'], `${path}.expr`);
     const type = spec['type'];
     if (type !== undefined && !FIELD_TYPES.includes(type as FieldType)) {
@@ -266,7 +276,7 @@ class Loader {
   /** Resolves `{ system, table, schema? }` against the systems of the pipeline file. */
   private table(raw: unknown, path: string): TableTarget | undefined {
     if (!isRecord(raw)) return this.issue(path, 'must be { system, table } (schema optional)');
-    this.checkKeys(raw, path, ['system', 'schema', 'table']);
+    this.checkKeys(raw, path, MAPPING_KEYS.table);
     const systemName = this.string(raw['system'], `${path}.system`);
     const tableName = this.string(raw['table'], `${path}.table`);
     if (systemName === undefined || tableName === undefined) return undefined;

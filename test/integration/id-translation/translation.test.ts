@@ -59,7 +59,7 @@ describe('id-translation on real Kafka and PostgreSQL', () => {
     await producer.connect();
     replica = await TranslationReplica.start(pipeline(yaml(group)), db.url);
     out = await new TopicCollector().start([
-      Topics.keyed(t(SRC, 'orders')), Topics.keyed(t(SRC, 'lines')), Topics.resolved(t(SRC, 'lines')),
+      Topics.keyed(t(SRC, 'orders')), Topics.keyed(t(SRC, 'lines')), Topics.resolved(t(SRC, 'lines')), Topics.resolved(t(SRC, 'orders')),
       Topics.resolved(t(TGT, 'customers')), Topics.resolved(t(TGT, 'orders')), Topics.dlq('id-translation'),
     ]);
   });
@@ -161,5 +161,32 @@ describe('id-translation on real Kafka and PostgreSQL', () => {
       await shortLived.stop();
     }
   });
-});
 
+  it('a primary-key update keeps the global id both ways: the legacy move re-points it, a new-side key change moves the key map and the command', async () => {
+    const legacy = (key: string, value: string, headers: Record<string, string>) => ({ topic: Topics.legacy(t(SRC, 'orders')), key, value, headers: { origin: `legacy:${SRC}`, ...headers } });
+    const entryOf = async (localKey: string) =>
+      ((await replica.dataSource.query('SELECT global_id FROM keymap_entry WHERE system = $1 AND table_ref = $2 AND local_key = $3', [SRC, 'public.orders', localKey])) as Array<{ global_id: string }>)[0]?.global_id;
+    const keyedFor = (globalId: string) => out.on(Topics.keyed(t(SRC, 'orders'))).map((c) => parseKeyedChangeEvent(c.value)).filter((e) => e.globalId === globalId);
+
+    await producer.send([legacy('{"region":"eu","no":50}', changeEvent(SRC, 'orders', 'c', { region: 'eu', no: 50, total: 1 }, 50), { 'event-id': 'pk-1' })]);
+    const G = legacyGlobalId(SRC, 'public.orders', '["eu","50"]');
+    await waitFor('order 50 keyed', () => (keyedFor(G).length === 1 ? true : undefined));
+
+    // UPDATE orders SET no = 51 WHERE region = 'eu' AND no = 50, as legacy-import publishes it.
+    await producer.send([
+      legacy('{"region":"eu","no":50}', changeEvent(SRC, 'orders', 'd', { region: 'eu', no: 50, total: 1 }, 51), { 'event-id': 'pk-2:old-key', '__debezium.newkey': '{"region":"eu","no":51}' }),
+      legacy('{"region":"eu","no":51}', changeEvent(SRC, 'orders', 'c', { region: 'eu', no: 51, total: 1 }, 51), { 'event-id': 'pk-2', '__debezium.oldkey': '{"region":"eu","no":50}' }),
+    ]);
+    const moved = await waitFor('the move keyed', () => (keyedFor(G).length === 2 ? keyedFor(G)[1] : undefined));
+    assert.deepEqual([moved.op, moved.after], ['u', { region: 'eu', no: 51, total: 1 }], 'one aggregate, updated, with its new legacy key');
+    assert.equal(await entryOf('["eu","51"]'), G);
+    assert.equal(await entryOf('["eu","50"]'), undefined);
+
+    // The new side changes the natural key that is the legacy key: the command moves the row in place.
+    await producer.send([{ topic: Topics.writeback(t(SRC, 'orders')), key: G, value: writebackRequest(SRC, 'orders', 'pk-wb', G, { no: 52, total: 2 }), headers: { origin: 'service:it' } }]);
+    const resolved = await waitFor('the move command', () => out.on(Topics.resolved(t(SRC, 'orders'))).map((c) => parseWritebackCommand(c.value)).find((c) => c.commandId === 'pk-wb'));
+    assert.deepEqual([resolved.key, resolved.newKey, resolved.columns], [{ region: 'eu', no: 51 }, { region: 'eu', no: 52 }, { total: 2 }]);
+    assert.equal(await entryOf('["eu","52"]'), G);
+    assert.equal(keyedFor(G).length, 2, 'nothing more went to the new side');
+  });
+});

@@ -3,23 +3,19 @@ import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import sql from 'mssql';
 import type { CaptureConfig, SystemConfig, TableConfig } from '@sync/config';
-import {
-  type CapturedChange,
-  type CaptureSource,
-  MssqlCdcSource,
-  MssqlChangelogSource,
-  MssqlLegacyDb,
-  MssqlTriggerSource,
-  mssqlChangelogDdl,
-  mssqlChangelogDropDdl,
-} from '@sync/legacy-db';
+import { type CapturedChange, type CaptureSource } from '@sync/legacy-db';
+import { MssqlCdcSource } from '../../../libs/legacy-db/src/mssql/mssql-cdc.source';
+import { MssqlChangelogSource } from '../../../libs/legacy-db/src/mssql/mssql-changelog.source';
+import { MssqlLegacyDb } from '../../../libs/legacy-db/src/mssql/mssql.legacy-db';
+import { MssqlTriggerSource } from '../../../libs/legacy-db/src/mssql/mssql-trigger.source';
+import { mssqlChangelogDdl, mssqlChangelogDropDdl } from '../../../libs/legacy-db/src/mssql/mssql-changelog.ddl';
 import { MssqlTestDatabase } from '../../support/mssql-database';
 import { waitFor } from '../../support/wait-for';
 
 const common = { batchSize: 500, pollIntervalMs: 100 };
 
 function table(name: string, key: string[], capture: CaptureConfig, schema = 'dbo'): TableConfig {
-  return { system: 'erp', schema, name, key, capture, foreignKeys: [], conflictPolicy: 'legacy-wins', staleAfterMs: 60_000, generatedKey: false, identityInsert: false };
+  return { system: 'erp', schema, name, key, capture, foreignKeys: [], conflictPolicy: 'legacy-wins', staleAfterMs: 60_000, generatedKey: false, identityInsert: false, initialState: 'enabled' };
 }
 
 function system(tables: TableConfig[]): SystemConfig {

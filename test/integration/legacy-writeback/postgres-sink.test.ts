@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parsePipeline, type SystemConfig, type TableConfig } from '@sync/config';
-import { applyDdl, changelogDdl, createLegacyDb, createWritebackSink, postgresWritebackStatements as pg, type LegacyDb, type PgStatement, type PgTableMeta, type SinkCommand, type WritebackSink } from '@sync/legacy-db';
+import { applyDdl, changelogDdl, createLegacyDb, createWritebackSink, type LegacyDb, type SinkCommand, type WritebackSink } from '@sync/legacy-db';
+import { type PgStatement, type PgTableMeta } from '../../../libs/legacy-db/src/postgres/postgres-writeback.sql';
+import { postgresWritebackStatements as pg } from '../../../libs/legacy-db/src/postgres/postgres-writeback.sink';
 import { LegacyDatabase } from '../../support/legacy-database';
 import { waitFor } from '../../support/wait-for';
 

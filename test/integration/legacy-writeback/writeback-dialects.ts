@@ -1,7 +1,8 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Client } from 'pg';
 import { quoteIdent, type Dialect, type SystemConfig, type TableConfig } from '@sync/config';
-import { changelogNames, mssqlChangelogNames } from '@sync/legacy-db';
+import { changelogNames } from '@sync/legacy-db';
+import { mssqlChangelogNames } from '../../../libs/legacy-db/src/mssql/mssql-changelog.ddl';
 import { LegacyDatabase } from '../../support/legacy-database';
 import { MssqlTestDatabase } from '../../support/mssql-database';
 import { testMssqlUrl } from '../../support/test-env';

@@ -40,6 +40,10 @@ describe('message contracts', () => {
     assert.deepEqual(parseWritebackRequest({ ...common, references: {} }).references, {});
     assert.deepEqual(parseWritebackCommand({ ...common, key: {} }).key, {}, 'an insert may leave the key to the database');
     assert.throws(() => parseWritebackCommand({ ...common, op: 'delete', key: {} }), /key: a delete needs the legacy key/);
+    assert.deepEqual(parseWritebackCommand({ ...common, key: { id: 5 }, newKey: { id: 9 } }).newKey, { id: 9 });
+    assert.throws(() => parseWritebackCommand({ ...common, key: { id: 5 }, newKey: { other: 9 } }), /newKey: must name the key columns/);
+    assert.throws(() => parseWritebackCommand({ ...common, key: { id: 5 }, newKey: { id: null } }), /newKey.id: must not be null/);
+    assert.throws(() => parseWritebackCommand({ ...common, key: {}, newKey: { id: 9 } }), /newKey: only an upsert of a row with a key/);
     assert.throws(() => parseWritebackCommand({ ...common, key: {}, occurredAt: 'yesterday' }), /occurredAt/);
   });
 

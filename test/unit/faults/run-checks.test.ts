@@ -17,5 +17,6 @@ describe('faults: reading sync-ctl verify --json', () => {
   it('reports nothing (a failed run) when verify printed no JSON', () => {
     assert.deepEqual(parseVerify(''), []);
     assert.deepEqual(parseVerify('verify: cannot connect'), []);
+    assert.deepEqual(parseVerify('{"ok":false,"error":{"code":3,"kind":"unreachable","message":"key map database unreachable at db:5432/keymap: refused","command":"verify"}}'), []);
   });
 });

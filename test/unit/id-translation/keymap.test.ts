@@ -61,7 +61,7 @@ describe('keymap: canonical keys and ids', () => {
   });
 
   it('reads the id-translation settings and table options from the pipeline', () => {
-    assert.deepEqual(PIPELINE.idTranslation, { parkTimeoutMs: 5000, mergeWaitMs: 300_000, cacheSize: 10, groupPrefix: 'it_ids' });
+    assert.deepEqual(PIPELINE.idTranslation, { parkTimeoutMs: 5000, mergeWaitMs: 300_000, rekeyWaitMs: 30_000, cacheSize: 10, groupPrefix: 'it_ids' });
     const customers = PIPELINE.systems.get('a')!.tables[0]!;
     assert.deepEqual(customers.merge, { group: 'person', on: ['email'] });
     assert.equal(PIPELINE.systems.get('a')!.tables[1]!.allocateKeysFrom, 1000);
@@ -122,6 +122,21 @@ function request(table: string, globalId: string, columns: Record<string, unknow
 }
 
 describe('keymap: write-back resolution', () => {
+  it('a request that writes other values into the key columns of a known row moves it: key = current, newKey = the new one', () => {
+    const req = request('orders', 'O', { region: 'eu', no: 8, total: 3 });
+    const res = resolveRequest(req, targetTable(req, index), view({ 'a|public.orders|O': { kind: 'known', key: { region: 'eu', no: 7 } } }));
+    assert.ok(res.kind === 'command');
+    assert.deepEqual([res.command.key, res.command.newKey, res.command.columns], [{ region: 'eu', no: 7 }, { region: 'eu', no: 8 }, { total: 3 }]);
+    const same = { ...req, columns: { region: 'eu', no: '7', total: 4 } };
+    const unchanged = resolveRequest(same, targetTable(same, index), view({ 'a|public.orders|O': { kind: 'known', key: { region: 'eu', no: 7 } } }));
+    assert.ok(unchanged.kind === 'command' && unchanged.command.newKey === undefined, 'the same key as text is no move');
+    const nulled = { ...req, columns: { no: null } };
+    assert.throws(() => resolveRequest(nulled, targetTable(nulled, index), view({ 'a|public.orders|O': { kind: 'known', key: { region: 'eu', no: 7 } } })), /cannot be set to null/);
+    const generated = request('customers', 'C', { id: 43, email: 'x@y' });
+    const kept = resolveRequest(generated, targetTable(generated, index), view({ 'a|public.customers|C': { kind: 'known', key: { id: 42 } } }));
+    assert.ok(kept.kind === 'command' && kept.command.newKey === undefined, 'a generated key is not the new side\'s to change');
+  });
+
   it('fills a composite foreign key from the referenced row and strips key columns', () => {
     const req = request('lines', 'L', { region: 'eu', order_no: 7, line: 1, qty: 3, o_no: 999 }, { 'o_no,o_region': 'O' });
     const res = resolveRequest(req, targetTable(req, index), view({ 'a|public.lines|L': { kind: 'known', key: { region: 'eu', order_no: 7, line: 1 } }, 'a|public.orders|O': { kind: 'known', key: { region: 'us', no: 5 } } }));

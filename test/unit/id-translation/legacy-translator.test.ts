@@ -33,15 +33,33 @@ function memoryRepository(): { repository: KeymapRepository; entries: Map<string
     insertEntries: async (items: readonly NewEntry[]) => {
       for (const e of items) if (!entries.has(refId(e.ref)) && ![...entries.values()].includes(e.globalId)) entries.set(refId(e.ref), e.globalId);
     },
+    moveKey: async (from: LocalKeyRef, to: LocalKeyRef) => {
+      const id = entries.get(refId(from));
+      if (id === undefined || entries.has(refId(to))) return undefined;
+      entries.delete(refId(from));
+      entries.set(refId(to), id);
+      return id;
+    },
   } as unknown as KeymapRepository;
   return { repository, entries };
 }
 
 let offset = 0;
-function message(table: string, row: Record<string, unknown>): InboundMessage {
-  const value = { op: 'r', before: null, after: row, source: { system: 'a', schema: 'public', table, position: String(++offset), committedAt: '2025-01-01T00:00:00Z', txId: null }, ts_ms: 1 };
-  return { topic: `legacy.a.public.${table}`, partition: 0, offset: String(offset), key: null, value: Buffer.from(JSON.stringify(value)), headers: {}, timestamp: '0' };
+function message(table: string, row: Record<string, unknown>, op = 'r', before: Record<string, unknown> | null = null, headers: Record<string, string> = {}): InboundMessage {
+  const value = { op, before, after: op === 'd' ? null : row, source: { system: 'a', schema: 'public', table, position: String(++offset), committedAt: '2025-01-01T00:00:00Z', txId: null }, ts_ms: 1 };
+  if (op === 'd') value.before = row;
+  return { topic: `legacy.a.public.${table}`, partition: 0, offset: String(offset), key: null, value: Buffer.from(JSON.stringify(value)), headers, timestamp: '0' };
 }
+
+/** The two records legacy-import publishes for `UPDATE ... SET id = to WHERE id = from`. */
+function keyMove(table: string, before: Record<string, unknown>, after: Record<string, unknown>): { oldEnd: InboundMessage; newEnd: InboundMessage } {
+  return {
+    oldEnd: message(table, before, 'd', null, { '__debezium.newkey': JSON.stringify({ id: after['id'] }) }),
+    newEnd: message(table, after, 'c', null, { '__debezium.oldkey': JSON.stringify({ id: before['id'] }) }),
+  };
+}
+
+const keyed = (record: { value: unknown }) => JSON.parse(String(record.value)) as { op: string; globalId: string; references: Record<string, string | null> };
 
 const reference = (record: { value: unknown }) => (JSON.parse(String(record.value)) as { references: Record<string, string | null> }).references['customer_id'];
 
@@ -83,5 +101,71 @@ describe('id-translation: legacy events wait for the merge-table rows they name'
     const { repository } = memoryRepository();
     const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 0, undefined, { mergeWaitMs: 0 });
     assert.equal((await translator.translate([message('orders', { id: 1, customer_id: 9 })])).handled, 1);
+  });
+});
+
+describe('id-translation: a primary-key update keeps the global id', () => {
+  const customers = (id: number): string => refId({ system: 'a', tableRef: 'public.customers', localKey: `["${id}"]` });
+
+  it('the delete of the old key moves the id; the create under the new key is an update of the same aggregate', async () => {
+    const { repository, entries } = memoryRepository();
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100, undefined, { rekeyWaitMs: 60_000 });
+    const [created] = (await translator.translate([message('customers', { id: 5, email: 'ada@x' })])).records;
+    const id = keyed(created!).globalId;
+    const move = keyMove('customers', { id: 5, email: 'ada@x' }, { id: 9, email: 'ada@x' });
+    const oldEnd = await translator.translate([move.oldEnd]);
+    assert.deepEqual([oldEnd.handled, oldEnd.records.length], [1, 0], 'the delete publishes nothing: the row lives on');
+    assert.equal(entries.get(customers(9)), id);
+    assert.equal(entries.has(customers(5)), false);
+    const newEnd = await translator.translate([move.newEnd]);
+    assert.deepEqual(newEnd.records.map((r) => [keyed(r).op, keyed(r).globalId]), [['u', id]]);
+  });
+
+  it('a create read before its delete waits rekeyWaitMs for it, then makes the move itself', async () => {
+    const { repository, entries } = memoryRepository();
+    let now = 0;
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100, undefined, { rekeyWaitMs: 5_000, now: () => now });
+    const id = keyed((await translator.translate([message('customers', { id: 5, email: 'ada@x' })])).records[0]!).globalId;
+    const move = keyMove('customers', { id: 5, email: 'ada@x' }, { id: 9, email: 'ada@x' });
+    assert.equal((await translator.translate([move.newEnd])).handled, 0, 'waits for the old key partition');
+    assert.equal(entries.has(customers(9)), false);
+    now += 5_000;
+    const late = await translator.translate([move.newEnd]);
+    assert.deepEqual(late.records.map((r) => [keyed(r).op, keyed(r).globalId]), [['u', id]]);
+    const oldEnd = await translator.translate([move.oldEnd]);
+    assert.deepEqual([oldEnd.handled, oldEnd.records.length], [1, 0]);
+    assert.equal(entries.get(customers(9)), id);
+  });
+
+  it('a child that followed its parent (ON UPDATE CASCADE) waits for the parent move and points at the same id', async () => {
+    const { repository } = memoryRepository();
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100, undefined, { rekeyWaitMs: 60_000 });
+    const parent = keyed((await translator.translate([message('customers', { id: 5, email: 'ada@x' })])).records[0]!).globalId;
+    await translator.translate([message('orders', { id: 1, customer_id: 5 })]);
+    const child = message('orders', { id: 1, customer_id: 9 }, 'u', { id: 1, customer_id: 5 });
+    assert.equal((await translator.translate([child])).handled, 0, 'the new parent key is not known yet');
+    const move = keyMove('customers', { id: 5, email: 'ada@x' }, { id: 9, email: 'ada@x' });
+    await translator.translate([move.oldEnd]);
+    const after = await translator.translate([child]);
+    assert.equal(after.handled, 1);
+    assert.equal(keyed(after.records[0]!).references['customer_id'], parent);
+  });
+
+  it('a move inside a batch splits it: events of the old key before it keep the id, a new row under the old key gets a new one', async () => {
+    const { repository } = memoryRepository();
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100, undefined, { rekeyWaitMs: 60_000 });
+    const move = keyMove('orders', { id: 1, customer_id: 3 }, { id: 2, customer_id: 3 });
+    const out = await translator.translate([message('orders', { id: 1, customer_id: 3 }), move.oldEnd, message('orders', { id: 1, customer_id: 4 }), move.newEnd]);
+    assert.equal(out.handled, 4);
+    const [first, reused, moved] = out.records.map(keyed);
+    assert.equal(moved!.globalId, first!.globalId, 'order 2 is the former order 1');
+    assert.equal(moved!.op, 'u');
+    assert.notEqual(reused!.globalId, first!.globalId, 'the reused key 1 is another row');
+  });
+
+  it('a header that is not a key is a data error of that message', async () => {
+    const { repository } = memoryRepository();
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100);
+    await assert.rejects(translator.translate([message('orders', { id: 2, customer_id: 3 }, 'c', null, { '__debezium.oldkey': '{"nope":1}' })]), /__debezium.oldkey: key \[id\]/);
   });
 });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePipeline } from '@sync/config';
-import { changelogDdl, createCaptureSource, createLegacyDb, MssqlCdcSource, MssqlChangelogSource, MssqlTriggerSource, type LegacyDb } from '@sync/legacy-db';
+import { changelogDdl, createCaptureSource, createLegacyDb, type LegacyDb } from '@sync/legacy-db';
+import { MssqlCdcSource } from '../../../libs/legacy-db/src/mssql/mssql-cdc.source';
+import { MssqlChangelogSource } from '../../../libs/legacy-db/src/mssql/mssql-changelog.source';
+import { MssqlTriggerSource } from '../../../libs/legacy-db/src/mssql/mssql-trigger.source';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { repoRoot } from '../../support/test-env';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DataError, EnvironmentError } from '@sync/errors';
-import { changeKeyProblem, decodeChanges, type CapturedChange } from '@sync/legacy-db';
+import { type CapturedChange } from '@sync/legacy-db';
+import { changeKeyProblem, decodeChanges } from '../../../libs/legacy-db/src/core/change-decoder';
 import { orderLines } from './mssql-fixtures';
 
 const base = { changeId: '7', committedAt: '2026-12-06T00:00:00.000Z', txId: '1', origin: null };

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { parse } from '@guanmingchiu/sqlparser-ts';
-import { INBOX_CLOCK_SQL, mssqlInboxPrune, postgresInboxPrune, type InboxPruneRule } from '@sync/legacy-db';
+import { INBOX_CLOCK_SQL, type InboxPruneRule } from '../../../libs/legacy-db/src/core/inbox-retention';
+import { mssqlInboxPrune } from '../../../libs/legacy-db/src/mssql/mssql-inbox-retention.sql';
+import { postgresInboxPrune } from '../../../libs/legacy-db/src/postgres/postgres-inbox-retention.sql';
 import { loadTsqlParser, parseTsql } from './tsql-parser';
 
 const rule: InboxPruneRule = {

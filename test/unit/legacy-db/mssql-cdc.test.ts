@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import {
-  cdcImage,
-  cdcPositionGap,
-  decodeLsnPosition,
-  decodeRowversion,
-  encodeLsnPosition,
-  encodeRowversion,
-  mssqlCdcQueries,
-  mssqlOriginCaptureInstance,
-  pairCdcRows,
-  rowversionBefore,
-  type CdcRow,
-  type MssqlStatement,
-} from '@sync/legacy-db';
+import { cdcImage, cdcPositionGap, mssqlCdcQueries, mssqlOriginCaptureInstance, pairCdcRows, type CdcRow } from '../../../libs/legacy-db/src/mssql/mssql-cdc.source';
+import { decodeLsnPosition, decodeRowversion, encodeLsnPosition, encodeRowversion, rowversionBefore } from '../../../libs/legacy-db/src/mssql/mssql-position';
+import { type MssqlStatement } from '../../../libs/legacy-db/src/mssql/mssql-statement';
 import { cdcCustomers, mssqlSystem } from './mssql-fixtures';
 import { loadTsqlParser, parseTsql } from './tsql-parser';
 

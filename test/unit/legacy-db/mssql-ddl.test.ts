@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { mssqlChangelogDdl, mssqlChangelogDropDdl, mssqlChangelogNames } from '@sync/legacy-db';
+import { mssqlChangelogDdl, mssqlChangelogDropDdl, mssqlChangelogNames } from '../../../libs/legacy-db/src/mssql/mssql-changelog.ddl';
 import { cdcCustomers, customers, mssqlSystem, orderLines, orders } from './mssql-fixtures';
 import { loadTsqlParser, parseTsql } from './tsql-parser';
 

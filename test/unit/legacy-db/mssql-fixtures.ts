@@ -14,6 +14,7 @@ export function mssqlTable(name: string, key: string[], capture: CaptureConfig, 
     staleAfterMs: 60_000,
     generatedKey: false,
     identityInsert: false,
+    initialState: 'enabled',
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mssqlPoolConfig, type LegacyDbOptions } from '@sync/legacy-db';
+import { type LegacyDbOptions } from '@sync/legacy-db';
+import { mssqlPoolConfig } from '../../../libs/legacy-db/src/mssql/mssql.legacy-db';
 
 const options = (url: string, extra: Partial<LegacyDbOptions> = {}): LegacyDbOptions => ({
   system: 'erp',

@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { LosslessNumber } from 'lossless-json';
-import {
-  changelogChangeId,
-  keyParam,
-  mapOperation,
-  mssqlCatalogQueries,
-  mssqlChangelogNames,
-  mssqlChangelogQueries,
-  mssqlTriggerQueries,
-  type MssqlStatement,
-} from '@sync/legacy-db';
+import { changelogChangeId, mapOperation, mssqlChangelogQueries } from '../../../libs/legacy-db/src/mssql/mssql-changelog.source';
+import { keyParam, mssqlCatalogQueries } from '../../../libs/legacy-db/src/mssql/mssql-table.catalog';
+import { mssqlChangelogNames } from '../../../libs/legacy-db/src/mssql/mssql-changelog.ddl';
+import { mssqlTriggerQueries } from '../../../libs/legacy-db/src/mssql/mssql-trigger.source';
+import { type MssqlStatement } from '../../../libs/legacy-db/src/mssql/mssql-statement';
 import { changelogCapture, orderLines, orders } from './mssql-fixtures';
 import { loadTsqlParser, parseTsql } from './tsql-parser';
 

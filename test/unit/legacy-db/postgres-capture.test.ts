@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeXidPosition, encodeXidPosition, normaliseRow, parseExactJson, valueKind, type ValueKind } from '@sync/legacy-db';
+import { decodeXidPosition, encodeXidPosition } from '../../../libs/legacy-db/src/postgres/postgres-xid-window';
+import { normaliseRow, parseExactJson, valueKind, type ValueKind } from '../../../libs/legacy-db/src/core/value-normalizer';
 
 describe('PostgreSQL xid window positions', () => {
   it('round-trips and rejects what is not a position', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyMssqlError, classifyPostgresError } from '@sync/legacy-db';
+import { classifyPostgresError } from '@sync/legacy-db';
+import { classifyMssqlError } from '../../../libs/legacy-db/src/mssql/mssql-sink-error';
 
 // A pool closing under a batch is the process stopping, never the command's fault: a `data`
 // answer here dead-lettered good commands during a rolling update.

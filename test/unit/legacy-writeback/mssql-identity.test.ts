@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TableConfig } from '@sync/config';
-import { explicitIdentityInsert, keyString, mssqlKeyedWrite, originRuns, SinkError, type SinkCommand } from '@sync/legacy-db';
+import { keyString, SinkError, type SinkCommand } from '@sync/legacy-db';
+import { explicitIdentityInsert, mssqlKeyedWrite } from '../../../libs/legacy-db/src/mssql/mssql-identity';
+import { originRuns } from '../../../libs/legacy-db/src/core/writeback-plan';
 import { customers, orderLines } from '../legacy-db/mssql-fixtures';
 
 let seq = 0;

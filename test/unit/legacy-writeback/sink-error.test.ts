@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyMssqlError, classifyPostgresError, type SinkErrorKind } from '@sync/legacy-db';
+import { classifyPostgresError, type SinkErrorKind } from '@sync/legacy-db';
+import { classifyMssqlError } from '../../../libs/legacy-db/src/mssql/mssql-sink-error';
 
 /** What pg raises for a server error: an Error with the SQLSTATE in `code`. */
 function pgError(code: string, message = `error ${code}`): Error {

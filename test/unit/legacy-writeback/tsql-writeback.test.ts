@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { mssqlInboxDdl, mssqlKeyedWrite, mssqlWritebackStatements as S } from '@sync/legacy-db';
+import { mssqlWritebackStatements as S } from '../../../libs/legacy-db/src/mssql/mssql-writeback.sink';
+import { mssqlInboxDdl } from '../../../libs/legacy-db/src/mssql/mssql-inbox.ddl';
+import { mssqlKeyedWrite } from '../../../libs/legacy-db/src/mssql/mssql-identity';
 import { customers, orderLines } from '../legacy-db/mssql-fixtures';
 import { loadTsqlParser, parseTsql } from '../legacy-db/tsql-parser';
+import { referencingKeys, tsqlKeyMovePlan, tsqlReferencingKeys, tsqlRowExists, tsqlWritableColumns } from '../../../libs/legacy-db/src/mssql/mssql-key-move';
 
 /**
  * sqlparser-rs (mssql dialect) rejects the table hint on MERGE's target (`MERGE INTO t WITH
@@ -130,5 +133,41 @@ describe('SQL Server write-back statements', () => {
     assert.match(ddl[1]!, /\[command_id\] nvarchar\(400\) NOT NULL PRIMARY KEY/);
     assert.match(ddl[1]!, /\[origin\] nvarchar\(128\) NOT NULL/);
     assert.match(ddl[1]!, /\[result\] nvarchar\(max\) NULL/);
+  });
+});
+
+describe('SQL Server write-back: moving a row to a new primary key', () => {
+  before(() => loadTsqlParser());
+  const to = { order: 2, 'Line No': 9 };
+
+  it('reads the referencing foreign keys and keeps those on exactly the key columns', () => {
+    for (const s of [tsqlReferencingKeys(orderLines), tsqlWritableColumns(orderLines)]) {
+      assert.equal(parseTsql(s.text), 1);
+      assert.deepEqual(s.params, [{ name: 'table', value: '[Sales].[Order Line]' }]);
+    }
+    const rows = [
+      { fk_id: 1, child: '[Sales].[Note]', on_update: 0, child_column: 'line_order', parent_column: 'order' },
+      { fk_id: 1, child: '[Sales].[Note]', on_update: 0, child_column: 'line_no', parent_column: 'Line No' },
+      { fk_id: 2, child: '[Sales].[Other]', on_update: 1, child_column: 'o', parent_column: 'order' },
+    ];
+    assert.deepEqual(referencingKeys(orderLines, rows), [{ child: '[Sales].[Note]', onUpdate: 0, childColumns: ['line_order', 'line_no'], parentColumns: ['order', 'Line No'] }]);
+  });
+
+  it('updates the key in place when every referencing foreign key cascades', () => {
+    const [update, ...rest] = tsqlKeyMovePlan(orderLines, [{ child: '[Sales].[Other]', onUpdate: 1, childColumns: ['o', 'l'], parentColumns: ['order', 'Line No'] }], [], keyA, to);
+    assert.equal(rest.length, 0);
+    assert.equal(parseTsql(update!.text), 1);
+    assert.equal(update!.text, 'UPDATE [Sales].[Order Line] SET [order] = @m0, [Line No] = @m1 WHERE [order] = @m2 AND [Line No] = @m3');
+    assert.deepEqual(update!.params.map((p) => p.value), [2, 9, 1, 2]);
+  });
+
+  it('copies, re-points the children and deletes otherwise; the lock probe parses', () => {
+    const fk = { child: '[Sales].[Note]', onUpdate: 0, childColumns: ['line_no', 'line_order'], parentColumns: ['Line No', 'order'] };
+    const plan = tsqlKeyMovePlan(orderLines, [fk], ['order', 'Line No', 'qty'], keyA, to);
+    assert.deepEqual(plan.map((s) => s.text.split(' ')[0]), ['INSERT', 'UPDATE', 'DELETE']);
+    for (const s of [...plan, tsqlRowExists(orderLines, to)]) assert.equal(parseTsql(s.text), 1);
+    assert.equal(plan[0]!.text, 'INSERT INTO [Sales].[Order Line] ([order], [Line No], [qty]) SELECT @m0, @m1, [qty] FROM [Sales].[Order Line] WHERE [order] = @m2 AND [Line No] = @m3');
+    assert.equal(plan[1]!.text, 'UPDATE [Sales].[Note] SET [line_no] = @m0, [line_order] = @m1 WHERE [line_no] = @m2 AND [line_order] = @m3');
+    assert.deepEqual(plan[1]!.params.map((p) => p.value), [9, 2, 2, 1]);
   });
 });

@@ -27,4 +27,16 @@ describe('lint rules that keep lib boundaries', () => {
     assert.deepEqual(await lint('libs/kafka/src/x.ts', "import { Kafka } from 'kafkajs';\nexport { Kafka };\n"), []);
     assert.deepEqual(await lint('libs/legacy-db/src/x.ts', "import { Pool } from 'pg';\nexport { Pool };\n"), []);
   });
+
+  it('keeps libs/legacy-db cut by dialect: core knows no dialect, no dialect folder imports another', async () => {
+    // Real files: the project service parses only files the tsconfig includes.
+    const imp = (from: string) => `import { x } from '${from}';\nexport { x };\n`;
+    assert.equal((await lint('libs/legacy-db/src/mssql/mssql-position.ts', imp('../postgres/postgres-writeback.sql'))).length, 1);
+    assert.equal((await lint('libs/legacy-db/src/postgres/postgres-xid-window.ts', imp('../mssql/mssql-statement'))).length, 1);
+    assert.equal((await lint('libs/legacy-db/src/core/republish-origin.ts', imp('../postgres/postgres.legacy-db'))).length, 1);
+    assert.equal((await lint('libs/legacy-db/src/core/republish-origin.ts', imp('../dialects'))).length, 1);
+    assert.equal((await lint('libs/legacy-db/src/core/republish-origin.ts', "import { Pool } from 'pg';\nexport { Pool };\n")).length, 1, 'core talks to no driver');
+    assert.deepEqual(await lint('libs/legacy-db/src/postgres/postgres-xid-window.ts', imp('../core/dialect')), []);
+    assert.deepEqual(await lint('libs/legacy-db/src/dialects.ts', imp('./postgres/postgres.dialect')), []);
+  });
 });

@@ -1,12 +1,12 @@
 import { userInfo } from 'node:os';
 import type { PipelineConfig } from '@sync/config';
 import { parseJsonValue, Topics } from '@sync/contracts';
-import { controlKey, ControlState, DIRECTIONS, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
-import { createKeymapDataSource } from '@sync/keymap';
-import { EXIT, UsageError, type Command, type CommandIo } from '../command';
+import { controlKey, ControlState, DIRECTIONS, initialStates, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
+import { EXIT, UsageError, type Command, type CommandIo, type CompletionHints } from '../command';
+import { reach, urlAddress } from '../dependency';
 import { formatProgress } from '../progress';
 import { withKafka } from './kafka-session';
-import { loadPipeline, parseOptions } from './pipeline-args';
+import { loadPipeline, maxPositionals, parseOptions } from './pipeline-args';
 import { formatTable } from './table-format';
 
 function entities(pipeline: PipelineConfig): string[] {
@@ -34,10 +34,16 @@ const SWITCH_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+const SWITCH_COMPLETION: CompletionHints = { values: { direction: ['legacy-to-new', 'new-to-legacy', 'both'] }, files: ['pipeline'] };
+const RESNAPSHOT_OPTIONS = { pipeline: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } } as const;
+const LIST_OPTIONS = { pipeline: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 function switchCommand(name: 'pause' | 'resume' | 'enable' | 'disable', state: SyncState, summary: string, effect: string): Command {
   return {
     path: [name],
     summary,
+    options: SWITCH_OPTIONS,
+    complete: SWITCH_COMPLETION,
     help: `Usage: sync-ctl ${name} <system.schema.table> [--direction legacy-to-new|new-to-legacy|both] [--reason TEXT] [--by NAME] [--pipeline FILE] [--json]
 
 ${effect}
@@ -48,11 +54,13 @@ Example:
   sync-ctl ${name} crm.public.users --direction legacy-to-new --reason "cut-over rehearsal"`,
     async run(args, io) {
       const { values, positionals } = parseOptions(args, SWITCH_OPTIONS);
+      maxPositionals(positionals, 1, 'one entity per command');
+      const directions = directionsOf(values.direction);
       const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
       const entity = requireEntity(pipeline, positionals[0]);
       const at = new Date().toISOString();
       const by = values.by ?? userInfo().username;
-      const messages: ControlMessage[] = directionsOf(values.direction).map((direction) => ({ entity, direction, state, by, at, reason: values.reason ?? '' }));
+      const messages: ControlMessage[] = directions.map((direction) => ({ entity, direction, state, by, at, reason: values.reason ?? '' }));
       await publish(pipeline, io, messages);
       if (values.json) io.out(JSON.stringify(messages));
       else for (const m of messages) io.out(`${entity} ${'direction' in m ? m.direction : ''}: ${state}`);
@@ -62,7 +70,7 @@ Example:
 }
 
 async function publish(pipeline: PipelineConfig, io: CommandIo, messages: readonly ControlMessage[]): Promise<void> {
-  await withKafka(pipeline, io.env, async ({ producer, admin }) => {
+  await withKafka(pipeline, io, async ({ producer, admin }) => {
     await admin.ensureTopics([{ topic: Topics.control, compacted: true }, { topic: Topics.controlHistory }]);
     await producer.send(
       messages.flatMap((m) => {
@@ -84,16 +92,21 @@ export const disableCommand = switchCommand('disable', 'disabled', 'disable an e
 export const resnapshotCommand: Command = {
   path: ['resnapshot'],
   summary: 're-read one entity from its legacy table while others keep streaming',
-  help: `Usage: sync-ctl resnapshot <system.schema.table> [--reason TEXT] [--by NAME] [--pipeline FILE]
+  options: RESNAPSHOT_OPTIONS,
+  complete: { files: ['pipeline'] },
+  help: `Usage: sync-ctl resnapshot <system.schema.table> [--reason TEXT] [--by NAME] [--pipeline FILE] [--json]
 
 Asks legacy-import to publish the whole table again (op "r" events), then continue streaming from
-where it was. Other entities are not affected.`,
+where it was. Other entities are not affected. --json prints the control message written.`,
   async run(args, io) {
-    const { values, positionals } = parseOptions(args, SWITCH_OPTIONS);
+    const { values, positionals } = parseOptions(args, RESNAPSHOT_OPTIONS);
+    maxPositionals(positionals, 1, 'one entity per command');
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
     const entity = requireEntity(pipeline, positionals[0]);
-    await publish(pipeline, io, [{ entity, action: 'resnapshot', by: values.by ?? userInfo().username, reason: values.reason ?? '', at: new Date().toISOString() }]);
-    io.out(`${entity}: re-snapshot requested`);
+    const message: ControlMessage = { entity, action: 'resnapshot', by: values.by ?? userInfo().username, reason: values.reason ?? '', at: new Date().toISOString() };
+    await publish(pipeline, io, [message]);
+    if (values.json) io.out(JSON.stringify([message]));
+    else io.out(`${entity}: re-snapshot requested`);
     return EXIT.ok;
   },
 };
@@ -101,14 +114,17 @@ where it was. Other entities are not affected.`,
 export const historyCommand: Command = {
   path: ['history'],
   summary: 'every control change, oldest first, with who, when and why',
+  options: LIST_OPTIONS,
+  complete: { files: ['pipeline'] },
   help: `Usage: sync-ctl history [<system.schema.table>] [--pipeline FILE] [--json]
 
 Lists the control changes recorded in sync.control.history (all entities, or one).`,
   async run(args, io) {
-    const { values, positionals } = parseOptions(args, { pipeline: { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseOptions(args, LIST_OPTIONS);
+    maxPositionals(positionals, 1, 'at most one entity');
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
     const only = positionals[0] === undefined ? undefined : requireEntity(pipeline, positionals[0]);
-    const messages = await withKafka(pipeline, io.env, async ({ connection, admin }) => {
+    const messages = await withKafka(pipeline, io, async ({ connection, admin }) => {
       await admin.ensureTopics([{ topic: Topics.controlHistory }]);
       return (await connection.readAll(Topics.controlHistory)).flatMap((m) => {
         try {
@@ -158,43 +174,52 @@ interface EntityStatus {
   parked: number | null;
 }
 
-/** Parked commands per entity from id-translation's key map, when its database is configured. */
+/**
+ * Parked commands per entity from id-translation's key map, when its database is configured. The
+ * key map is optional here: unreachable (within the connect timeout), status reports "-" and says
+ * why on stderr rather than failing, so it still shows the switches during a database outage.
+ */
 async function parkedCounts(io: CommandIo): Promise<Map<string, number> | undefined> {
   const url = io.env.keymap.databaseUrl?.reveal();
   if (!url) return undefined;
+  // Loaded here, not at start: TypeORM is the heaviest import and most runs have no key map.
+  const { createKeymapDataSource } = await import('@sync/keymap');
   const ds = createKeymapDataSource(url, { poolSize: 1 });
   try {
-    await ds.initialize();
+    await reach({ kind: 'keymap-db', label: 'key map database', address: urlAddress(url) }, io.connectTimeoutMs, () => ds.initialize());
     const rows = (await ds.query('SELECT system, table_ref, count(*)::int AS n FROM keymap_parked_command GROUP BY system, table_ref')) as Array<{ system: string; table_ref: string; n: number }>;
     return new Map(rows.map((r) => [`${r.system}.${r.table_ref}`, r.n]));
   } catch (err) {
-    io.err(`parked counts unavailable: ${(err as Error).message}`);
+    io.err(`sync-ctl status: parked counts unavailable: ${(err as Error).message.replace(/\s+/g, ' ')}`);
     return undefined;
   } finally {
-    if (ds.isInitialized) await ds.destroy();
+    if (ds.isInitialized) await ds.destroy().catch(() => undefined);
   }
 }
 
 export const statusCommand: Command = {
   path: ['status'],
   summary: 'per entity: switches, capture phase, events published, write-backs pending, DLQ counts',
+  options: LIST_OPTIONS,
+  complete: { files: ['pipeline'] },
   help: `Usage: sync-ctl status [--pipeline FILE] [--json]
 
 Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (streaming, or
 snapshot with rows done/total, rows/s and ETA), the events held in its legacy.* topic and when the newest was published, the write-back commands not yet applied
 (lag of legacy-writeback's consumer group on resolved.*) and, when KEYMAP_DATABASE_URL is set,
-the commands id-translation has parked; then the dead-letter count per app.
+the commands id-translation has parked (shown as "-", with the reason on stderr, when that database
+does not answer); then the dead-letter count per app.
 Exit code 1 when any dead letters exist.`,
   async run(args, io) {
-    const { values } = parseOptions(args, { pipeline: { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseOptions(args, LIST_OPTIONS);
+    maxPositionals(positionals, 0, 'status takes no arguments');
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
     const systems = [...pipeline.systems.keys()].sort();
     // Same naming rule as legacy-writeback's consumer group (apps/legacy-writeback legacy-writeback.service.ts).
     const writebackGroup = `legacy-writeback.${systems.join('+')}`;
-    const parked = await parkedCounts(io);
-    const report = await withKafka(pipeline, io.env, async ({ connection, admin }) => {
+    const report = await withKafka(pipeline, io, async ({ connection, admin }) => {
       await admin.ensureTopics([{ topic: Topics.control, compacted: true }, { topic: Topics.offsets, compacted: true }]);
-      const control = new ControlState();
+      const control = new ControlState(initialStates(pipeline));
       for (const m of (await connection.readCompacted(Topics.control)).values()) {
         try {
           control.apply(parseControlMessage(parseJsonValue(m.value)));
@@ -225,7 +250,7 @@ Exit code 1 when any dead letters exist.`,
               return at === undefined ? { lastChangeSeen: null, secondsSinceLastChange: null } : { lastChangeSeen: new Date(at).toISOString(), secondsSinceLastChange: Math.round((Date.now() - at) / 1000) };
             })()),
             writebackPending: await admin.groupLag(writebackGroup, Topics.resolved(ref)),
-            parked: parked ? (parked.get(entity) ?? 0) : null,
+            parked: null,
           });
         }
       }
@@ -233,6 +258,9 @@ Exit code 1 when any dead letters exist.`,
       for (const app of ['legacy-import', 'id-translation', 'domain-transform', 'legacy-writeback']) dlq[app] = await admin.messageCount(Topics.dlq(app));
       return { entities: rows, deadLetters: dlq };
     });
+    // After Kafka, which status cannot do without: its deadline decides first when both are down.
+    const parked = await parkedCounts(io);
+    for (const row of report.entities) row.parked = parked ? (parked.get(row.entity) ?? 0) : null;
     if (values.json) io.out(JSON.stringify(report));
     else {
       io.out(

@@ -1,12 +1,11 @@
-import type { PipelineConfig } from '@sync/config';
 import { Topics } from '@sync/contracts';
 import type { KafkaConnection, OutboundRecord, TopicAdmin } from '@sync/kafka';
-import { EXIT, UsageError, type Command, type CommandIo } from '../command';
+import { EXIT, UsageError, type Command } from '../command';
+import { commandProgress, type ProgressSink } from '../progress';
 import { DLQ_APPS, matches, parseCount, parseTime, purgePlan, replayDecision, supersededLetters, toDeadLetter, type DeadLetter, type DeadLetterFilter } from '../dlq/dead-letters';
 import { withKafka } from './kafka-session';
-import { loadPipeline, parseOptions } from './pipeline-args';
+import { loadPipeline, maxPositionals, parseOptions } from './pipeline-args';
 import { formatTable } from './table-format';
-import { commandProgress, type ProgressSink } from '../progress';
 
 const FILTER_OPTIONS = {
   pipeline: { type: 'string' },
@@ -18,6 +17,10 @@ const FILTER_OPTIONS = {
   key: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+const SHOW_OPTIONS = { pipeline: { type: 'string' }, json: { type: 'boolean' } } as const;
+const REPLAY_OPTIONS = { ...FILTER_OPTIONS, all: { type: 'boolean' }, 'max-replays': { type: 'string' }, 'dry-run': { type: 'boolean' }, 'progress-every': { type: 'string' } } as const;
+const PURGE_OPTIONS = { pipeline: { type: 'string' }, app: { type: 'string' }, until: { type: 'string' }, all: { type: 'boolean' }, yes: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } as const;
+const APP_COMPLETION = { values: { app: DLQ_APPS }, files: ['pipeline'] };
 
 const FILTER_HELP = `Filters (all optional, combined with AND):
   --app APP        one app's DLQ: ${DLQ_APPS.join(', ')} (default: all four)
@@ -48,34 +51,6 @@ function filterOf(values: { entity?: string; reason?: string; since?: string; un
   };
 }
 
-/** Kafka could not be reached: the command exits 3. */
-class KafkaUnavailable extends Error {}
-
-/** withKafka, telling a failed connection (exit 3) from a failure of the work itself. */
-async function onKafka<T>(pipeline: PipelineConfig, io: CommandIo, work: Parameters<typeof withKafka<T>>[2]): Promise<T> {
-  let connected = false;
-  try {
-    return await withKafka(pipeline, io.env, (k) => {
-      connected = true;
-      return work(k);
-    });
-  } catch (err) {
-    if (!connected) throw new KafkaUnavailable(`Kafka unreachable: ${err instanceof Error ? err.message : String(err)}`);
-    throw err;
-  }
-}
-
-/** Runs a command body; a KafkaUnavailable becomes exit code 3 with its message. */
-async function exitUnavailable(name: string, io: CommandIo, body: () => Promise<number>): Promise<number> {
-  try {
-    return await body();
-  } catch (err) {
-    if (!(err instanceof KafkaUnavailable)) throw err;
-    io.err(`sync-ctl dlq ${name}: ${err.message}`);
-    return EXIT.unavailable;
-  }
-}
-
 /** Every dead letter of the apps' DLQs, read up to the end offsets of when the read began. */
 async function readDeadLetters(connection: KafkaConnection, admin: TopicAdmin, apps: readonly string[]): Promise<DeadLetter[]> {
   const all: DeadLetter[] = [];
@@ -98,6 +73,8 @@ function oneLine(text: string, max = 80): string {
 
 export const dlqListCommand: Command = {
   path: ['dlq', 'list'],
+  options: FILTER_OPTIONS,
+  complete: APP_COMPLETION,
   summary: 'list dead letters (filter by app, entity, reason, time, key)',
   help: `Usage: sync-ctl dlq list [filters] [--json]
 
@@ -109,17 +86,17 @@ ${FILTER_HELP}
 
 Example:
   sync-ctl dlq list --app legacy-writeback --entity crm.public.users --since 2h --json`,
-  run: (args, io) =>
-    exitUnavailable('list', io, async () => {
-      const { values } = parseOptions(args, FILTER_OPTIONS);
-      const apps = appsOf(values.app);
-      const filter = filterOf(values, Date.now());
-      const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
-      const letters = (await onKafka(pipeline, io, ({ connection, admin }) => readDeadLetters(connection, admin, apps))).filter((d) => matches(d, filter));
-      if (values.json) io.out(JSON.stringify(letters.map(summary)));
-      else io.out(formatTable(['id', 'failed at', 'kind', 'key', 'source topic', 'replays', 'reason'], letters.map((d) => [d.id, d.failedAt, d.errorKind, d.key ?? '', d.sourceTopic, String(d.replayCount), oneLine(d.reason)])));
-      return EXIT.ok;
-    }),
+  async run(args, io) {
+    const { values, positionals } = parseOptions(args, FILTER_OPTIONS);
+    maxPositionals(positionals, 0, 'use the filter options');
+    const apps = appsOf(values.app);
+    const filter = filterOf(values, Date.now());
+    const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+    const letters = (await withKafka(pipeline, io, ({ connection, admin }) => readDeadLetters(connection, admin, apps))).filter((d) => matches(d, filter));
+    if (values.json) io.out(JSON.stringify(letters.map(summary)));
+    else io.out(formatTable(['id', 'failed at', 'kind', 'key', 'source topic', 'replays', 'reason'], letters.map((d) => [d.id, d.failedAt, d.errorKind, d.key ?? '', d.sourceTopic, String(d.replayCount), oneLine(d.reason)])));
+    return EXIT.ok;
+  },
 };
 
 function parseId(id: string | undefined): { topic: string; partition: number; offset: string } {
@@ -132,6 +109,8 @@ function parseId(id: string | undefined): { topic: string; partition: number; of
 
 export const dlqShowCommand: Command = {
   path: ['dlq', 'show'],
+  options: SHOW_OPTIONS,
+  complete: { files: ['pipeline'] },
   summary: 'one dead letter in full: every header, key and value',
   help: `Usage: sync-ctl dlq show <dlq topic>/<partition>/<offset> [--pipeline FILE] [--json]
 
@@ -141,39 +120,41 @@ Exit code 1 when no such dead letter exists (deleted by purge or retention, or a
 
 Example:
   sync-ctl dlq show dlq.legacy-writeback/0/42`,
-  run: (args, io) =>
-    exitUnavailable('show', io, async () => {
-      const { values, positionals } = parseOptions(args, { pipeline: { type: 'string' }, json: { type: 'boolean' } });
-      const id = parseId(positionals[0]);
-      const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
-      const app = id.topic.slice('dlq.'.length);
-      const found = (await onKafka(pipeline, io, ({ connection, admin }) => readDeadLetters(connection, admin, [app]))).find((d) => d.partition === id.partition && d.offset === id.offset);
-      if (!found) {
-        io.err(`sync-ctl dlq show: no dead letter ${positionals[0]} (deleted by purge or retention, or not written yet)`);
-        return EXIT.failed;
+  async run(args, io) {
+    const { values, positionals } = parseOptions(args, SHOW_OPTIONS);
+    maxPositionals(positionals, 1, 'one dead-letter id');
+    const id = parseId(positionals[0]);
+    const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+    const app = id.topic.slice('dlq.'.length);
+    const found = (await withKafka(pipeline, io, ({ connection, admin }) => readDeadLetters(connection, admin, [app]))).find((d) => d.partition === id.partition && d.offset === id.offset);
+    if (!found) {
+      io.err(`sync-ctl dlq show: no dead letter ${positionals[0]} (deleted by purge or retention, or not written yet)`);
+      return EXIT.failed;
+    }
+    const value = (() => {
+      if (found.value === null) return null;
+      try {
+        return JSON.parse(found.value) as unknown;
+      } catch {
+        return found.value;
       }
-      const value = (() => {
-        if (found.value === null) return null;
-        try {
-          return JSON.parse(found.value) as unknown;
-        } catch {
-          return found.value;
-        }
-      })();
-      const full = { ...summary(found), headers: found.headers, value };
-      if (values.json) io.out(JSON.stringify(full));
-      else {
-        io.out(formatTable(['field', 'value'], Object.entries(summary(found)).map(([k, v]) => [k, String(v ?? '')])));
-        io.out('\nheaders:');
-        io.out(formatTable(['header', 'value'], Object.entries(found.headers).map(([k, v]) => [k, oneLine(v, 200)])));
-        io.out(`\nvalue:\n${typeof value === 'string' || value === null ? String(value) : JSON.stringify(value, null, 2)}`);
-      }
-      return EXIT.ok;
-    }),
+    })();
+    const full = { ...summary(found), headers: found.headers, value };
+    if (values.json) io.out(JSON.stringify(full));
+    else {
+      io.out(formatTable(['field', 'value'], Object.entries(summary(found)).map(([k, v]) => [k, String(v ?? '')])));
+      io.out('\nheaders:');
+      io.out(formatTable(['header', 'value'], Object.entries(found.headers).map(([k, v]) => [k, oneLine(v, 200)])));
+      io.out(`\nvalue:\n${typeof value === 'string' || value === null ? String(value) : JSON.stringify(value, null, 2)}`);
+    }
+    return EXIT.ok;
+  },
 };
 
 export const dlqReplayCommand: Command = {
   path: ['dlq', 'replay'],
+  options: REPLAY_OPTIONS,
+  complete: APP_COMPLETION,
   summary: 'put dead letters back on their original topic (after fixing the cause)',
   help: `Usage: sync-ctl dlq replay (filters | --all) [--max-replays N] [--dry-run] [--progress-every N] [--json]
 
@@ -198,47 +179,47 @@ Exit codes: 0 all matching dead letters replayed, 1 some were refused, 2 bad arg
 
 Example:
   sync-ctl dlq replay --app legacy-writeback --reason "violates check constraint" --dry-run`,
-  run: (args, io) =>
-    exitUnavailable('replay', io, async () => {
-      const { values } = parseOptions(args, { ...FILTER_OPTIONS, all: { type: 'boolean' }, 'max-replays': { type: 'string' }, 'dry-run': { type: 'boolean' }, 'progress-every': { type: 'string' } });
-      const apps = appsOf(values.app);
-      const filter = filterOf(values, Date.now());
-      const maxReplays = parseCount('--max-replays', values['max-replays'], 3, 1);
-      const progressEvery = parseCount('--progress-every', values['progress-every'], 1000, 1);
-      if (Object.keys(filter).length === 0 && values.app === undefined && !values.all) throw new UsageError('name what to replay: a filter (--app, --entity, --reason, --since, --until, --key) or --all');
-      const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
-      const dryRun = values['dry-run'] === true;
-      const result = await onKafka(pipeline, io, async ({ connection, admin, producer }) => {
-        const read = await readDeadLetters(connection, admin, apps);
-        const superseded = supersededLetters(read);
-        const letters = read.filter((d) => matches(d, filter));
-        const now = new Date();
-        const replayed: Array<{ id: string; topic: string; replayCount: number }> = [];
-        const refused: Array<{ id: string; reason: string }> = [];
-        const records: OutboundRecord[] = [];
-        for (const d of letters) {
-          const decision = replayDecision(d, maxReplays, now, superseded.get(d.id));
-          if ('refused' in decision) refused.push({ id: d.id, reason: decision.refused });
-          else {
-            records.push(decision.replay);
-            replayed.push({ id: d.id, topic: decision.replay.topic, replayCount: d.replayCount + 1 });
-          }
+  async run(args, io) {
+    const { values, positionals } = parseOptions(args, REPLAY_OPTIONS);
+    maxPositionals(positionals, 0, 'use the filter options');
+    const apps = appsOf(values.app);
+    const filter = filterOf(values, Date.now());
+    const maxReplays = parseCount('--max-replays', values['max-replays'], 3, 1);
+    const progressEvery = parseCount('--progress-every', values['progress-every'], 1000, 1);
+    if (Object.keys(filter).length === 0 && values.app === undefined && !values.all) throw new UsageError('name what to replay: a filter (--app, --entity, --reason, --since, --until, --key) or --all');
+    const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+    const dryRun = values['dry-run'] === true;
+    const result = await withKafka(pipeline, io, async ({ connection, admin, producer }) => {
+      const read = await readDeadLetters(connection, admin, apps);
+      const superseded = supersededLetters(read);
+      const letters = read.filter((d) => matches(d, filter));
+      const now = new Date();
+      const replayed: Array<{ id: string; topic: string; replayCount: number }> = [];
+      const refused: Array<{ id: string; reason: string }> = [];
+      const records: OutboundRecord[] = [];
+      for (const d of letters) {
+        const decision = replayDecision(d, maxReplays, now, superseded.get(d.id));
+        if ('refused' in decision) refused.push({ id: d.id, reason: decision.refused });
+        else {
+          records.push(decision.replay);
+          replayed.push({ id: d.id, topic: decision.replay.topic, replayCount: d.replayCount + 1 });
         }
-        if (!dryRun) {
-          // An explicit --progress-every asks for progress lines even into a log file (as before the reporter).
-          const progress = commandProgress(io, { label: 'dlq replay', unit: 'messages', json: values.json === true, force: values['progress-every'] !== undefined, everyUnits: progressEvery });
-          await sendWithProgress(producer, records, progressEvery, progress);
-        }
-        return { dryRun, matched: letters.length, replayed, refused };
-      });
-      if (values.json) io.out(JSON.stringify(result));
-      else {
-        io.out(`${dryRun ? 'would replay' : 'replayed'} ${result.replayed.length} of ${result.matched} matching dead letters${result.refused.length ? `; refused ${result.refused.length}` : ''}`);
-        if (result.replayed.length) io.out(formatTable(['id', 'to topic', 'replay count'], result.replayed.map((r) => [r.id, r.topic, String(r.replayCount)])));
-        if (result.refused.length) io.out(formatTable(['refused', 'why'], result.refused.map((r) => [r.id, r.reason])));
       }
-      return result.refused.length > 0 ? EXIT.failed : EXIT.ok;
-    }),
+      if (!dryRun) {
+        // An explicit --progress-every asks for progress lines even into a log file (as before the reporter).
+        const progress = commandProgress(io, { label: 'dlq replay', unit: 'messages', json: values.json === true, force: values['progress-every'] !== undefined, everyUnits: progressEvery });
+        await sendWithProgress(producer, records, progressEvery, progress);
+      }
+      return { dryRun, matched: letters.length, replayed, refused };
+    });
+    if (values.json) io.out(JSON.stringify(result));
+    else {
+      io.out(`${dryRun ? 'would replay' : 'replayed'} ${result.replayed.length} of ${result.matched} matching dead letters${result.refused.length ? `; refused ${result.refused.length}` : ''}`);
+      if (result.replayed.length) io.out(formatTable(['id', 'to topic', 'replay count'], result.replayed.map((r) => [r.id, r.topic, String(r.replayCount)])));
+      if (result.refused.length) io.out(formatTable(['refused', 'why'], result.refused.map((r) => [r.id, r.reason])));
+    }
+    return result.refused.length > 0 ? EXIT.failed : EXIT.ok;
+  },
 };
 
 async function sendWithProgress(producer: { send(records: readonly OutboundRecord[]): Promise<unknown> }, records: readonly OutboundRecord[], every: number, progress: ProgressSink): Promise<void> {
@@ -254,6 +235,8 @@ async function sendWithProgress(producer: { send(records: readonly OutboundRecor
 
 export const dlqPurgeCommand: Command = {
   path: ['dlq', 'purge'],
+  options: PURGE_OPTIONS,
+  complete: APP_COMPLETION,
   summary: 'delete the dead letters of one app that failed before a time',
   help: `Usage: sync-ctl dlq purge --app APP (--until T | --all) (--yes | --dry-run) [--pipeline FILE] [--json]
 
@@ -266,28 +249,28 @@ Purged dead letters cannot be replayed: list or replay them first.
 
 Example:
   sync-ctl dlq purge --app legacy-writeback --until 7d --dry-run`,
-  run: (args, io) =>
-    exitUnavailable('purge', io, async () => {
-      const { values } = parseOptions(args, { pipeline: { type: 'string' }, app: { type: 'string' }, until: { type: 'string' }, all: { type: 'boolean' }, yes: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
-      if (values.app === undefined) throw new UsageError(`--app is required: purge works on one DLQ (${DLQ_APPS.join(', ')})`);
-      const app = appsOf(values.app)[0]!;
-      if ((values.until === undefined) === (values.all !== true)) throw new UsageError('give exactly one of --until T or --all');
-      const until = values.until === undefined ? Number.POSITIVE_INFINITY : parseTime('--until', values.until, Date.now());
-      const dryRun = values['dry-run'] === true;
-      if (!dryRun && values.yes !== true) throw new UsageError('purge deletes dead letters for good: add --yes (or --dry-run to see what it would delete)');
-      const pipeline: PipelineConfig = loadPipeline(values.pipeline, io.pipelineFile);
-      const topic = Topics.dlq(app);
-      const plan = await onKafka(pipeline, io, async ({ connection, admin }) => {
-        const p = purgePlan(await readDeadLetters(connection, admin, [app]), until);
-        if (!dryRun) await admin.deleteRecordsBefore(topic, p);
-        return p;
-      });
-      const total = plan.reduce((n, p) => n + p.count, 0);
-      if (values.json) io.out(JSON.stringify({ topic, dryRun, deleted: total, partitions: plan }));
-      else {
-        io.out(`${dryRun ? 'would delete' : 'deleted'} ${total} dead letters from ${topic}`);
-        if (plan.length) io.out(formatTable(['partition', 'deleted before offset', 'dead letters'], plan.map((p) => [String(p.partition), p.offset, String(p.count)])));
-      }
-      return EXIT.ok;
-    }),
+  async run(args, io) {
+    const { values, positionals } = parseOptions(args, PURGE_OPTIONS);
+    maxPositionals(positionals, 0, 'use the filter options');
+    if (values.app === undefined) throw new UsageError(`--app is required: purge works on one DLQ (${DLQ_APPS.join(', ')})`);
+    const app = appsOf(values.app)[0]!;
+    if ((values.until === undefined) === (values.all !== true)) throw new UsageError('give exactly one of --until T or --all');
+    const until = values.until === undefined ? Number.POSITIVE_INFINITY : parseTime('--until', values.until, Date.now());
+    const dryRun = values['dry-run'] === true;
+    if (!dryRun && values.yes !== true) throw new UsageError('purge deletes dead letters for good: add --yes (or --dry-run to see what it would delete)');
+    const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
+    const topic = Topics.dlq(app);
+    const plan = await withKafka(pipeline, io, async ({ connection, admin }) => {
+      const p = purgePlan(await readDeadLetters(connection, admin, [app]), until);
+      if (!dryRun) await admin.deleteRecordsBefore(topic, p);
+      return p;
+    });
+    const total = plan.reduce((n, p) => n + p.count, 0);
+    if (values.json) io.out(JSON.stringify({ topic, dryRun, deleted: total, partitions: plan }));
+    else {
+      io.out(`${dryRun ? 'would delete' : 'deleted'} ${total} dead letters from ${topic}`);
+      if (plan.length) io.out(formatTable(['partition', 'deleted before offset', 'dead letters'], plan.map((p) => [String(p.partition), p.offset, String(p.count)])));
+    }
+    return EXIT.ok;
+  },
 };

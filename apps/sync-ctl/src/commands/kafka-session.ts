@@ -1,21 +1,54 @@
-import { resolveKafkaSettings, type AppEnv, type PipelineConfig } from '@sync/config';
-import { KafkaConnection, silentLog, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { resolveKafkaSettings, type PipelineConfig } from '@sync/config';
+import { KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import type { CommandIo } from '../command';
+import { reach } from '../dependency';
 
-/** A short-lived Kafka link for one command; always closed, even when the command fails. */
-export async function withKafka<T>(pipeline: PipelineConfig, env: AppEnv, work: (k: { connection: KafkaConnection; producer: SyncProducer; admin: TopicAdmin }) => Promise<T>): Promise<T> {
-  const settings = resolveKafkaSettings(pipeline, env);
+/** Keeps kafkajs' last warning or error, for the one-line "unreachable" message; logs nothing. */
+function lastErrorLog(): { log: LogSink; last(): string | undefined } {
+  let last: string | undefined;
+  const keep = (_obj: object, msg?: string) => {
+    if (msg) last = msg;
+  };
+  return { log: { debug: () => {}, info: () => {}, warn: keep, error: keep }, last: () => last };
+}
+
+/**
+ * A short-lived Kafka link for one command; always closed, even when the command fails. Connecting
+ * is bounded by io.connectTimeoutMs: kafkajs alone would retry a refused broker for about 40 s
+ * (retry.retries 8 with backoff up to 10 s, libs/kafka kafka-client.factory.ts) before it rejects.
+ */
+export async function withKafka<T>(pipeline: PipelineConfig, io: Pick<CommandIo, 'env' | 'connectTimeoutMs'>, work: (k: { connection: KafkaConnection; producer: SyncProducer; admin: TopicAdmin }) => Promise<T>): Promise<T> {
+  const settings = resolveKafkaSettings(pipeline, io.env);
+  const trace = lastErrorLog();
   const connection = new KafkaConnection(
-    { brokers: settings.brokers, clientId: `${settings.clientId}-sync-ctl`, connectionTimeoutMs: 5000, ...(settings.tls ? { tls: settings.tls } : {}), ...(settings.sasl ? { sasl: settings.sasl } : {}) },
-    silentLog,
+    {
+      brokers: settings.brokers,
+      clientId: `${settings.clientId}-sync-ctl`,
+      // One attempt must fit in the deadline, or a silent broker would never be reported as such.
+      connectionTimeoutMs: Math.min(io.connectTimeoutMs, 5000),
+      ...(settings.tls ? { tls: settings.tls } : {}),
+      ...(settings.sasl ? { sasl: settings.sasl } : {}),
+    },
+    trace.log,
   );
   const producer = connection.producer();
   const admin = connection.admin();
+  const close = async () => {
+    // Bounded too: disconnecting a client still retrying its connect can wait for the retries.
+    await Promise.race([
+      Promise.allSettled([producer.disconnect(), admin.disconnect()]),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
+  };
   try {
-    await producer.connect();
-    await admin.connect();
+    await reach({ kind: 'kafka', label: 'Kafka', address: settings.brokers.join(',') }, io.connectTimeoutMs, () => Promise.all([producer.connect(), admin.connect()]), { lastError: trace.last });
+  } catch (err) {
+    void close(); // not awaited: sync-ctl's main exits once the command has returned
+    throw err;
+  }
+  try {
     return await work({ connection, producer, admin });
   } finally {
-    await producer.disconnect().catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await close();
   }
 }

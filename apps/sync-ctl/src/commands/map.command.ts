@@ -3,9 +3,9 @@ import { ContractError, Topics, parseKeyedChangeEvent } from '@sync/contracts';
 import { loadMappings, MappingEngine, type TransformInput } from '@sync/mapping';
 import { appMappers } from '@sync/custom-mappers';
 import { EXIT, UsageError, type Command } from '../command';
-import { loadPipeline, parseOptions } from './pipeline-args';
+import { loadPipeline, maxPositionals, parseOptions } from './pipeline-args';
 
-const HELP = `Usage: sync-ctl map --input FILE [--pipeline FILE] [--topic TOPIC]
+const HELP = `Usage: sync-ctl map --input FILE [--pipeline FILE] [--topic TOPIC] [--json]
 
 Runs the mappings of the pipeline file on one sample message, without Kafka, and prints what
 domain-transform would produce (domain events or write-back requests, with their headers) and
@@ -23,11 +23,15 @@ Options:
   --input FILE     the sample message (required)
   --pipeline FILE  pipeline file (default: $PIPELINE_FILE or ./pipeline.yaml)
   --topic TOPIC    topic the sample is read from (overrides the file's)
+  --json           accepted for symmetry: the result is always JSON
+                   ({"input":{"topic"},"outputs":[{rule,topic,key,headers,value}],"skipped":[...]})
 
-Exit codes: 0 mapped (even to nothing), 2 bad pipeline file, bad input or a mapping error, 1 other.
+Exit codes: 0 mapped (even to nothing), 2 bad pipeline file, bad input or a mapping error, 4 other.
 
 Example:
   sync-ctl map --pipeline pipeline.yaml --input test/fixtures/mappings/keyed-user-update.json`;
+
+const OPTIONS = { input: { type: 'string' }, pipeline: { type: 'string' }, topic: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 type Json = Record<string, unknown>;
 
@@ -92,8 +96,11 @@ export const mapCommand: Command = {
   path: ['map'],
   summary: 'run the mappings on a sample change or domain event from a file and print the output',
   help: HELP,
+  options: OPTIONS,
+  complete: { files: ['input', 'pipeline'] },
   async run(args, io) {
-    const { values } = parseOptions(args, { input: { type: 'string' }, pipeline: { type: 'string' }, topic: { type: 'string' } });
+    const { values, positionals } = parseOptions(args, OPTIONS);
+    maxPositionals(positionals, 0, 'the sample is given with --input FILE');
     if (values.input === undefined) throw new UsageError('--input FILE is required (see --help)');
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
     const mappers = appMappers();

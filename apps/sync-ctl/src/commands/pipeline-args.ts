@@ -22,3 +22,8 @@ export function selectSystems(pipeline: PipelineConfig, name: string | undefined
   if (!system) throw new UsageError(`--system ${name}: no such system in the pipeline file (known: ${[...pipeline.systems.keys()].join(', ')})`);
   return [system];
 }
+
+/** At most `max` positional arguments: an extra one is a UsageError naming it. */
+export function maxPositionals(positionals: readonly string[], max: number, what: string): void {
+  if (positionals.length > max) throw new UsageError(`unexpected argument "${positionals[max]}" (${what})`);
+}

@@ -1,9 +1,10 @@
 import { resolveLegacyDbOptions } from '@sync/config';
 import { applyDdl, changelogDdl, createLegacyDb } from '@sync/legacy-db';
 import { EXIT, type Command } from '../command';
-import { loadPipeline, parseOptions, selectSystems } from './pipeline-args';
+import { closeWithin, legacyDbAddress, reach } from '../dependency';
+import { loadPipeline, maxPositionals, parseOptions, selectSystems } from './pipeline-args';
 
-const HELP = `Usage: sync-ctl schema [--pipeline FILE] [--system NAME] [--apply] [--drop]
+const HELP = `Usage: sync-ctl schema [--pipeline FILE] [--system NAME] [--apply] [--drop] [--json]
 
 Prints the DDL that change capture needs in the legacy databases, for review:
   trigger mode    the sync schema, one changelog table per table (full row images as JSON,
@@ -15,41 +16,58 @@ The script is idempotent: apply it again after adding tables.
 Options:
   --pipeline FILE  pipeline file (default: $PIPELINE_FILE or ./pipeline.yaml)
   --system NAME    only this system
-  --apply          run the DDL (PostgreSQL: in one transaction)
+  --apply          run the DDL (PostgreSQL: in one transaction); exit code 1 when the database
+                   refuses it (nothing was changed), 3 when it cannot be reached
   --drop           the statements that remove the triggers, functions and changelogs instead
+  --json           print {"systems":[{"system","dialect","statements":[...],"applied"}]}
 
 Examples:
   sync-ctl schema --system crm > crm-capture.sql     # review, then
   sync-ctl schema --system crm --apply`;
 
+const OPTIONS = {
+  pipeline: { type: 'string' },
+  system: { type: 'string' },
+  apply: { type: 'boolean' },
+  drop: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
 export const schemaCommand: Command = {
   path: ['schema'],
   summary: 'print or apply the change-capture DDL (changelog tables, triggers)',
   help: HELP,
+  options: OPTIONS,
+  complete: { files: ['pipeline'] },
   async run(args, io) {
-    const { values } = parseOptions(args, {
-      pipeline: { type: 'string' },
-      system: { type: 'string' },
-      apply: { type: 'boolean' },
-      drop: { type: 'boolean' },
-    });
+    const { values, positionals } = parseOptions(args, OPTIONS);
+    maxPositionals(positionals, 0, 'name a system with --system');
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
-    for (const system of selectSystems(pipeline, values.system)) {
-      const statements = changelogDdl(system, values.drop === true);
+    // Every secret a connection names is read before anything is printed or connected to.
+    const plans = selectSystems(pipeline, values.system).map((system) => ({ system, statements: changelogDdl(system, values.drop === true), db: values.apply ? resolveLegacyDbOptions(system) : undefined }));
+    const results: Array<{ system: string; dialect: string; statements: string[]; applied: boolean }> = [];
+    for (const { system, statements, db: options } of plans) {
       const separator = system.dialect === 'mssql' ? '\nGO\n' : ';\n\n';
-      io.out(`-- system ${system.name} (${system.dialect})\n${statements.join(separator)}${system.dialect === 'mssql' ? '\nGO' : ';'}\n`);
-      if (!values.apply) continue;
-      const db = createLegacyDb(resolveLegacyDbOptions(system), (err) => io.err(`${system.name}: ${err.message}`));
+      if (!values.json) io.out(`-- system ${system.name} (${system.dialect})\n${statements.join(separator)}${system.dialect === 'mssql' ? '\nGO' : ';'}\n`);
+      results.push({ system: system.name, dialect: system.dialect, statements: [...statements], applied: false });
+      if (!options) continue;
+      const db = createLegacyDb({ ...options, connectTimeoutMs: io.connectTimeoutMs }, (err) => io.err(`${system.name}: ${err.message}`));
       try {
-        await applyDdl(db, statements);
+        await reach({ kind: 'legacy-db', label: `legacy database ${system.name}`, address: legacyDbAddress(options) }, io.connectTimeoutMs, () => db.ping());
+        try {
+          await applyDdl(db, statements);
+        } catch (err) {
+          io.err(`sync-ctl schema: ${system.name}: applying the DDL failed, nothing was changed: ${(err as Error).message}`);
+          if (values.json) io.out(JSON.stringify({ systems: results, failed: { system: system.name, message: (err as Error).message } }));
+          return EXIT.failed;
+        }
+        results[results.length - 1]!.applied = true;
         io.err(`applied ${statements.length} statements to ${system.name}`);
-      } catch (err) {
-        io.err(`${system.name}: applying the DDL failed, nothing was changed: ${(err as Error).message}`);
-        return EXIT.unavailable;
       } finally {
-        await db.close();
+        await closeWithin(() => db.close());
       }
     }
+    if (values.json) io.out(JSON.stringify({ systems: results }));
     return EXIT.ok;
   },
 };

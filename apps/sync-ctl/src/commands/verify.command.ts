@@ -12,6 +12,7 @@ import { loadVerifyConfig, selectEntity, type VerifyEntity } from '../verify/ver
 import { repairRecords, type RepairPlan } from '../verify/verify-repair';
 import { VerifyInputError, VerifyService, type VerifyOptions, type VerifyReport, type VerifySelection } from '../verify/verify.service';
 import { commandProgress } from '../progress';
+import { closeWithin, legacyDbAddress, reach, urlAddress } from '../dependency';
 import { withKafka } from './kafka-session';
 import { loadPipeline, parseOptions } from './pipeline-args';
 
@@ -62,7 +63,7 @@ Options:
   --keymap-url URL      id-translation's key map (default: $KEYMAP_DATABASE_URL)
 
 Exit codes: 0 both sides agree, 1 differences found, 2 bad arguments or configuration,
-3 a database or Kafka unreachable.
+3 a database or Kafka unreachable, 4 internal error.
 
 Examples:
   sync-ctl verify users
@@ -127,16 +128,6 @@ export function parseSince(value: string, now: number): Date {
   throw new UsageError(`--since ${value}: must be an ISO-8601 time (2026-12-06T10:00:00Z) or an age (90s, 30m, 12h, 7d)`);
 }
 
-class Unavailable extends Error {}
-
-async function connect(what: string, work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (err) {
-    throw new Unavailable(`${what} unreachable: ${(err as Error).message}`);
-  }
-}
-
 function show(value: string | null): string {
   return value === null ? 'null' : JSON.stringify(value);
 }
@@ -167,13 +158,14 @@ function printReport(io: CommandIo, report: VerifyReport, repair: RepairPlan | u
 
 type EntityOptions = Omit<VerifyOptions, 'progress' | 'since'> & { since?: Date; sinceColumn?: string; json: boolean; forceProgress: boolean };
 
-async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine: MappingEngine; index: TableIndex; keymap: KeymapLookupRepository; fresh: NewSideRepository }, options: EntityOptions, pipeline: ReturnType<typeof loadPipeline>): Promise<VerifyReport> {
+async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine: MappingEngine; index: TableIndex; keymap: KeymapLookupRepository; fresh: NewSideRepository }, settings: EntityOptions, pipeline: ReturnType<typeof loadPipeline>): Promise<VerifyReport> {
   const system = pipeline.systems.get(entity.table.system)!;
-  const db = createLegacyDb(resolveLegacyDbOptions(system), (err) => io.err(`${system.name}: ${err.message}`));
+  const options = resolveLegacyDbOptions(system);
+  const db = createLegacyDb({ ...options, connectTimeoutMs: io.connectTimeoutMs }, (err) => io.err(`${system.name}: ${err.message}`));
   try {
-    await connect(`legacy database ${system.name}`, () => db.ping());
+    await reach({ kind: 'legacy-db', label: `legacy database ${system.name}`, address: legacyDbAddress(options) }, io.connectTimeoutMs, () => db.ping());
     const reader = new LegacySideReader(createCaptureSource(db, system, entity.table), deps.keymap, deps.index, deps.engine, entity);
-    const { since, sinceColumn, json, forceProgress, ...rest } = options;
+    const { since, sinceColumn, json, forceProgress, ...rest } = settings;
     const progress = commandProgress(io, { label: `verify ${entity.name}`, json, force: forceProgress });
     const service = new VerifyService(entity, reader, deps.fresh, deps.keymap, { ...rest, ...(since ? { since: { column: sinceColumn ?? entity.changedColumn!, at: since } } : {}), progress });
     try {
@@ -183,7 +175,7 @@ async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine:
       throw err;
     }
   } finally {
-    await db.close();
+    await closeWithin(() => db.close());
   }
 }
 
@@ -191,6 +183,8 @@ export const verifyCommand: Command = {
   path: ['verify'],
   summary: 'prove a legacy table and the new side agree: counts, range hashes, differing rows; --repair',
   help: HELP,
+  options: OPTIONS,
+  complete: { files: ['pipeline'] },
   async run(args, io) {
     const { values, positionals } = parseOptions(args, OPTIONS);
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
@@ -223,8 +217,8 @@ export const verifyCommand: Command = {
     const deps = { engine: new MappingEngine(loaded, mappers), index: new TableIndex(pipeline), keymap: new KeymapLookupRepository(keymapUrl), fresh: new NewSideRepository(newSideUrl) };
     const reports: Array<VerifyReport & { repair?: RepairPlan }> = [];
     try {
-      await connect('key map database', () => deps.keymap.connect());
-      await connect('new side database', () => deps.fresh.connect());
+      await reach({ kind: 'keymap-db', label: 'key map database', address: urlAddress(keymapUrl) }, io.connectTimeoutMs, () => deps.keymap.connect());
+      await reach({ kind: 'new-side-db', label: 'new side database', address: urlAddress(newSideUrl) }, io.connectTimeoutMs, () => deps.fresh.connect());
       for (const entity of entities) {
         const report = await verifyEntity(io, entity, deps, options, pipeline);
         let repair: RepairPlan | undefined;
@@ -233,7 +227,7 @@ export const verifyCommand: Command = {
           if (plan.records.length > 0) {
             const progress = commandProgress(io, { label: `repair ${entity.name}`, unit: 'records', json: values.json === true, force: values.progress === true });
             progress.setTotal(plan.records.length);
-            await withKafka(pipeline, io.env, async ({ producer }) => {
+            await withKafka(pipeline, io, async ({ producer }) => {
               for (let i = 0; i < plan.records.length; i += REPAIR_BATCH) {
                 const batch = plan.records.slice(i, i + REPAIR_BATCH);
                 await producer.send(batch);
@@ -247,15 +241,9 @@ export const verifyCommand: Command = {
         reports.push({ ...report, ...(repair ? { repair: { ...repair, records: [] } } : {}) });
         if (!values.json) printReport(io, report, repair);
       }
-    } catch (err) {
-      if (err instanceof Unavailable) {
-        io.err(`sync-ctl verify: ${err.message}`);
-        return EXIT.unavailable;
-      }
-      throw err;
     } finally {
-      await deps.keymap.close();
-      await deps.fresh.close();
+      await closeWithin(() => deps.keymap.close());
+      await closeWithin(() => deps.fresh.close());
     }
     if (values.json) io.out(JSON.stringify(values.all || reports.length > 1 ? reports.map(jsonReport) : jsonReport(reports[0]!), null, 2));
     return reports.some((r) => r.differences.length > 0) ? EXIT.failed : EXIT.ok;

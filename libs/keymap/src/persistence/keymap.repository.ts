@@ -2,6 +2,7 @@ import type { Row } from '@sync/contracts';
 import type { LocalKeyRef } from '../forward.translator';
 import type { TargetState } from '../writeback.resolver';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { sqlStateOf } from '@sync/errors';
 
 /** What both the pool and a transaction's runner can do. */
 interface Queryable {
@@ -102,6 +103,33 @@ export class KeymapRepository {
   }
 
   /**
+   * Moves a row's global id from its old local key to its new one (a primary-key update), unless
+   * the new key has an id already (the move was made, or the new key was seen first). Returns the
+   * id moved, or undefined when nothing moved. Two replicas moving at once: the row lock makes the
+   * second see the first's result and move nothing.
+   */
+  async moveKey(from: LocalKeyRef, to: LocalKeyRef): Promise<string | undefined> {
+    try {
+      const [moved] = rows<{ global_id: string }>(
+        await this.dataSource.query(
+          `WITH moved AS (
+             UPDATE keymap_entry e SET local_key = $4, key_values = $5::jsonb
+              WHERE e.system = $1 AND e.table_ref = $2 AND e.local_key = $3
+                AND NOT EXISTS (SELECT 1 FROM keymap_entry x WHERE x.system = $1 AND x.table_ref = $2 AND x.local_key = $4)
+             RETURNING e.global_id)
+           SELECT global_id FROM moved`,
+          [from.system, from.tableRef, from.localKey, to.localKey, JSON.stringify(to.keyValues)],
+        ),
+      );
+      return moved?.global_id;
+    } catch (err) {
+      // The new key was stored by another replica between the check and the update: nothing moved.
+      if (sqlStateOf(err) === '23505') return undefined;
+      throw err;
+    }
+  }
+
+  /**
    * Runs `work` in one transaction holding the key map's write-back lock. Parking, releasing,
    * pending inserts and links of all replicas are serialised by it, so a released command can
    * never be overtaken by a later one for the same row.
@@ -140,6 +168,26 @@ export class KeymapTransaction {
 
   insertEntries(entries: readonly NewEntry[]): Promise<void> {
     return insertEntries(this.db, entries);
+  }
+
+  /**
+   * Gives rows new local keys (the new side changed a legacy primary key): one statement. The
+   * caller has checked that no other row holds the new keys (findGlobalIds).
+   */
+  async moveRows(moves: ReadonlyArray<{ readonly row: RowKey; readonly to: LocalKeyRef }>): Promise<void> {
+    if (moves.length === 0) return;
+    await this.db.query(
+      `WITH m(system, table_ref, global_id, local_key, key_values) AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]))
+       UPDATE keymap_entry e SET local_key = m.local_key, key_values = m.key_values FROM m
+        WHERE e.system = m.system AND e.table_ref = m.table_ref AND e.global_id = m.global_id`,
+      [
+        moves.map((m) => m.row.system),
+        moves.map((m) => m.row.tableRef),
+        moves.map((m) => m.row.globalId),
+        moves.map((m) => m.to.localKey),
+        moves.map((m) => JSON.stringify(m.to.keyValues)),
+      ],
+    );
   }
 
   /** Known keys and pending inserts of the given rows, by rowKeyId (absent: unknown). */
