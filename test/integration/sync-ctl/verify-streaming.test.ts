@@ -185,7 +185,7 @@ describe('sync-ctl verify streams in key order: differences at chunk boundaries,
     const quiet = await syncCtl('verify', 'users', '--chunk-size', '7', '--rechecks', '0');
     assert.doesNotMatch(quiet.stderr, /verify users:/);
     const forced = await syncCtl('verify', 'users', '--chunk-size', '7', '--rechecks', '0', '--progress');
-    assert.match(forced.stderr, /verify users: \d+\/\d+ rows \(100\.0%\), \d+ rows\/s, \d+s/);
+    assert.match(forced.stderr, /verify users: [\d,]+\/[\d,]+ rows \(100\.0%\), [\d,]+ rows\/s, [\dhms]+/);
     assert.match(forced.stdout, /rows: {3}legacy 50, new side 50/, 'the report itself is unchanged');
     const json = await syncCtl('verify', 'users', '--chunk-size', '7', '--rechecks', '0', '--progress', '--json');
     assert.doesNotMatch(json.stderr, /verify users:/);

@@ -181,7 +181,7 @@ async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine:
 
 export const verifyCommand: Command = {
   path: ['verify'],
-  summary: 'prove a legacy table and the new side agree: counts, range hashes, differing rows; --repair',
+  summary: 'prove a legacy table and the new side agree: streamed row comparison in key order, differing rows; --sample, --since, --repair',
   help: HELP,
   options: OPTIONS,
   complete: { files: ['pipeline'] },
