@@ -17,6 +17,15 @@ fi
 npm run -s build
 if [ "$tier" = all ]; then npm run -s lint; fi
 
+# The status page's browser test (test/e2e/status-page.test.ts) drives Debian's Chromium; a fresh
+# machine gets it here, like the npm packages above. CHROMIUM_PATH points at another build instead.
+if { [ "$tier" = all ] || [ "$tier" = e2e ]; } && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Chromium for the browser test (apt-get install chromium)" >&2
+  sudo_cmd=(); if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq >/dev/null && "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+    || { echo "could not install Chromium: the e2e tier needs Debian's chromium package (or CHROMIUM_PATH)" >&2; exit 1; }
+fi
+
 started_kafka=0
 if [ "$tier" != unit ]; then
   if [ -z "${KAFKA_BROKERS:-}" ] && ! bash scripts/infra.sh status >/dev/null 2>&1; then started_kafka=1; fi

@@ -13,6 +13,7 @@ import { captureMetrics } from '../../apps/legacy-import/src/capture.metrics';
 import { TableCaptureRunner } from '../../apps/legacy-import/src/table-capture.runner';
 import { encodeState } from '../../apps/legacy-import/src/capture-state';
 import { latencySummary, procStatusBytes, runPaced } from './fixed-rate.support';
+import { sleep, waitUntil } from '../lib/wait';
 
 export const BENCH_TABLE_DDL = '(id int PRIMARY KEY, name text, amount numeric(12,2))';
 
@@ -77,15 +78,6 @@ export async function withBenchDatabase<T>(baseUrl: string, prefix: string, fn: 
   }
 }
 
-/** Polls `done` every `everyMs` until it holds; throws after `timeoutMs` (loops here are bounded). */
-export async function waitUntil(what: string, done: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 20): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await done())) {
-    if (performance.now() > deadline) throw new Error(`bench: ${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /** Resident set size of a process in bytes, from /proc/<pid>/status (VmRSS). */
 export function vmRssBytes(pid: number): number {
   return procStatusBytes(pid, 'VmRSS');
@@ -142,7 +134,7 @@ export async function fixedRateLatency(opts: {
       sessions.push(c);
     }
     // Group join and first fetch: rows committed before the consumer is positioned would be missed.
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const paced = await runPaced({
       rate,
       seconds,

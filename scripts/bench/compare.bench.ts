@@ -26,8 +26,8 @@ import { loadEnv } from '@sync/config';
 import { NOTIFY_OFF_POLL_INTERVAL_MS, runLegacyImportCapture, type CaptureWorkload } from './capture-bench.support';
 import { runDebeziumCapture, TUNED_POLL_INTERVAL_MS } from './debezium-capture.support';
 import { rateGapPct } from './fixed-rate.support';
+import { repoRoot, runMain } from '../lib/script-main';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const workload: CaptureWorkload = { rows: Number(process.argv[2] ?? 100_000), rate: Number(process.argv[4] ?? 500), seconds: Number(process.argv[3] ?? 15), writers: 16 };
 const brokers = [...(loadEnv().kafka.brokers ?? ['127.0.0.1:19092'])];
 // The same defaults and variables as scripts/debezium.sh, which starts both.
@@ -142,7 +142,4 @@ async function main(): Promise<void> {
   console.log(`\nJSON: ${path.join('bench-results', 'compare.json')}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

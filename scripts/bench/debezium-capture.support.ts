@@ -14,12 +14,12 @@ import {
   insertRows,
   rssSampler,
   vmRssBytes,
-  waitUntil,
   withBenchDatabase,
   type CaptureResult,
   type CaptureWorkload,
   type LatencyResult,
 } from './capture-bench.support';
+import { waitUntil } from '../lib/wait';
 
 /** poll.interval.ms of the second, tuned latency probe (Debezium's default is 500). */
 export const TUNED_POLL_INTERVAL_MS = 10;

@@ -3,6 +3,7 @@
  * two-way.bench): the parts that decide whether two figures were measured under the same load.
  */
 import { readFileSync } from 'node:fs';
+import { sleep } from '../lib/wait';
 
 export interface PacedResult {
   /** Operations that completed. */
@@ -38,7 +39,7 @@ export async function runPaced(opts: {
       for (let i = next++; i < total; i = next++) {
         const due = begin + (i * 1000) / opts.rate;
         const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 1) await sleep(wait);
         maxStartLagMs = Math.max(maxStartLagMs, performance.now() - due);
         await opts.operation(i, worker);
         done++;

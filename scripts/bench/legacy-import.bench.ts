@@ -17,8 +17,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadEnv } from '@sync/config';
 import { runLegacyImportCapture } from './capture-bench.support';
+import { repoRoot, runMain } from '../lib/script-main';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const N = Number(process.argv[2] ?? 200_000);
 const brokers = [...(loadEnv().kafka.brokers ?? ['127.0.0.1:19092'])];
 const baseUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -56,7 +56,4 @@ async function main(): Promise<void> {
   writeFileSync(path.join(out, 'legacy-import.json'), JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2));
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

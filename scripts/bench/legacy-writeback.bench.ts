@@ -21,6 +21,7 @@ import { parsePipeline, type TableConfig } from '@sync/config';
 import { applyDdl, changelogDdl, createLegacyDb, createWritebackSink, type SinkCommand } from '@sync/legacy-db';
 import { LegacyDatabase } from '../../test/support/legacy-database';
 import { repoRoot } from '../../test/support/test-env';
+import { runMain } from '../lib/script-main';
 
 const N = Number(process.argv[2] ?? 100_000);
 const B = Number(process.argv[3] ?? 1_000);
@@ -95,7 +96,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

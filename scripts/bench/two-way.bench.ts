@@ -36,10 +36,10 @@ import { applyDdl, changelogDdl, createLegacyDb } from '@sync/legacy-db';
 import { dataSchemaUri, encodeDomainEvent } from '@sync/mapping';
 import { testBrokers } from '../../test/support/test-env';
 import { TwoWayStack } from '../../test/support/two-way-stack';
-import { waitUntil } from './capture-bench.support';
+import { repoRoot, runMain } from '../lib/script-main';
+import { waitUntil } from '../lib/wait';
 import { latencySummary, procStatusBytes, runPaced, type LatencySummary, type PacedResult } from './fixed-rate.support';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const { values: opts } = parseArgs({
   options: {
     rates: { type: 'string', default: '100,500' },
@@ -134,207 +134,268 @@ interface AppMemory {
 
 const mb = (bytes: number): number => Math.round(bytes / 1048576);
 
+/** What the steps of the benchmark share. */
+interface Bench {
+  readonly stack: TwoWayStack;
+  readonly clocks: Record<Hop, MarkerClock>;
+  /** Global ids of the preloaded users, by legacy id, learnt from their UserChanged events. */
+  readonly globalIds: Map<number, string>;
+  readonly producers: SyncProducer[];
+  readonly sessions: Client[];
+  readonly userTopic: string;
+  /** The preloaded users (legacy id, global id), by legacy id. */
+  users: Array<[number, string]>;
+  /** Marker sequence: every change carries a value no other change has. */
+  seq: number;
+}
+
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const stack = await TwoWayStack.create();
   const kafka = new KafkaConnection({ brokers: testBrokers(), clientId: 'bench-two-way' }, silentLog);
-  const producers: SyncProducer[] = [];
-  const sessions: Client[] = [];
+  const clocks = Object.fromEntries((['legacy', 'keyed', 'domain', 'writeback', 'resolved', 'row'] as const).map((h) => [h, new MarkerClock()])) as Record<Hop, MarkerClock>;
+  const bench: Bench = { stack, clocks, globalIds: new Map(), producers: [], sessions: [], userTopic: Topics.domain(stack.userAggregate, 1), users: [], seq: 0 };
   let listener: Client | undefined;
   let consumer: ReturnType<KafkaConnection['batchConsumer']> | undefined;
-  let sampler: NodeJS.Timeout | undefined;
+  let memory: MemoryWatch | undefined;
   try {
-    if (CAPTURE === 'poll') await captureWithoutNotify(stack);
-    // The write-back's new names, announced at commit: only markers of (b) notify, so (a)'s legacy
-    // commits and the capture trigger are untouched.
-    await stack.legacy.exec(`CREATE FUNCTION bench_writeback_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM pg_notify('${WB_CHANNEL}', NEW.name); RETURN NULL; END $$;
-CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name LIKE 'wb-%') EXECUTE FUNCTION bench_writeback_notify()`);
-
-    const userTopic = Topics.domain(stack.userAggregate, 1);
-    const orderTopic = Topics.domain(stack.orderAggregate, 1);
-    const clocks = Object.fromEntries((['legacy', 'keyed', 'domain', 'writeback', 'resolved', 'row'] as const).map((h) => [h, new MarkerClock()])) as Record<Hop, MarkerClock>;
-    const toDomain = clocks.domain;
-    const toLegacy = clocks.row;
-    const globalIds = new Map<number, string>();
-
-    for (let p = 0; p < PRODUCERS; p++) {
-      const producer = kafka.producer();
-      await producer.connect();
-      producers.push(producer);
-    }
-    listener = await stack.legacy.connect();
-    listener.on('notification', (n) => toLegacy.observe(n.payload ?? '', performance.now()));
-    await listener.query(`LISTEN ${WB_CHANNEL}`);
-
+    await prepareLegacy(stack);
+    await connectProducers(kafka, bench);
+    listener = await listenForWriteback(bench);
     console.error(`[two-way] starting the four apps (capture: ${CAPTURE === 'notify' ? 'NOTIFY + poll 100 ms' : `notify off, poll ${POLL_MS} ms`})`);
     await stack.startApps();
-    // After the apps: they create their topics with their own settings; ours only subscribes.
-    const table = (prefix: 'legacy' | 'keyed' | 'writeback' | 'resolved', name: string): string => Topics[prefix]({ system: stack.system, schema: 'public', table: name });
-    const topics = [userTopic, orderTopic, table('legacy', 'users'), table('legacy', 'orders'), table('keyed', 'users'), table('keyed', 'orders'), table('writeback', 'users'), table('resolved', 'users')];
-    const admin = kafka.admin();
-    await admin.ensureTopics(topics.map((topic) => ({ topic })));
-    await admin.disconnect();
-    consumer = kafka.batchConsumer(producers[0]!, {
-      app: 'bench',
-      groupId: `bench-two-way-${randomUUID()}`,
-      topics,
-      handler: async (batch) => {
-        const now = performance.now();
-        for (const m of batch) onMessage(m, now, clocks, globalIds);
-      },
-    });
-    await consumer.start();
-    const memory = new Map<string, AppMemory>([...stack.apps].map(([name, app]) => [name, { pid: app.proc.pid!, sampledPeakMb: 0, hwmMb: {}, rssEndMb: 0 }]));
-    const sample = (): void => {
-      for (const m of memory.values()) {
-        try {
-          m.sampledPeakMb = Math.max(m.sampledPeakMb, mb(procStatusBytes(m.pid, 'VmRSS')));
-        } catch {
-          // the app exited: its figures stop here (the run fails below)
-        }
-      }
-    };
-    sampler = setInterval(sample, 500);
-    const hwm = (label: string): void => {
-      for (const m of memory.values()) m.hwmMb[label] = mb(procStatusBytes(m.pid, 'VmHWM'));
-    };
-
-    // Users the phases touch: created through the pipeline, so each has its global id.
-    console.error(`[two-way] ${USERS} users through the pipeline`);
-    await stack.legacy.exec(
-      `INSERT INTO users (name, email, street, city, zip) SELECT 'pre-' || g, 'user' || g || '@example.org', g || ' Bench St', 'Benchville', lpad(g::text, 5, '0') FROM generate_series(1, $1::int) g`,
-      [USERS],
-    );
-    await waitUntil(`global ids of ${USERS} users`, () => globalIds.size >= USERS, 300_000, 200);
-    const users = [...globalIds].sort(([a], [b]) => a - b);
-    hwm('after preload');
-
-    for (let w = 0; w < WRITERS; w++) sessions.push(await stack.legacy.connect());
-    let seq = 0;
-    const checkApps = (): void => {
-      const dead = [...stack.apps.values()].filter((a) => !a.isRunning());
-      if (dead.length > 0) throw new Error(`apps exited: ${dead.map((a) => a.app).join(', ')}\n${stack.logs()}`);
-    };
-
-    /** (a) legacy commits: even operations update a user's name, odd ones insert an order. */
-    async function legacyToDomain(rate: number, seconds: number): Promise<PhaseResult> {
-      const kinds = { 'users UPDATE -> UserChanged': [] as string[], 'orders INSERT -> OrderPlaced': [] as string[] };
-      const paced = await runPaced({
-        rate,
-        seconds,
-        concurrency: WRITERS,
-        operation: async (i, w) => {
-          const n = ++seq;
-          const [legacyId] = users[Math.floor(i / 2) % users.length]!;
-          const update = i % 2 === 0;
-          const marker = update ? `lg-${n}` : `o${n}`;
-          if (update) await sessions[w]!.query('UPDATE users SET name = $1, updated_at = now() WHERE id = $2', [marker, legacyId]);
-          else await sessions[w]!.query('INSERT INTO orders (user_id, total) VALUES ($1, $2)', [legacyId, n]);
-          const at = performance.now();
-          for (const hop of [...HOPS_A, 'domain'] as const) clocks[hop].start(marker, at);
-          (update ? kinds['users UPDATE -> UserChanged'] : kinds['orders INSERT -> OrderPlaced']).push(marker);
-        },
-      });
-      const all = [...kinds['users UPDATE -> UserChanged'], ...kinds['orders INSERT -> OrderPlaced']];
-      await waitUntil('domain events of every legacy change', () => toDomain.done(all), DRAIN_MS, 50).catch(() => undefined);
-      return {
-        direction: 'legacy->domain',
-        targetRate: rate,
-        paced,
-        latency: toDomain.summary(all),
-        byKind: Object.fromEntries(Object.entries(kinds).map(([k, m]) => [k, toDomain.summary(m)])),
-        byHop: Object.fromEntries(HOPS_A.map((h) => [h, clocks[h].summary(all)])),
-      };
-    }
-
-    /** (b) the new service's UserChanged for one user each, spread over the producers. */
-    async function domainToLegacy(rate: number, seconds: number): Promise<PhaseResult> {
-      const markers: string[] = [];
-      const paced = await runPaced({
-        rate,
-        seconds,
-        concurrency: WRITERS,
-        operation: async (i) => {
-          const n = ++seq;
-          const u = i % users.length;
-          const [legacyId, globalId] = users[u]!;
-          const marker = `wb-${n}`;
-          const id = randomUUID();
-          const data = { name: marker, email: `user${legacyId}@example.org` };
-          const encoded = encodeDomainEvent({ id, source: '/services/bench', type: 'UserChanged', subject: globalId, time: new Date().toISOString(), dataschema: dataSchemaUri(stack.userAggregate, 1, 'UserChanged'), data });
-          const headers = { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: SERVICE_ORIGIN, [Headers.causationId]: id };
-          await producers[u % producers.length]!.send([{ topic: userTopic, key: encoded.key, value: encoded.value, headers }]);
-          const at = performance.now();
-          for (const hop of [...HOPS_B, 'row'] as const) clocks[hop].start(marker, at);
-          markers.push(marker);
-        },
-      });
-      await waitUntil('legacy rows of every domain event', () => toLegacy.done(markers), DRAIN_MS, 50).catch(() => undefined);
-      return {
-        direction: 'domain->legacy',
-        targetRate: rate,
-        paced,
-        latency: toLegacy.summary(markers),
-        byHop: Object.fromEntries(HOPS_B.map((h) => [h, clocks[h].summary(markers)])),
-      };
-    }
-
-    // First-use costs (connections, metadata, JIT) stay out of the figures.
-    console.error('[two-way] warm-up');
-    await legacyToDomain(20, 2);
-    await domainToLegacy(20, 2);
-    seq = 10_000_000;
-    checkApps();
-
-    const results: PhaseResult[] = [];
-    for (const rate of RATES) {
-      console.error(`[two-way] (a) legacy commit -> domain event at ${rate}/s for ${SECONDS} s`);
-      results.push(await legacyToDomain(rate, SECONDS));
-      checkApps();
-      hwm(`after (a) ${rate}/s`);
-      console.error(`[two-way] (b) domain event -> legacy row at ${rate}/s for ${SECONDS} s`);
-      results.push(await domainToLegacy(rate, SECONDS));
-      checkApps();
-      hwm(`after (b) ${rate}/s`);
-    }
-    clearInterval(sampler);
-    sample();
-    hwm('end');
-    for (const m of memory.values()) m.rssEndMb = mb(procStatusBytes(m.pid, 'VmRSS'));
-    const loadAfter = os.loadavg();
-
-    const captureText = CAPTURE === 'notify' ? 'trigger + NOTIFY wake-up, poll 100 ms' : `trigger, notify: false, poll ${POLL_MS} ms`;
-    console.log(`\ntwo-way pipeline, four apps as processes; legacy PostgreSQL capture: ${captureText}; ${WRITERS} legacy sessions, ${PRODUCERS} publishing producers`);
-    console.log(`load average (1/5/15 min): before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}\n`);
-    console.log(latencyTable(results));
-    console.log('');
-    console.log(memoryTable(memory));
-    const out = path.join(repoRoot, 'bench-results');
-    mkdirSync(out, { recursive: true });
-    writeFileSync(
-      path.join(out, CAPTURE === 'notify' ? 'two-way.json' : 'two-way-poll.json'),
-      JSON.stringify(
-        {
-          at: new Date().toISOString(),
-          workload: { rates: RATES, seconds: SECONDS, writers: WRITERS, producers: PRODUCERS, users: USERS, capture: captureText },
-          loadAverage: { before: loadBefore, after: loadAfter },
-          results,
-          memoryMb: Object.fromEntries(memory),
-        },
-        null,
-        2,
-      ),
-    );
-    console.log(`\nJSON: ${path.join('bench-results', CAPTURE === 'notify' ? 'two-way.json' : 'two-way-poll.json')}`);
+    consumer = await consumeHops(kafka, bench);
+    memory = watchMemory(stack);
+    await preloadUsers(bench);
+    memory.hwm('after preload');
+    for (let w = 0; w < WRITERS; w++) bench.sessions.push(await stack.legacy.connect());
+    const results = await runPhases(bench, memory);
+    memory.finish();
+    report(results, memory.apps, loadBefore, os.loadavg());
   } finally {
-    if (sampler) clearInterval(sampler);
+    memory?.stop();
     await consumer?.stop().catch(() => undefined);
     await listener?.end().catch(() => undefined);
-    await Promise.all(sessions.map((s) => s.end().catch(() => undefined)));
-    await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
+    await Promise.all(bench.sessions.map((s) => s.end().catch(() => undefined)));
+    await Promise.all(bench.producers.map((p) => p.disconnect().catch(() => undefined)));
     await stack.close();
   }
+}
+
+/** The capture mode asked for, and a trigger that NOTIFYs the write-back's new names at commit. */
+async function prepareLegacy(stack: TwoWayStack): Promise<void> {
+  if (CAPTURE === 'poll') await captureWithoutNotify(stack);
+  // Only markers of (b) notify, so (a)'s legacy commits and the capture trigger are untouched.
+  await stack.legacy.exec(`CREATE FUNCTION bench_writeback_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_notify('${WB_CHANNEL}', NEW.name); RETURN NULL; END $$;
+CREATE TRIGGER bench_writeback AFTER UPDATE ON users FOR EACH ROW WHEN (NEW.name LIKE 'wb-%') EXECUTE FUNCTION bench_writeback_notify()`);
+}
+
+async function connectProducers(kafka: KafkaConnection, bench: Bench): Promise<void> {
+  for (let p = 0; p < PRODUCERS; p++) {
+    const producer = kafka.producer();
+    await producer.connect();
+    bench.producers.push(producer);
+  }
+}
+
+/** LISTENs for the write-back's new names: the end of (b). */
+async function listenForWriteback(bench: Bench): Promise<Client> {
+  const listener = await bench.stack.legacy.connect();
+  listener.on('notification', (n) => bench.clocks.row.observe(n.payload ?? '', performance.now()));
+  await listener.query(`LISTEN ${WB_CHANNEL}`);
+  return listener;
+}
+
+/** Consumes every topic a change passes, timing its markers. Call after the apps started: they create their topics with their own settings; ours only subscribes. */
+async function consumeHops(kafka: KafkaConnection, bench: Bench): Promise<ReturnType<KafkaConnection['batchConsumer']>> {
+  const { stack } = bench;
+  const table = (prefix: 'legacy' | 'keyed' | 'writeback' | 'resolved', name: string): string => Topics[prefix]({ system: stack.system, schema: 'public', table: name });
+  const topics = [bench.userTopic, Topics.domain(stack.orderAggregate, 1), table('legacy', 'users'), table('legacy', 'orders'), table('keyed', 'users'), table('keyed', 'orders'), table('writeback', 'users'), table('resolved', 'users')];
+  const admin = kafka.admin();
+  await admin.ensureTopics(topics.map((topic) => ({ topic })));
+  await admin.disconnect();
+  const consumer = kafka.batchConsumer(bench.producers[0]!, {
+    app: 'bench',
+    groupId: `bench-two-way-${randomUUID()}`,
+    topics,
+    handler: async (batch) => {
+      const now = performance.now();
+      for (const m of batch) onMessage(m, now, bench.clocks, bench.globalIds);
+    },
+  });
+  await consumer.start();
+  return consumer;
+}
+
+interface MemoryWatch {
+  readonly apps: ReadonlyMap<string, AppMemory>;
+  /** Records every app's VmHWM under `label`. */
+  hwm(label: string): void;
+  /** Last sample, VmHWM at the end and RSS at the end. */
+  finish(): void;
+  stop(): void;
+}
+
+/** Samples each app's RSS every 500 ms. */
+function watchMemory(stack: TwoWayStack): MemoryWatch {
+  const apps = new Map<string, AppMemory>([...stack.apps].map(([name, app]) => [name, { pid: app.proc.pid!, sampledPeakMb: 0, hwmMb: {}, rssEndMb: 0 }]));
+  const sample = (): void => {
+    for (const m of apps.values()) {
+      try {
+        m.sampledPeakMb = Math.max(m.sampledPeakMb, mb(procStatusBytes(m.pid, 'VmRSS')));
+      } catch {
+        // the app exited: its figures stop here (the run fails below)
+      }
+    }
+  };
+  const sampler = setInterval(sample, 500);
+  const hwm = (label: string): void => {
+    for (const m of apps.values()) m.hwmMb[label] = mb(procStatusBytes(m.pid, 'VmHWM'));
+  };
+  return {
+    apps,
+    hwm,
+    finish: () => {
+      clearInterval(sampler);
+      sample();
+      hwm('end');
+      for (const m of apps.values()) m.rssEndMb = mb(procStatusBytes(m.pid, 'VmRSS'));
+    },
+    stop: () => clearInterval(sampler),
+  };
+}
+
+/** Users the phases touch: created through the pipeline, so each has its global id. */
+async function preloadUsers(bench: Bench): Promise<void> {
+  console.error(`[two-way] ${USERS} users through the pipeline`);
+  await bench.stack.legacy.exec(
+    `INSERT INTO users (name, email, street, city, zip) SELECT 'pre-' || g, 'user' || g || '@example.org', g || ' Bench St', 'Benchville', lpad(g::text, 5, '0') FROM generate_series(1, $1::int) g`,
+    [USERS],
+  );
+  await waitUntil(`global ids of ${USERS} users`, () => bench.globalIds.size >= USERS, 300_000, 200);
+  bench.users = [...bench.globalIds].sort(([a], [b]) => a - b);
+}
+
+function checkApps(stack: TwoWayStack): void {
+  const dead = [...stack.apps.values()].filter((a) => !a.isRunning());
+  if (dead.length > 0) throw new Error(`apps exited: ${dead.map((a) => a.app).join(', ')}\n${stack.logs()}`);
+}
+
+/** A warm-up, then (a) and (b) at each rate. */
+async function runPhases(bench: Bench, memory: MemoryWatch): Promise<PhaseResult[]> {
+  // First-use costs (connections, metadata, JIT) stay out of the figures.
+  console.error('[two-way] warm-up');
+  await legacyToDomain(bench, 20, 2);
+  await domainToLegacy(bench, 20, 2);
+  bench.seq = 10_000_000;
+  checkApps(bench.stack);
+
+  const results: PhaseResult[] = [];
+  for (const rate of RATES) {
+    console.error(`[two-way] (a) legacy commit -> domain event at ${rate}/s for ${SECONDS} s`);
+    results.push(await legacyToDomain(bench, rate, SECONDS));
+    checkApps(bench.stack);
+    memory.hwm(`after (a) ${rate}/s`);
+    console.error(`[two-way] (b) domain event -> legacy row at ${rate}/s for ${SECONDS} s`);
+    results.push(await domainToLegacy(bench, rate, SECONDS));
+    checkApps(bench.stack);
+    memory.hwm(`after (b) ${rate}/s`);
+  }
+  return results;
+}
+
+/** (a) legacy commits: even operations update a user's name, odd ones insert an order. */
+async function legacyToDomain(bench: Bench, rate: number, seconds: number): Promise<PhaseResult> {
+  const { clocks, sessions, users } = bench;
+  const kinds = { 'users UPDATE -> UserChanged': [] as string[], 'orders INSERT -> OrderPlaced': [] as string[] };
+  const paced = await runPaced({
+    rate,
+    seconds,
+    concurrency: WRITERS,
+    operation: async (i, w) => {
+      const n = ++bench.seq;
+      const [legacyId] = users[Math.floor(i / 2) % users.length]!;
+      const update = i % 2 === 0;
+      const marker = update ? `lg-${n}` : `o${n}`;
+      if (update) await sessions[w]!.query('UPDATE users SET name = $1, updated_at = now() WHERE id = $2', [marker, legacyId]);
+      else await sessions[w]!.query('INSERT INTO orders (user_id, total) VALUES ($1, $2)', [legacyId, n]);
+      const at = performance.now();
+      for (const hop of [...HOPS_A, 'domain'] as const) clocks[hop].start(marker, at);
+      (update ? kinds['users UPDATE -> UserChanged'] : kinds['orders INSERT -> OrderPlaced']).push(marker);
+    },
+  });
+  const all = [...kinds['users UPDATE -> UserChanged'], ...kinds['orders INSERT -> OrderPlaced']];
+  await waitUntil('domain events of every legacy change', () => clocks.domain.done(all), DRAIN_MS, 50).catch(() => undefined);
+  return {
+    direction: 'legacy->domain',
+    targetRate: rate,
+    paced,
+    latency: clocks.domain.summary(all),
+    byKind: Object.fromEntries(Object.entries(kinds).map(([k, m]) => [k, clocks.domain.summary(m)])),
+    byHop: Object.fromEntries(HOPS_A.map((h) => [h, clocks[h].summary(all)])),
+  };
+}
+
+/** (b) the new service's UserChanged for one user each, spread over the producers. */
+async function domainToLegacy(bench: Bench, rate: number, seconds: number): Promise<PhaseResult> {
+  const { clocks, producers, users, stack } = bench;
+  const markers: string[] = [];
+  const paced = await runPaced({
+    rate,
+    seconds,
+    concurrency: WRITERS,
+    operation: async (i) => {
+      const n = ++bench.seq;
+      const u = i % users.length;
+      const [legacyId, globalId] = users[u]!;
+      const marker = `wb-${n}`;
+      const id = randomUUID();
+      const data = { name: marker, email: `user${legacyId}@example.org` };
+      const encoded = encodeDomainEvent({ id, source: '/services/bench', type: 'UserChanged', subject: globalId, time: new Date().toISOString(), dataschema: dataSchemaUri(stack.userAggregate, 1, 'UserChanged'), data });
+      const headers = { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: SERVICE_ORIGIN, [Headers.causationId]: id };
+      await producers[u % producers.length]!.send([{ topic: bench.userTopic, key: encoded.key, value: encoded.value, headers }]);
+      const at = performance.now();
+      for (const hop of [...HOPS_B, 'row'] as const) clocks[hop].start(marker, at);
+      markers.push(marker);
+    },
+  });
+  await waitUntil('legacy rows of every domain event', () => clocks.row.done(markers), DRAIN_MS, 50).catch(() => undefined);
+  return {
+    direction: 'domain->legacy',
+    targetRate: rate,
+    paced,
+    latency: clocks.row.summary(markers),
+    byHop: Object.fromEntries(HOPS_B.map((h) => [h, clocks[h].summary(markers)])),
+  };
+}
+
+/** Prints the tables and writes bench-results/two-way.json (or two-way-poll.json). */
+function report(results: readonly PhaseResult[], memory: ReadonlyMap<string, AppMemory>, loadBefore: number[], loadAfter: number[]): void {
+  const captureText = CAPTURE === 'notify' ? 'trigger + NOTIFY wake-up, poll 100 ms' : `trigger, notify: false, poll ${POLL_MS} ms`;
+  console.log(`\ntwo-way pipeline, four apps as processes; legacy PostgreSQL capture: ${captureText}; ${WRITERS} legacy sessions, ${PRODUCERS} publishing producers`);
+  console.log(`load average (1/5/15 min): before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(latencyTable(results));
+  console.log('');
+  console.log(memoryTable(memory));
+  const out = path.join(repoRoot, 'bench-results');
+  const file = CAPTURE === 'notify' ? 'two-way.json' : 'two-way-poll.json';
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    path.join(out, file),
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        workload: { rates: RATES, seconds: SECONDS, writers: WRITERS, producers: PRODUCERS, users: USERS, capture: captureText },
+        loadAverage: { before: loadBefore, after: loadAfter },
+        results,
+        memoryMb: Object.fromEntries(memory),
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(`\nJSON: ${path.join('bench-results', file)}`);
 }
 
 /** The marker a legacy row image carries: the new name of a user, or the total of an order. */
@@ -412,7 +473,4 @@ function memoryTable(memory: ReadonlyMap<string, AppMemory>): string {
   return render(rows);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import { sleep } from '../lib/wait';
 
 // The demo's legacy application and progress display: makes legacy changes for a while, shows
 // per entity and direction what was seen, applied and how far behind (from every app's /metrics),
@@ -60,7 +61,7 @@ async function progress(): Promise<Progress> {
   const serviceLag = max(svc!, 'service_event_lag_seconds');
   const published = sum(svc!, 'service_events_published_total');
   const requests = sum(dt!, 'sync_transform_outputs_total', (l) => l['direction'] === 'reverse');
-  const written = sum(wb!, 'sync_writeback_rows_applied_total', (l) => l['table'] === users);
+  const written = sum(wb!, 'sync_writeback_rows_applied_total', (l) => l['entity'] === users);
   const parked = sum(idt!, 'sync_idtrans_parked_commands');
   const backlog = sum(imp!, 'sync_capture_backlog_rows');
   const userEvents = events('users.');
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n[${Math.round((Date.now() - started) / 1000)} s] ${changes} legacy changes made\n${table(p.rows)}\n`);
       nextShow = Date.now() + 5000;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 150));
+    await sleep(100 + Math.random() * 150);
   }
   await db.end();
   process.stdout.write(`\nDone driving (${changes} legacy changes). Waiting for the pipeline to drain...\n`);
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${table(p.rows)}\nNot drained after ${values['drain-seconds']} s; verifying anyway.\n`);
       return;
     }
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sleep(1500);
   }
 }
 

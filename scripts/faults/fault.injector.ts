@@ -3,8 +3,7 @@ import type { InfraControl } from './infra.control';
 import type { ManagedProcess } from './managed.process';
 import type { ScenarioControl } from './scenarios';
 import type { InjectedFault } from './summary';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../lib/wait';
 
 /** What a fault needs from the run: its processes, its clock and how far the workload got. */
 export interface FaultContext {

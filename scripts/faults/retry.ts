@@ -1,3 +1,5 @@
+import { sleep } from '../lib/wait';
+
 /** A bug in the run itself (the model and the database disagree): never retried. */
 export class WorkloadError extends Error {}
 
@@ -25,7 +27,7 @@ export async function retryUntil<T>(
       onRetry(err);
     }
     for (;;) {
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
       delay = Math.min(delay * 2, 2000);
       try {
         const done = await probe();

@@ -204,8 +204,8 @@ export class TwoWayStack {
   }
 
   /** Starts the four apps as separate processes and waits until each is ready. */
-  async startApps(): Promise<void> {
-    for (const name of APP_NAMES) this.apps.set(name, await AppProcess.start(name, this.env()));
+  async startApps(extraEnv: Record<string, string> = {}): Promise<void> {
+    for (const name of APP_NAMES) this.apps.set(name, await AppProcess.start(name, { ...this.env(), ...extraEnv }));
     await Promise.all(
       [...this.apps.values()].map((app) =>
         waitFor(`${app.app} ready`, async () => (await app.status('/health/ready')) === 200 || (app.isRunning() ? undefined : Promise.reject(new Error(app.logs()))), 60_000, 200),

@@ -1,6 +1,9 @@
 import type { MetricsRegistry } from '@sync/observability';
+import type { Direction } from '@sync/control';
 
-export type Direction = 'forward' | 'reverse';
+// One vocabulary for direction everywhere (docs/architecture.md, *Direction*): legacy-to-new and
+// new-to-legacy, as sync-ctl and the control topic name them.
+export type { Direction };
 
 /** The transform's Prometheus series, in one place. */
 export class TransformMetrics {

@@ -1,4 +1,4 @@
-import { type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type OutboundRecord, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { errorKind, errorMessage, EnvironmentError } from '@sync/errors';
 import type { MappingEngine, TransformOutput } from '@sync/mapping';
 import type { Direction, TransformMetrics } from './transform-metrics';
@@ -18,6 +18,12 @@ export interface TransformConsumerOptions {
  * with its own consumer group. Subscribes to the explicit topic list derived from the mappings, not
  * a pattern: kafkajs matches a RegExp only against topics existing at subscribe time.
  */
+/**
+ * Consumer-group suffix per direction: the names earlier versions used (`.forward`, `.reverse`),
+ * kept so that committed offsets survive the upgrade to the one direction vocabulary.
+ */
+const GROUP_SUFFIX: Readonly<Record<Direction, string>> = { 'legacy-to-new': 'forward', 'new-to-legacy': 'reverse' };
+
 export class TransformConsumer {
   private readonly runners = new Map<Direction, BatchConsumerRunner>();
 
@@ -31,19 +37,19 @@ export class TransformConsumer {
 
   /** Topics per direction; an empty list means that direction has no rules and does not run. */
   inputTopics(): Record<Direction, string[]> {
-    return { forward: this.engine.keyedTopics(), reverse: this.engine.domainInputTopics() };
+    return { 'legacy-to-new': this.engine.keyedTopics(), 'new-to-legacy': this.engine.domainInputTopics() };
   }
 
   async start(): Promise<void> {
     const inputs = this.inputTopics();
-    const all = new Set([...inputs.forward, ...inputs.reverse, ...this.engine.outputTopics(), `dlq.${this.options.app}`]);
+    const all = new Set([...inputs['legacy-to-new'], ...inputs['new-to-legacy'], ...this.engine.outputTopics(), `dlq.${this.options.app}`]);
     const created = await this.admin.ensureTopics([...all].map((topic) => ({ topic })));
     if (created.length > 0) this.options.log.info({ topics: created }, 'created topics');
-    for (const direction of ['forward', 'reverse'] as const) {
+    for (const direction of ['legacy-to-new', 'new-to-legacy'] as const) {
       if (inputs[direction].length === 0) continue;
       const runner = this.connection.batchConsumer(this.producer, {
         app: this.options.app,
-        groupId: `${this.options.groupPrefix}.${direction}`,
+        groupId: `${this.options.groupPrefix}.${GROUP_SUFFIX[direction]}`,
         topics: inputs[direction],
         fromBeginning: true,
         handler: (messages) => this.handle(direction, messages),
@@ -81,15 +87,19 @@ export class TransformConsumer {
    */
   private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void> {
     const end = this.options.metrics.batchSeconds.startTimer({ direction });
-    const records: OutboundRecord[] = [];
-    const produced: TransformOutput[] = [];
+    // Outputs are produced as they are (no copy per record); counters are added up per batch, not
+    // incremented per message (a label lookup each).
+    const records: TransformOutput[] = [];
+    const skipped = new Map<string, { rule: string; reason: string; count: number }>();
     for (const message of messages) {
       const result = await this.engine.transform(message);
-      for (const out of result.outputs) {
-        produced.push(out);
-        records.push({ topic: out.topic, key: out.key, value: out.value, headers: out.headers });
+      for (const out of result.outputs) records.push(out);
+      for (const skip of result.skipped) {
+        const id = `${skip.rule}\u0000${skip.reason}`;
+        const seen = skipped.get(id);
+        if (seen) seen.count++;
+        else skipped.set(id, { rule: skip.rule, reason: skip.reason, count: 1 });
       }
-      for (const skip of result.skipped) this.options.metrics.skipped.inc({ direction, rule: skip.rule, reason: skip.reason });
     }
     try {
       await this.producer.send(records);
@@ -98,8 +108,21 @@ export class TransformConsumer {
       // to dead-letter a good message.
       throw new EnvironmentError(`producing ${records.length} transform outputs failed: ${errorMessage(err)}`, { cause: err });
     }
-    for (const message of messages) this.options.metrics.messagesIn.inc({ direction, topic: message.topic });
-    for (const out of produced) this.options.metrics.outputs.inc({ direction, rule: out.rule });
+    const metrics = this.options.metrics;
+    // A batch is one topic-partition's, but count per topic all the same (a handler may be handed any list).
+    const inByTopic = countBy(messages, (m) => m.topic);
+    for (const [topic, count] of inByTopic) metrics.messagesIn.inc({ direction, topic }, count);
+    for (const [rule, count] of countBy(records, (o) => o.rule)) metrics.outputs.inc({ direction, rule }, count);
+    for (const { rule, reason, count } of skipped.values()) metrics.skipped.inc({ direction, rule, reason }, count);
     end();
   }
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const k = key(item);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts;
 }

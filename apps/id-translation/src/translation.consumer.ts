@@ -3,7 +3,7 @@ import { type BatchConsumerRunner, type BatchDeferral, type InboundMessage, type
 import { errorMessage, EnvironmentError } from '@sync/errors';
 import type { KeymapRepository, TableIndex } from '@sync/keymap';
 import type { LegacyTranslator } from './legacy.translator';
-import type { Direction, TranslationMetrics } from './translation-metrics';
+import { streamLabels, type Stream, type TranslationMetrics } from './translation-metrics';
 import type { WritebackTranslator } from './writeback.translator';
 
 /** How soon a partition waiting for a merge-table row looks again. */
@@ -25,7 +25,7 @@ export interface TranslationConsumerOptions {
  * time), and a timer that dead-letters commands parked too long.
  */
 export class TranslationConsumer {
-  private readonly runners = new Map<Direction, BatchConsumerRunner>();
+  private readonly runners = new Map<Stream, BatchConsumerRunner>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiring: Promise<void> | undefined;
 
@@ -40,7 +40,7 @@ export class TranslationConsumer {
     private readonly options: TranslationConsumerOptions,
   ) {}
 
-  inputTopics(): Record<Direction, string[]> {
+  inputTopics(): Record<Stream, string[]> {
     const topics = this.index.topics();
     return { legacy: topics.legacy, writeback: topics.writeback, links: [Topics.idmapLinks] };
   }
@@ -59,7 +59,7 @@ export class TranslationConsumer {
         topics: inputs[direction],
         fromBeginning: true,
         handler: (messages) => this.handle(direction, messages),
-        hooks: { onDeadLetter: (_m, kind) => this.options.metrics.deadLetters.inc({ direction, kind }) },
+        hooks: { onDeadLetter: (_m, kind) => this.options.metrics.deadLetters.inc({ ...streamLabels(direction), kind }) },
       });
       this.runners.set(direction, runner);
       await runner.start();
@@ -87,8 +87,8 @@ export class TranslationConsumer {
     return undefined;
   }
 
-  private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void | BatchDeferral> {
-    const end = this.options.metrics.batchSeconds.startTimer({ direction });
+  private async handle(direction: Stream, messages: readonly InboundMessage[]): Promise<void | BatchDeferral> {
+    const end = this.options.metrics.batchSeconds.startTimer(streamLabels(direction));
     switch (direction) {
       case 'legacy': {
         const { records, handled } = await this.legacy.translate(messages);
@@ -97,7 +97,7 @@ export class TranslationConsumer {
         } catch (err) {
           throw new EnvironmentError(`producing ${records.length} keyed events failed: ${errorMessage(err)}`, { cause: err });
         }
-        this.options.metrics.translations.inc({ direction }, records.length);
+        this.options.metrics.translations.inc(streamLabels(direction), records.length);
         end();
         if (handled < messages.length) {
           // The rest waits for a merge-table row another partition brings; the others go on.

@@ -20,6 +20,7 @@ export function captureMetrics(registry: MetricsRegistry) {
     snapshotTableRows: registry.gauge('sync_snapshot_table_rows', 'Rows the table held when the running (or last) snapshot began', ['entity']),
     snapshotRowsPerSecond: registry.gauge('sync_snapshot_rows_per_second', 'Average rows/s of the running (or last) snapshot since it began', ['entity']),
     snapshotEtaSeconds: registry.gauge('sync_snapshot_eta_seconds', 'Seconds the running snapshot needs at its average rate; 0 when none is running', ['entity']),
+    snapshotRows: registry.gauge('sync_capture_snapshot_rows', "Rows published by the entity's snapshot in progress (or its last one), counted since this process took it up", ['entity']),
     stopped: registry.gauge('sync_capture_entity_stopped', '1 while an entity is stopped by a schema or position problem', ['entity']),
   };
 }

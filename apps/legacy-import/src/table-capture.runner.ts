@@ -57,6 +57,7 @@ export class TableCaptureRunner {
   private lastPurge = 0;
   private lastLagProbe = 0;
   private resnapshotRequested = false;
+  private snapshotProgress: { snapshotId: string; rows: number } | undefined;
   private control: SyncState = 'enabled';
   /** The next batch, read while the current one is being published (only after a full batch). */
   private prefetch: { position: string; batch: Promise<CaptureBatch> } | undefined;
@@ -202,6 +203,10 @@ export class TableCaptureRunner {
       });
       const published = await this.publishOrDeadLetter(candidates, [], now);
       this.metrics.rows.inc({ entity: this.entity, op: 'r' }, published.length);
+      // Progress of this snapshot run (a new snapshotId, whatever started it, counts from 0).
+      const done = this.snapshotProgress?.snapshotId === state.snapshotId ? this.snapshotProgress.rows : 0;
+      this.snapshotProgress = { snapshotId: state.snapshotId, rows: done + published.length };
+      this.metrics.snapshotRows.set({ entity: this.entity }, this.snapshotProgress.rows);
     }
     const done = rows.length < batchSize;
     // A table that grew during the snapshot: the total follows what was read.

@@ -74,9 +74,9 @@ export class InboxPruner {
     metrics: MetricsRegistry,
     private readonly log: Log,
   ) {
-    this.pruned = metrics.counter('sync_writeback_inbox_pruned_total', 'Inbox rows deleted by the retention', ['table']);
+    this.pruned = metrics.counter('sync_writeback_inbox_pruned_total', 'Inbox rows deleted by the retention', ['entity']);
     this.lastRun = metrics.gauge('sync_writeback_inbox_prune_last_run_seconds', 'Unix time of the last completed inbox pruning round');
-    this.lastHorizon = metrics.gauge('sync_writeback_inbox_prune_horizon_seconds', 'Unix time before which no inbox row of the table can be redelivered (last round)', ['table']);
+    this.lastHorizon = metrics.gauge('sync_writeback_inbox_prune_horizon_seconds', 'Unix time before which no inbox row of the table can be redelivered (last round)', ['entity']);
   }
 
   start(): void {
@@ -109,7 +109,7 @@ export class InboxPruner {
         if (n === undefined) continue;
         deleted.set(ref, n);
         if (n > 0) {
-          this.pruned.inc({ table: ref }, n);
+          this.pruned.inc({ entity: ref }, n);
           this.log.info({ table: ref, rows: n }, 'inbox rows pruned');
         }
       }
@@ -133,7 +133,7 @@ export class InboxPruner {
       if (horizon === undefined || h < horizon) horizon = h;
     }
     const ref = `${system.name}.${table.schema}.${table.name}`;
-    this.lastHorizon.set({ table: ref }, horizon!.getTime() / 1000);
+    this.lastHorizon.set({ entity: ref }, horizon!.getTime() / 1000);
     return store.prune({
       schema: table.schema,
       table: table.name,

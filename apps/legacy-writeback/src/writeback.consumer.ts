@@ -212,7 +212,7 @@ export class WritebackConsumer {
       const results = await this.apply(target, ready, ctx, parkedRows);
       if (results !== 'parked') await this.publish(target, ready, results);
     });
-    this.options.metrics.batchSeconds.observe({ table: tableRef(target.table) }, Number(process.hrtime.bigint() - started) / 1e9);
+    this.options.metrics.batchSeconds.observe({ entity: tableRef(target.table) }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   /** Metrics and result records (generated keys, conflicts) of applied commands. */
@@ -220,9 +220,9 @@ export class WritebackConsumer {
     const ref = tableRef(target.table);
     for (const [i, r] of results.entries()) {
       const c = commands[i]!;
-      if (r.outcome === 'duplicate') this.options.metrics.inboxHits.inc({ table: ref });
-      else if (r.outcome === 'applied') this.options.metrics.rowsApplied.inc({ table: ref, op: Object.keys(c.key).length === 0 ? 'insert' : c.op });
-      if (r.conflict && r.outcome !== 'duplicate') this.options.metrics.conflicts.inc({ table: ref, policy: r.conflict.policy, resolution: r.conflict.resolution });
+      if (r.outcome === 'duplicate') this.options.metrics.inboxHits.inc({ entity: ref });
+      else if (r.outcome === 'applied') this.options.metrics.rowsApplied.inc({ entity: ref, op: Object.keys(c.key).length === 0 ? 'insert' : c.op });
+      if (r.conflict && r.outcome !== 'duplicate') this.options.metrics.conflicts.inc({ entity: ref, policy: r.conflict.policy, resolution: r.conflict.resolution });
     }
     const records = resultRecords(commands, results);
     if (records.length === 0) return;
@@ -275,7 +275,7 @@ export class WritebackConsumer {
       }
     }
     this.parkedRows.replace(topic, stillParked);
-    this.options.metrics.parkedNow.set({ table: tableRef(target.table) }, waiting);
+    this.options.metrics.parkedNow.set({ entity: tableRef(target.table) }, waiting);
   }
 
   /** Releases a row's parked commands in order; returns the index of the first one still blocked. */
@@ -309,13 +309,13 @@ export class WritebackConsumer {
       }
       const timeout = this.options.parkTimeoutMs ?? 86_400_000;
       if (err.kind === 'foreign-key' && !parkExpired(p.parkedAt, new Date(), timeout)) return false;
-      if (err.kind === 'foreign-key') this.options.metrics.parkExpired.inc({ table: ref });
+      if (err.kind === 'foreign-key') this.options.metrics.parkExpired.inc({ entity: ref });
       const reason = err.kind === 'foreign-key' ? `parked for more than ${timeout} ms and the foreign-key target is still missing: ${err.message}` : `legacy database ${target.sink.system} rejected the parked command: ${err.message}`;
       await this.deadLetterParked(target, p, 'data', reason);
       return true;
     }
     await target.sink.unpark(target.table, [p.commandId]);
-    this.options.metrics.parkedReleased.inc({ table: ref });
+    this.options.metrics.parkedReleased.inc({ entity: ref });
     this.options.log.info({ table: ref, commandId: p.commandId, parkedAt: p.parkedAt.toISOString() }, 'parked command applied');
     return true;
   }
@@ -360,7 +360,7 @@ export class WritebackConsumer {
         return await target.sink.applyBatch(target.table, commands);
       } catch (err) {
         if (!(err instanceof SinkError)) throw err;
-        this.options.metrics.failures.inc({ table: ref, kind: err.kind });
+        this.options.metrics.failures.inc({ entity: ref, kind: err.kind });
         switch (err.kind) {
           case 'environment':
           case 'schema':
@@ -394,7 +394,7 @@ export class WritebackConsumer {
       throw new EnvironmentError(`parking failed: ${errorMessage(err)}`, { cause: err });
     }
     parkedRows.add(command.globalId);
-    this.options.metrics.parked.inc({ table: tableRef(target.table) });
+    this.options.metrics.parked.inc({ entity: tableRef(target.table) });
     this.options.log.warn({ table: tableRef(target.table), commandId: command.commandId, reason }, 'command parked');
   }
 }

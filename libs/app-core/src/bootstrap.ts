@@ -1,10 +1,12 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigValidationError, describeEnv, loadEnv, resolveKafkaSettings } from '@sync/config';
 import { appMappers } from '@sync/custom-mappers';
 import { loadCheckedPipeline } from '@sync/mapping';
-import type { AppName } from '@sync/config';
+import type { AppEnv, AppName, PipelineConfig } from '@sync/config';
 import { createLogger, NestJsonLogger } from '@sync/observability';
 import type { AppContext } from './app-context';
 
@@ -25,7 +27,7 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
     // The whole pipeline (mappings included), as `sync-ctl validate` checks it: a file one app
     // would refuse stops every app, not only the one that reads the broken section.
     const { pipeline, warnings } = loadCheckedPipeline(env.pipelineFile, appMappers());
-    const logger = createLogger(app, env.log.level);
+    const logger = createLogger(app, env.log.level, undefined, env.log.modules ?? {});
     // Said once, by the app that runs the rules, not four times.
     if (app === 'domain-transform') for (const warning of warnings) logger.warn({ path: warning.path }, `pipeline: ${warning.message}`);
     const kafka = resolveKafkaSettings(pipeline, env);
@@ -37,7 +39,6 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
       kafka: { brokers: kafka.brokers, clientId: `${kafka.clientId}-${app}`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
       topicDefaults: { partitions: kafka.topics.partitions ?? 1, replicationFactor: kafka.topics.replicationFactor ?? 1 },
     };
-    logger.info({ env: describeEnv(env) }, 'configuration loaded');
   } catch (err) {
     early.fatal({ err: err instanceof Error ? err.message : String(err) }, 'invalid configuration');
     process.exit(EXIT_CONFIG);
@@ -65,16 +66,33 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
       });
     }
     await nest.listen(ctx.env.http.port, ctx.env.http.host);
-    ctx.logger.info({ port: ctx.env.http.port }, 'http server listening');
+    ctx.logger.info(startupSummary(ctx.env, ctx.pipeline), 'started');
   } catch (err) {
     // Secrets of legacy databases are read when their module starts: a missing one is still a configuration error.
     if (configError(err)) {
       ctx.logger.fatal({ err: configError(err)!.message }, 'invalid configuration');
       process.exit(EXIT_CONFIG);
     }
-    ctx.logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'start-up failed');
+    ctx.logger.fatal({ err: err instanceof Error ? err.stack : String(err), ...startupSummary(ctx.env, ctx.pipeline) }, 'start-up failed');
     process.exit(EXIT_STARTUP);
   }
+}
+
+/** The suite's version (package.json at the repository or image root), or "unknown". */
+export function suiteVersion(): string {
+  try {
+    // dist/libs/app-core/src → the root, in a checkout and in the image alike.
+    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The one start-up line's fields: version, Node, port, entities and the effective settings (secrets as ***). */
+export function startupSummary(env: AppEnv, pipeline: PipelineConfig): Record<string, unknown> {
+  const entities = [...pipeline.systems.values()].flatMap((s) => s.tables.map((t) => `${s.name}.${t.schema}.${t.name}`));
+  return { version: suiteVersion(), node: process.version, port: env.http.port, entities, env: describeEnv(env) };
 }
 
 /** The ConfigValidationError behind a start-up failure, if any (Nest may wrap it as the cause). */

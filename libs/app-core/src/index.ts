@@ -1,6 +1,6 @@
 export { CoreModule } from './core.module';
 export { KafkaCoreService } from './kafka-core.service';
-export { runApp, EXIT_CONFIG, EXIT_STARTUP } from './bootstrap';
+export { runApp, startupSummary, EXIT_CONFIG, EXIT_STARTUP } from './bootstrap';
 export { APP_CONTEXT } from './tokens';
 export type { AppContext } from './app-context';
 export { ControlWatcher } from './control-watcher.service';

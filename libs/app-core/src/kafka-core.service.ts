@@ -12,7 +12,7 @@ const PING_TIMEOUT_MS = 2500;
  * The app's Kafka link: connects in the background (so the liveness probe answers while the broker
  * is still unreachable), creates the suite's shared topics, and reports readiness and liveness.
  *
- * Shutdown order (DESIGN.md): stop fetching, finish or abandon the batch in flight, commit what
+ * Shutdown order (docs/architecture.md): stop fetching, finish or abandon the batch in flight, commit what
  * completed, close the producer, close the pools. The first three and the producer happen here, in
  * beforeApplicationShutdown; database pools (LegacyDbRegistry, KeymapDb) close in
  * onApplicationShutdown. Nest 11's close() runs each hook phase for every module before the next

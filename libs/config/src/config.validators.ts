@@ -186,6 +186,42 @@ export const IsBrokerListText = (): PropertyDecorator =>
     return splitList(value).length === 0 ? 'must name at least one broker' : undefined;
   }, { type: 'string' });
 
+/** `name=http://host:port, ...`: the apps whose /metrics the console reads, each named once. */
+export const IsMetricsSourceListText = (): PropertyDecorator =>
+  check('isMetricsSourceListText', (value) => {
+    if (typeof value !== 'string') return `must be a comma-separated list of app=http://host:port, not ${describeValue(value)}`;
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const item of splitList(value)) {
+      const at = item.indexOf('=');
+      const name = at > 0 ? item.slice(0, at).trim() : '';
+      const url = at > 0 ? item.slice(at + 1).trim() : '';
+      if (!/^[a-z][a-z0-9-]*$/.test(name)) problems.push(`"${item}": start with the app name (app=http://host:port)`);
+      else if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol)) problems.push(`"${item}": ${JSON.stringify(url)} is not an http(s) URL`);
+      else if (seen.has(name)) problems.push(`"${name}" is named twice`);
+      seen.add(name);
+    }
+    if (problems.length > 0) return `must be a comma-separated list of app=http://host:port: ${problems.join('; ')}`;
+    return seen.size === 0 ? 'must name at least one app' : undefined;
+  }, { type: 'string' });
+
+/** `module=level, ...` with known modules and levels, each module once. */
+export const IsModuleLevelsText = (modules: readonly string[], levels: readonly string[]): PropertyDecorator =>
+  check('isModuleLevelsText', (value) => {
+    const shape = `a comma-separated list of module=level (modules: ${modules.join(', ')}; levels: ${levels.join(', ')})`;
+    if (typeof value !== 'string') return `must be ${shape}, not ${describeValue(value)}`;
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const item of splitList(value)) {
+      const [name = '', level = '', ...extra] = item.split('=').map((part) => part.trim());
+      if (extra.length > 0 || !modules.includes(name) || !levels.includes(level)) problems.push(`"${item}"`);
+      else if (seen.has(name)) problems.push(`"${name}" is named twice`);
+      seen.add(name);
+    }
+    if (problems.length > 0) return `must be ${shape}: ${problems.join('; ')}`;
+    return seen.size === 0 ? `must be ${shape}` : undefined;
+  }, { type: 'string' });
+
 // Messages of sensitive settings never quote the value.
 export const IsPostgresUrl = (): PropertyDecorator =>
   check('isPostgresUrl', (value) => {

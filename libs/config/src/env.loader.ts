@@ -10,6 +10,8 @@ import {
   LOG_LEVELS,
   type AppEnv,
   type AppName,
+  type LogLevel,
+  type LogModule,
 } from './env.schema';
 import { deepFreeze } from './deep-freeze';
 import { resolveSecret, Secret, type EnvSource } from './secret';
@@ -88,11 +90,15 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     keymap: {
       databaseUrl: variables.KEYMAP_DATABASE_URL === undefined ? undefined : new Secret(variables.KEYMAP_DATABASE_URL),
     },
-    log: { level: LOG_LEVELS.find((level) => level === variables.LOG_LEVEL) ?? ENV_DEFAULTS.logLevel },
+    log: {
+      level: LOG_LEVELS.find((level) => level === variables.LOG_LEVEL) ?? ENV_DEFAULTS.logLevel,
+      modules: variables.LOG_LEVEL_MODULES === undefined ? undefined : moduleLevels(variables.LOG_LEVEL_MODULES),
+    },
     admin: { token: adminToken },
     shutdown: { timeoutMs: toInteger(variables.SHUTDOWN_TIMEOUT_MS) ?? ENV_DEFAULTS.shutdownTimeoutMs },
     liveness: { consumerStallMs: toInteger(variables.CONSUMER_STALL_TIMEOUT_MS) ?? ENV_DEFAULTS.consumerStallMs },
     metrics: { consumerLagRefreshMs: toInteger(variables.CONSUMER_LAG_REFRESH_MS) ?? ENV_DEFAULTS.consumerLagRefreshMs },
+    console: { metricsUrls: variables.CONSOLE_METRICS_URLS === undefined ? undefined : metricsSources(variables.CONSOLE_METRICS_URLS) },
   });
 }
 
@@ -121,4 +127,19 @@ export function describeEnv(env: AppEnv): Record<string, string> {
 
 function toInteger(text: string | undefined): number | undefined {
   return text === undefined ? undefined : Number(text);
+}
+
+/** `a=http://x:1, b=http://y:2` (already validated) → { a: 'http://x:1', b: 'http://y:2' }. */
+function metricsSources(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of splitList(text)) {
+    const at = item.indexOf('=');
+    out[item.slice(0, at).trim()] = item.slice(at + 1).trim().replace(/\/+$/, '');
+  }
+  return out;
+}
+
+/** `kafkajs=warn, nest=debug` (already validated) → { kafkajs: 'warn', nest: 'debug' }. */
+function moduleLevels(text: string): Partial<Record<LogModule, LogLevel>> {
+  return Object.fromEntries(splitList(text).map((item) => item.split('=').map((part) => part.trim()) as [LogModule, LogLevel]));
 }

@@ -3,6 +3,8 @@ import { IsDefined, IsOptional, ValidateIf, getMetadataStorage } from 'class-val
 import {
   IsBrokerListText,
   IsIntegerText,
+  IsMetricsSourceListText,
+  IsModuleLevelsText,
   IsNonEmptyString,
   IsNotBlank,
   IsOneOf,
@@ -16,6 +18,9 @@ export type AppName = (typeof APP_NAMES)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** What LOG_LEVEL_MODULES can set apart: the app's own lines, kafkajs' lines and Nest's lines. */
+export const LOG_MODULES = ['app', 'kafkajs', 'nest'] as const;
+export type LogModule = (typeof LOG_MODULES)[number];
 
 /** HTTP_PORT when not set, per app; processes without SYNC_APP (CLIs) get the fallback. */
 export const DEFAULT_HTTP_PORTS: Readonly<Record<AppName, number>> = {
@@ -52,7 +57,8 @@ export interface AppEnv {
   };
   /** id-translation's own key-map database; set whenever app is id-translation. */
   readonly keymap: { readonly databaseUrl: Secret | undefined };
-  readonly log: { readonly level: LogLevel };
+  /** `modules`: a level per module (LOG_LEVEL_MODULES) instead of `level`. */
+  readonly log: { readonly level: LogLevel; readonly modules: Readonly<Partial<Record<LogModule, LogLevel>>> | undefined };
   /** Token for the admin endpoint, from ADMIN_TOKEN or the file ADMIN_TOKEN_FILE names. */
   readonly admin: { readonly token: Secret | undefined };
   readonly shutdown: { readonly timeoutMs: number };
@@ -60,6 +66,8 @@ export interface AppEnv {
   readonly liveness: { readonly consumerStallMs: number };
   /** How often consumers read their group's offsets for the lag metrics. */
   readonly metrics: { readonly consumerLagRefreshMs: number };
+  /** The status console: app name → base URL whose /metrics it reads (CONSOLE_METRICS_URLS); undefined: the local default ports. */
+  readonly console: { readonly metricsUrls: Readonly<Record<string, string>> | undefined };
 }
 
 const sensitiveVariables = new Set<string>();
@@ -94,11 +102,13 @@ export class EnvVariables {
   KEYMAP_DATABASE_URL?: string;
 
   @IsOptional() @IsOneOf(LOG_LEVELS) LOG_LEVEL?: string;
+  @IsOptional() @IsModuleLevelsText(LOG_MODULES, LOG_LEVELS) LOG_LEVEL_MODULES?: string;
   @IsOptional() @IsNotBlank() @Sensitive() ADMIN_TOKEN?: string;
   @IsOptional() @IsNonEmptyString() ADMIN_TOKEN_FILE?: string;
   @IsOptional() @IsIntegerText(1, 3_600_000) SHUTDOWN_TIMEOUT_MS?: string;
   @IsOptional() @IsIntegerText(1_000, 86_400_000) CONSUMER_STALL_TIMEOUT_MS?: string;
   @IsOptional() @IsIntegerText(1_000, 3_600_000) CONSUMER_LAG_REFRESH_MS?: string;
+  @IsOptional() @IsMetricsSourceListText() CONSOLE_METRICS_URLS?: string;
 }
 
 /** Names of every variable this lib reads, taken from the decorators above. */

@@ -53,7 +53,7 @@ export {
   type TlsConfig,
 } from './pipeline.types';
 export { loadEnv, describeEnv, type LoadEnvOptions } from './env.loader';
-export { APP_NAMES, DEFAULT_HTTP_PORTS, ENV_DEFAULTS, LOG_LEVELS, type AppEnv, type AppName, type LogLevel } from './env.schema';
+export { APP_NAMES, DEFAULT_HTTP_PORTS, ENV_DEFAULTS, LOG_LEVELS, LOG_MODULES, type AppEnv, type AppName, type LogLevel, type LogModule } from './env.schema';
 export { resolveKafkaSettings, type KafkaSettings } from './kafka-settings';
 export { resolveLegacyDbOptions, type LegacyDbSettings } from './legacy-db-settings';
 export { mssqlUrlProblem, MSSQL_URL_FORM } from './mssql-url';

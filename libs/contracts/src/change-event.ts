@@ -14,7 +14,7 @@ export interface ChangeSource {
   readonly txId: string | null;
 }
 
-/** Technical change event, Debezium-compatible envelope (DESIGN.md "Contracts"). */
+/** Technical change event, Debezium-compatible envelope (docs/architecture.md "Contracts"). */
 export interface ChangeEvent {
   readonly before: Row | null;
   readonly after: Row | null;

@@ -1,5 +1,5 @@
 import { cleanText } from './clean-text';
-/** Header names every message carries (DESIGN.md "Contracts"). */
+/** Header names every message carries (docs/architecture.md "Contracts"). */
 export const Headers = {
   eventId: 'event-id',
   origin: 'origin',

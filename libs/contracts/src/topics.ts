@@ -1,5 +1,5 @@
 import { topicSegment } from '@sync/config';
-/** Names of every Kafka topic the suite uses, in one place (see DESIGN.md "Shape"). */
+/** Names of every Kafka topic the suite uses, in one place (see docs/architecture.md "Shape"). */
 
 function segment(value: string, what: string): string {
   // One derivation shared with the config validator, which refuses tables whose topics would clash.
@@ -40,12 +40,14 @@ export const Topics = {
   /** Every control change, kept by time (sync.control keeps only the latest per key). */
   controlHistory: 'sync.control.history',
   offsets: 'sync.offsets',
+  /** Latest outcome per entity of operator checks (key: `<entity>|verify`), shown by the status console. */
+  status: 'sync.status',
   conflicts: 'sync.conflicts',
   idmapLinks: 'idmap.links',
 } as const;
 
 /** Topics that keep only the latest value per key. */
-export const COMPACTED_TOPICS: readonly string[] = [Topics.control, Topics.offsets];
+export const COMPACTED_TOPICS: readonly string[] = [Topics.control, Topics.offsets, Topics.status];
 
 /** Patterns the apps subscribe to. */
 export const TopicPatterns = {

@@ -3,3 +3,5 @@ export type { Direction, SyncState, ControlRecord, ResnapshotRequest, ControlMes
 export { ControlState } from './control-state';
 export type { ControlChange, InitialStateOf } from './control-state';
 export { initialStates } from './initial-state';
+export { parseStatusRecord, statusKey } from './status-record';
+export type { VerifySummary } from './status-record';

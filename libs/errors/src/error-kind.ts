@@ -1,5 +1,5 @@
 /**
- * The three kinds of failure every app distinguishes (DESIGN.md, "Errors: three kinds, three
+ * The three kinds of failure every app distinguishes (docs/architecture.md, "Errors: three kinds, three
  * behaviours"). One consumer runner maps a kind to what happens; handlers only say which kind
  * they hit.
  *

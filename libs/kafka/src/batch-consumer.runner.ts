@@ -93,7 +93,9 @@ export interface BlockedPartition {
 
 function headerMap(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(headers ?? {})) {
+  if (headers === undefined) return out;
+  for (const name of Object.keys(headers)) {
+    const raw = headers[name];
     const first = Array.isArray(raw) ? raw[0] : raw;
     if (first !== undefined) out[name] = first.toString();
   }

@@ -13,4 +13,6 @@ export type { DeadLetterOptions } from './dead-letter';
 export { backoffDelay, sleep, DEFAULT_BACKOFF } from './backoff';
 export type { BackoffOptions } from './backoff';
 export { silentLog } from './kafka.interface';
+export { kafkaLogBridge } from './kafka-log.bridge';
+export type { KafkaLogLine } from './kafka-log.bridge';
 export type { KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } from 'kafkajs';
 import type { KafkaConnectionOptions, LogSink } from './kafka.interface';
+import { kafkaLogBridge } from './kafka-log.bridge';
 
 function saslOptions(options: KafkaConnectionOptions): SASLOptions | undefined {
   const sasl = options.sasl;
@@ -7,15 +8,12 @@ function saslOptions(options: KafkaConnectionOptions): SASLOptions | undefined {
   return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password.reveal() };
 }
 
-/** Routes kafkajs' own log lines into the app's structured logger. */
+/** Routes kafkajs' own log lines into the app's structured logger (kafka-log.bridge.ts says what it leaves out). */
 function logBridge(log: LogSink): logCreator {
-  return () => ({ level, log: entry }) => {
-    const { message, ...rest } = entry;
-    const obj = { component: 'kafkajs', ...rest };
-    if (level === logLevel.ERROR) log.error(obj, message);
-    else if (level === logLevel.WARN) log.warn(obj, message);
-    else if (level === logLevel.INFO) log.info(obj, message);
-    else log.debug(obj, message);
+  const bridge = kafkaLogBridge(log);
+  return () => ({ namespace, level, log: entry }) => {
+    const { message, ...fields } = entry;
+    bridge({ namespace, message, fields, level: level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'info' : 'debug' });
   };
 }
 

@@ -13,3 +13,5 @@ export { connectKeymap, createKeymapDataSource, KEYMAP_MIGRATIONS } from './pers
 export { KEYMAP_ENTITIES, KeymapEntryEntity, KeySequenceEntity, ParkedCommandEntity, PendingInsertEntity } from './persistence/keymap.entities';
 export { KeymapRepository, KeymapTransaction, rowKeyId } from './persistence/keymap.repository';
 export type { NewEntry, NewParkedCommand, ParkedCommand, RowKey } from './persistence/keymap.repository';
+export { KeymapReadModel } from './persistence/keymap.read-model';
+export type { KeymapEntryView } from './persistence/keymap.read-model';

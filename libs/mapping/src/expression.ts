@@ -3,15 +3,27 @@ import jsonata from 'jsonata';
 /** Values a mapping expression may read besides its input document (as `$name`). */
 export type Bindings = Readonly<Record<string, unknown>>;
 
+/** Returned by Expression.direct when this input needs the general JSONata evaluator. */
+export const NEEDS_JSONATA: unique symbol = Symbol('needs-jsonata');
+
 /** A compiled JSONata expression. */
 export interface Expression {
   readonly source: string;
   evaluate(input: unknown, bindings: Bindings): Promise<unknown>;
+  /**
+   * Set for field paths (`name`, `a.b.c`, `$binding`, `$binding.a.b`): the same result as
+   * evaluate(), synchronously and without JSONata, or NEEDS_JSONATA for an input whose result
+   * only JSONata defines (an array on the path, an inherited property).
+   */
+  readonly direct?: (input: unknown, bindings: Bindings) => unknown;
 }
 
-// A bare column name is by far the most common mapping; reading it directly gives the same result
-// as JSONata (undefined when absent) without its async evaluator, which matters at high volume.
-const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// A bare column name or a dotted path of them is by far the most common mapping; reading it
+// directly gives the same result as JSONata (undefined when absent) without its async evaluator,
+// which matters at high volume. Anything else is compiled by JSONata, once, at load.
+const NAME = '[A-Za-z_][A-Za-z0-9_]*';
+const PLAIN_NAME = new RegExp(`^${NAME}$`);
+const FIELD_PATH = new RegExp(`^\\$?${NAME}(?:\\.${NAME})*$`);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -74,11 +86,56 @@ function usesEval(node: unknown, depth = 0): boolean {
  */
 export function compileExpression(source: string, limits: ExpressionLimits = {}): Expression {
   if (PLAIN_NAME.test(source) && !RESERVED.has(source)) {
-    return {
-      source,
-      evaluate: (input) => Promise.resolve(isRecord(input) && Object.prototype.hasOwnProperty.call(input, source) ? input[source] : undefined),
-    };
+    const direct = (input: unknown): unknown => (isRecord(input) && Object.prototype.hasOwnProperty.call(input, source) ? input[source] : undefined);
+    return { source, evaluate: (input) => Promise.resolve(direct(input)), direct };
   }
+  const general = compileJsonata(source, limits);
+  const path = FIELD_PATH.test(source) ? fieldPath(source) : undefined;
+  if (path === undefined) return general;
+  return {
+    source,
+    direct: path,
+    evaluate: (input, bindings) => {
+      const value = path(input, bindings);
+      return value === NEEDS_JSONATA ? general.evaluate(input, bindings) : Promise.resolve(value);
+    },
+  };
+}
+
+/**
+ * A direct reader for `a.b.c` / `$v.b.c`, or undefined when a step is a JSONata keyword. It
+ * follows JSONata where the input is plain JSON objects: a missing step, null or a scalar on the
+ * way yields undefined; any array (on the way or as the result) and inherited properties are left
+ * to JSONata, whose sequence semantics apply there.
+ */
+function fieldPath(source: string): ((input: unknown, bindings: Bindings) => unknown) | undefined {
+  const variable = source.startsWith('$');
+  const steps = (variable ? source.slice(1) : source).split('.');
+  if (steps.some((step) => RESERVED.has(step))) return undefined;
+  if (variable && steps[0] === BUDGET) return undefined;
+  return (input, bindings) => {
+    let value: unknown;
+    let from = 0;
+    if (variable) {
+      // A name that is not a binding may be a JSONata built-in ($string ...): JSONata decides.
+      if (!Object.prototype.hasOwnProperty.call(bindings, steps[0]!)) return NEEDS_JSONATA;
+      value = bindings[steps[0]!];
+      from = 1;
+    } else {
+      value = input;
+    }
+    for (let i = from; i < steps.length; i++) {
+      if (value === undefined || value === null || typeof value !== 'object') return undefined;
+      if (Array.isArray(value)) return NEEDS_JSONATA;
+      const step = steps[i]!;
+      if (!Object.prototype.hasOwnProperty.call(value, step)) return step in value ? NEEDS_JSONATA : undefined;
+      value = (value as Record<string, unknown>)[step];
+    }
+    return Array.isArray(value) || typeof value === 'function' ? NEEDS_JSONATA : value;
+  };
+}
+
+function compileJsonata(source: string, limits: ExpressionLimits): Expression {
   const timeoutMs = limits.timeoutMs ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs;
   const maxDepth = limits.maxDepth ?? DEFAULT_EXPRESSION_LIMITS.maxDepth;
   let compiled: jsonata.Expression;

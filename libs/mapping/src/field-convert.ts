@@ -33,11 +33,11 @@ export function convertField(value: unknown, type: FieldType | undefined): unkno
 const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 /**
- * `type: date`: an ISO-8601 UTC timestamp with milliseconds. A conversion never loses precision
- * silently: sub-millisecond digits (PostgreSQL timestamps have microseconds, SQL Server datetime2
- * 100 ns) or a fractional epoch millisecond are errors (the message is dead-lettered naming the
- * field); keep such values as text with `type: string`. A date-time without an offset is UTC, not
- * the process's local time zone.
+ * `type: date`: an ISO-8601 UTC timestamp. A conversion never loses precision silently: the
+ * fraction of a second is kept to the digit (PostgreSQL timestamps have microseconds, SQL Server
+ * datetime2 100 ns: `2026-01-01T10:00:00.123456Z`), milliseconds at least; a fractional epoch
+ * millisecond number is an error (the message is dead-lettered naming the field; use type: number
+ * or string). A date-time without an offset is UTC, not the process's local time zone.
  */
 function toIsoTimestamp(value: unknown): string {
   if (typeof value === 'number') {
@@ -49,16 +49,17 @@ function toIsoTimestamp(value: unknown): string {
   if (typeof value !== 'string') throw new Error(`cannot convert ${describe(value)} to a date`);
   const iso = ISO.exec(value.trim());
   let text = value;
+  let subMillis = '';
   if (iso !== null) {
     const [, day, time, fraction, offset] = iso;
-    if (fraction !== undefined && /[1-9]/.test(fraction.slice(3))) {
-      throw new Error(`${describe(value)} has sub-millisecond digits: type date keeps milliseconds and would drop them (use type: string to keep the text)`);
-    }
+    // Date keeps milliseconds: the digits below them are put back after the conversion to UTC.
+    subMillis = (fraction ?? '').slice(3).replace(/0+$/, '');
     text = time === undefined ? day! : `${day}T${time}${fraction === undefined ? '' : `.${fraction.slice(0, 3)}`}${offset ?? 'Z'}`;
   }
   const d = new Date(text);
   if (Number.isNaN(d.getTime())) throw new Error(`cannot convert ${describe(value)} to a date`);
-  return d.toISOString();
+  const utc = d.toISOString();
+  return subMillis === '' ? utc : `${utc.slice(0, -1)}${subMillis}Z`;
 }
 
 // Legacy schemas store flags as bit/char columns: 1/0, 'Y'/'N', 'true'/'false'.

@@ -8,6 +8,8 @@ export { MappingError } from './mapping.errors';
 export { encodeDomainEvent, decodeDomainEvent, CE_CONTENT_TYPE, LEGACY_VERSION_EXTENSION, BASED_ON_EXTENSION, formatLegacyVersion, parseLegacyVersion } from './cloud-event.codec';
 export type { DomainEventAttributes, DecodedDomainEvent, LegacyVersionRef } from './cloud-event.codec';
 export { deterministicId, domainEventIdentity } from './deterministic-id';
+export { compileExpression, NEEDS_JSONATA } from './expression';
+export type { Expression, Bindings } from './expression';
 export { FIELD_TYPES } from './mapping.types';
 export type { MappingSet, FieldType, TableTarget } from './mapping.types';
 export { loadCheckedPipeline, crossCheck } from './pipeline.check';

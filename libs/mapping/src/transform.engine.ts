@@ -15,8 +15,8 @@ import {
 } from '@sync/contracts';
 import { decodeDomainEvent, encodeDomainEvent, formatLegacyVersion, LEGACY_VERSION_EXTENSION, type DecodedDomainEvent } from './cloud-event.codec';
 import { deterministicId, domainEventIdentity } from './deterministic-id';
-import type { Bindings } from './expression';
-import { jsonataMessage } from './expression';
+import type { Bindings, Expression } from './expression';
+import { jsonataMessage, NEEDS_JSONATA } from './expression';
 import { convertField } from './field-convert';
 import type { LoadedMappings } from './mapping.config';
 import { MappingError } from './mapping.errors';
@@ -60,6 +60,8 @@ export class MappingEngine {
   private readonly forwardBySource = new Map<string, ForwardMapping[]>();
   private readonly replicationBySource = new Map<string, ReplicationRule[]>();
   private readonly reverseByType = new Map<string, ReverseRule[]>();
+  /** Per event rule, what every event it produces shares (computed on first use). */
+  private readonly constants = new Map<EventRule, { typeKey: string; source: string; dataschema: string }>();
 
   constructor(loaded: LoadedMappings, private readonly mappers: MapperRegistry) {
     this.set = loaded.set;
@@ -195,10 +197,11 @@ export class MappingEngine {
       if (drafts.length === 0) skipped.push({ rule: mapping.name, reason: 'no-rule' });
       return out;
     }
+    const image = change.op === 'd' ? change.before : change.after;
+    let bindings: Bindings | undefined;
     for (const rule of mapping.events) {
       if (!rule.ops.includes(change.op)) continue;
-      const image = change.op === 'd' ? change.before : change.after;
-      const bindings = forwardBindings(change);
+      bindings ??= forwardBindings(change);
       if (rule.when !== undefined && !(await this.evaluate(rule.when, `${rule.path}.when`, image, bindings))) {
         skipped.push({ rule: rule.name, reason: 'condition' });
         continue;
@@ -208,7 +211,7 @@ export class MappingEngine {
       // raw columns) also ignores changes the mapping normalises away.
       if (change.op === 'u' && change.before !== null && rule.fields.length > 0) {
         const before = await this.fields(rule.fields, change.before, bindings);
-        if (isDeepStrictEqual(before, data)) {
+        if (sameFields(before, data)) {
           skipped.push({ rule: rule.name, reason: 'unchanged' });
           continue;
         }
@@ -219,19 +222,19 @@ export class MappingEngine {
   }
 
   private domainEvent(mapping: ForwardMapping, rule: EventRule, ruleName: string, change: KeyedChangeEvent, eventId: string, origin: string, data: Record<string, unknown>): TransformOutput {
-    const key = eventTypeKey(mapping.topic, rule.type);
-    const problem = this.schemas.problem(key, data);
+    const constants = this.eventConstants(mapping, rule);
+    const problem = this.schemas.problem(constants.typeKey, data);
     if (problem !== undefined) throw new MappingError(rule.path, `${rule.type} does not match its schema: ${problem}`);
     const id = deterministicId(eventId, ruleName);
     let encoded;
     try {
       encoded = encodeDomainEvent({
         id,
-        source: legacySourceUri(mapping.source),
+        source: constants.source,
         type: rule.type,
         subject: change.globalId,
         time: new Date(change.source.committedAt).toISOString(),
-        dataschema: dataSchemaUri(mapping.aggregate, mapping.version, rule.type),
+        dataschema: constants.dataschema,
         data,
         extensions: { [LEGACY_VERSION_EXTENSION]: formatLegacyVersion(change.source) },
       });
@@ -245,6 +248,15 @@ export class MappingEngine {
       headers: { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: origin, [Headers.causationId]: eventId },
       rule: ruleName,
     };
+  }
+
+  private eventConstants(mapping: ForwardMapping, rule: EventRule): { typeKey: string; source: string; dataschema: string } {
+    let constants = this.constants.get(rule);
+    if (constants === undefined) {
+      constants = { typeKey: eventTypeKey(mapping.topic, rule.type), source: legacySourceUri(mapping.source), dataschema: dataSchemaUri(mapping.aggregate, mapping.version, rule.type) };
+      this.constants.set(rule, constants);
+    }
+    return constants;
   }
 
   private replicate(rule: ReplicationRule, change: KeyedChangeEvent, eventId: string, origin: string, outputs: TransformOutput[], skipped: TransformSkip[]): void {
@@ -321,7 +333,9 @@ export class MappingEngine {
   private async fields(rules: readonly FieldRule[], input: unknown, bindings: Bindings, partial = false): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const rule of rules) {
-      let value = await this.evaluate(rule.expr, rule.path, input, bindings);
+      // Field paths are read directly; only other expressions (or inputs only JSONata defines) wait for JSONata.
+      let value = rule.expr.direct === undefined ? NEEDS_JSONATA : rule.expr.direct(input, bindings);
+      if (value === NEEDS_JSONATA) value = await this.evaluate(rule.expr, rule.path, input, bindings);
       if (value === undefined && partial) continue;
       if (value === undefined || value === null) value = rule.default ?? null;
       try {
@@ -333,7 +347,7 @@ export class MappingEngine {
     return out;
   }
 
-  private async evaluate(expr: { evaluate(input: unknown, b: Bindings): Promise<unknown> }, path: string, input: unknown, bindings: Bindings): Promise<unknown> {
+  private async evaluate(expr: Expression, path: string, input: unknown, bindings: Bindings): Promise<unknown> {
     try {
       const value = await expr.evaluate(input, bindings);
       // JSONata returns sequences as arrays with extra properties; plain JSON is what goes out.
@@ -348,6 +362,26 @@ export class MappingEngine {
 function basedOnFor(event: DecodedDomainEvent, target: TableTarget): string | undefined {
   const v = event.basedOn;
   return v !== undefined && v.system === target.system && v.schema === target.schema && v.table === target.table ? v.position : undefined;
+}
+
+/**
+ * isDeepStrictEqual of two field records built by the same rules (same keys, same order): flat
+ * values compare with Object.is, the same as isDeepStrictEqual does for primitives; objects and
+ * arrays (json fields) go to isDeepStrictEqual.
+ */
+function sameFields(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    const x = a[key];
+    const y = b[key];
+    if (typeof x === 'object' && x !== null && typeof y === 'object' && y !== null) {
+      if (!isDeepStrictEqual(x, y)) return false;
+    } else if (!Object.is(x, y) || !(key in b)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function forwardBindings(change: KeyedChangeEvent): Bindings {

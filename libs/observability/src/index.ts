@@ -7,3 +7,5 @@ export { LivenessRegistry } from './liveness.registry';
 export type { LivenessCheck } from './liveness.registry';
 export type { ReadinessCheck } from './readiness.registry';
 export { ObservabilityModule } from './observability.module';
+export { parsePrometheusText } from './prometheus-text';
+export type { PromSample } from './prometheus-text';

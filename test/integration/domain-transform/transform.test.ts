@@ -148,9 +148,9 @@ describe('domain-transform on the real broker', () => {
 
   it('counts what it did in the metrics registry', async () => {
     const text = await metrics.render();
-    assert.match(text, /sync_transform_dead_letters_total\{direction="reverse",kind="data",app="domain-transform"\} 3/);
-    assert.match(text, /sync_transform_skipped_total\{direction="forward",rule="users",reason="echo",app="domain-transform"\} 1/);
-    assert.match(text, /sync_transform_outputs_total\{direction="forward",rule="users.AddressChanged",app="domain-transform"\} 3/);
+    assert.match(text, /sync_transform_dead_letters_total\{direction="new-to-legacy",kind="data",app="domain-transform"\} 3/);
+    assert.match(text, /sync_transform_skipped_total\{direction="legacy-to-new",rule="users",reason="echo",app="domain-transform"\} 1/);
+    assert.match(text, /sync_transform_outputs_total\{direction="legacy-to-new",rule="users.AddressChanged",app="domain-transform"\} 3/);
   });
 
   // After the metrics test: these add dead letters of their own.
@@ -176,5 +176,29 @@ describe('domain-transform on the real broker', () => {
     assert.match(dead.headers[DLQ_HEADERS.reason] ?? '', /header ce_subject.*NUL/);
     const wb = await waitFor('write-back of the good event', () => writebacks.find((m) => m.headers['causation-id'] === 'ok-1'), 30_000);
     assert.equal(parseWritebackRequest(JSON.parse(wb.value!.toString())).globalId, 'gid-42');
+  });
+
+  it('a batch with a bad message in the middle: only it is dead-lettered, the others are produced in order, and each skip is counted once', async () => {
+    const echoSkips = async (): Promise<number> => Number(/sync_transform_skipped_total\{direction="legacy-to-new",rule="users",reason="echo",app="domain-transform"\} (\d+)/.exec(await metrics.render())?.[1] ?? 0);
+    const skipsBefore = await echoSkips();
+    // dlq.domain-transform outlives a run on a shared broker: this run's ids only.
+    const mid = `mid-${Date.now().toString(36)}-`;
+    const moved = (position: string, city: string): string => change('u', position, { ...row, city: 'Leeds' }, { ...row, city });
+    // One send: one record batch, fetched and handed to the transform as one batch.
+    await producer.send([
+      { topic: USERS, key: 'gid-42', value: moved('10', 'Bath'), headers: { 'event-id': `${mid}1`, origin: `legacy:${CRM}` } },
+      { topic: USERS, key: 'gid-42', value: moved('11', 'Echo'), headers: { 'event-id': `${mid}echo`, origin: 'service:profile' } },
+      { topic: USERS, key: 'gid-42', value: '{"op": "u", broken', headers: { 'event-id': `${mid}bad` } },
+      { topic: USERS, key: 'gid-42', value: moved('12', 'Cork'), headers: { 'event-id': `${mid}2`, origin: `legacy:${CRM}` } },
+      { topic: USERS, key: 'gid-42', value: moved('13', 'Derby'), headers: { 'event-id': `${mid}3`, origin: `legacy:${CRM}` } },
+    ]);
+    await waitFor('the events of mid-3', () => domainOut.some((m) => m.headers['causation-id'] === `${mid}3`), 30_000);
+    const ours = domainOut.filter((m) => (m.headers['causation-id'] ?? '').startsWith(mid));
+    assert.deepEqual(ours.map((m) => [m.headers['causation-id'], (JSON.parse(m.value!.toString()) as { city: string }).city]), [[`${mid}1`, 'Bath'], [`${mid}2`, 'Cork'], [`${mid}3`, 'Derby']]);
+    const dead = await waitFor('the bad change in the DLQ', () => dlq.find((m) => m.headers['event-id'] === `${mid}bad`), 30_000);
+    assert.equal(dead.headers[DLQ_HEADERS.errorKind], 'data');
+    assert.equal(dlq.filter((m) => (m.headers['event-id'] ?? '').startsWith(mid)).length, 1, 'only the bad one is dead-lettered');
+    // The batch failed at mid-bad and was replayed message by message: the echo skip counts once.
+    assert.equal(await echoSkips(), skipsBefore + 1);
   });
 });

@@ -55,7 +55,7 @@ describeEachDialect('legacy-writeback under kill -9 and a database outage', ({ d
         );
         // Redelivered commands found in the inbox show that the kill fell between the two commits.
         const metrics = await (await fetch(app.url('/metrics'))).text();
-        inboxHits = [...metrics.matchAll(/^sync_writeback_inbox_hits_total\{[^}]*table="[^"]*\.events"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+        inboxHits = [...metrics.matchAll(/^sync_writeback_inbox_hits_total\{[^}]*entity="[^"]*\.events"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
       }
     } finally {
       await probe.end();

@@ -71,7 +71,7 @@ describe('legacy-writeback inbox retention keeps every command id Kafka can stil
     await pruner.runOnce();
     assert.deepEqual(await inboxIds(), uncommitted.map((c) => c.commandId).sort(), 'uncommitted ids stay, however old');
     const text = await metrics.render();
-    assert.match(text, new RegExp(`sync_writeback_inbox_pruned_total\\{table="${h.system}\\.public\\.items",app="legacy-writeback"\\} 3`));
+    assert.match(text, new RegExp(`sync_writeback_inbox_pruned_total\\{entity="${h.system}\\.public\\.items",app="legacy-writeback"\\} 3`));
     assert.match(text, /sync_writeback_inbox_prune_last_run_seconds\{app="legacy-writeback"\} \d/);
 
     // 3. The restarted write-back gets them redelivered: the inbox turns them into no-ops (rows 4
@@ -81,6 +81,6 @@ describe('legacy-writeback inbox retention keeps every command id Kafka can stil
     assert.deepEqual(await h.db.exec('SELECT id FROM items ORDER BY id'), [{ id: 1 }, { id: 2 }, { id: 3 }], 'a redelivered command was applied again');
     await waitFor('the app pruned the now-committed ids', async () => (await inboxIds()).length === 0, 60_000, 250);
     const res = await fetch(restarted.url('/metrics'));
-    assert.match(await res.text(), new RegExp(`sync_writeback_inbox_pruned_total\\{table="${h.system}\\.public\\.items",app="legacy-writeback"\\} 2`));
+    assert.match(await res.text(), new RegExp(`sync_writeback_inbox_pruned_total\\{entity="${h.system}\\.public\\.items",app="legacy-writeback"\\} 2`));
   });
 });

@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { resolveLegacyDbOptions } from '@sync/config';
 import { Topics } from '@sync/contracts';
+import { parseStatusRecord, type VerifySummary } from '@sync/control';
+import { KafkaConnection, silentLog } from '@sync/kafka';
 import { canonicalKey, connectKeymap, createKeymapDataSource, legacyGlobalId, TableIndex } from '@sync/keymap';
 import { createCaptureSource, createLegacyDb } from '@sync/legacy-db';
 import { loadMappings, MappingEngine } from '@sync/mapping';
@@ -32,6 +34,10 @@ interface Report {
   firstSeen: number;
   differences: Array<{ id: string; kind: string; legacyKey: Record<string, unknown> | null; fields: Record<string, { legacy: string | null; new: string | null }> }>;
   repair?: { reemitted: number; deletes: number; notRepairable: string[] };
+}
+
+function pick(s: VerifySummary): Pick<VerifySummary, 'agree' | 'differences' | 'legacyRows' | 'newRows'> {
+  return { agree: s.agree, differences: s.differences, legacyRows: s.legacyRows, newRows: s.newRows };
 }
 
 describe('sync-ctl verify: a legacy PostgreSQL table against the new service\'s PostgreSQL tables', () => {
@@ -123,6 +129,11 @@ describe('sync-ctl verify: a legacy PostgreSQL table against the new service\'s 
     assert.equal(report.agree, false);
     assert.equal(report.legacyRows, 41);
     assert.equal(report.newRows, 42);
+    // The outcome is recorded for the status console: the latest per entity on sync.status.
+    const status = new KafkaConnection({ brokers: testBrokers(), clientId: 'test-verify-status' }, silentLog);
+    const recorded = (await status.readCompacted(Topics.status)).get(`${stack.system}.public.users|verify`);
+    assert.ok(recorded?.value, 'a verify summary on sync.status');
+    assert.deepEqual(pick(parseStatusRecord(JSON.parse(recorded.value.toString()))), { agree: false, differences: 4, legacyRows: 41, newRows: 42 });
     const byId = new Map(report.differences.map((d) => [d.id, d]));
     assert.deepEqual([...byId.keys()].sort(), [gid(5), gid(7), ghost, gone].sort());
     assert.equal(byId.get(gid(5))!.kind, 'different');

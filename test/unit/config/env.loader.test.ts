@@ -25,6 +25,18 @@ describe('KAFKA_MAX_MESSAGE_BYTES', () => {
   });
 });
 
+describe('LOG_LEVEL_MODULES', () => {
+  it('sets a level per module, and names every bad entry', () => {
+    assert.deepEqual(loadEnv({ LOG_LEVEL_MODULES: 'kafkajs=error, nest=debug' }).log.modules, { kafkajs: 'error', nest: 'debug' });
+    assert.equal(loadEnv({}).log.modules, undefined);
+    const issues = issuesOf(() => loadEnv({ LOG_LEVEL_MODULES: 'kafka=warn,app=loud,nest=info,nest=warn' }));
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]!.path, 'LOG_LEVEL_MODULES');
+    assert.match(issues[0]!.message, /"kafka=warn"; "app=loud"; "nest" is named twice/);
+    assert.match(issues[0]!.message, /modules: app, kafkajs, nest/);
+  });
+});
+
 describe('loadEnv defaults', () => {
   it('applies every default for a CLI with an empty environment', () => {
     const env = loadEnv({});
@@ -38,6 +50,7 @@ describe('loadEnv defaults', () => {
       shutdown: { timeoutMs: 30_000 },
       liveness: { consumerStallMs: 300_000 },
       metrics: { consumerLagRefreshMs: 15_000 },
+      console: {},
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
@@ -187,6 +200,8 @@ describe('describeEnv', () => {
       'admin.token': '***',
       'shutdown.timeoutMs': '30000',
       'metrics.consumerLagRefreshMs': '15000',
+      'console.metricsUrls': '(not set)',
+      'log.modules': '(not set)',
     });
     const printed = JSON.stringify(description) + JSON.stringify(env);
     assert.ok(!printed.includes('s3cr3t-pw') && !printed.includes('admin-tok-123'));

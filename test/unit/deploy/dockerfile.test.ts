@@ -116,6 +116,16 @@ describe('deploy/docker/Dockerfile', () => {
     }
   });
 
+  it('puts sync-ctl on the PATH: a wrapper copied from the build stage that runs the CLI', () => {
+    const wrapper = runtime.instructions.find((i) => i.keyword === 'COPY' && /\s\/usr\/local\/bin\/sync-ctl$/.test(i.args));
+    assert.ok(wrapper, 'runtime copies the wrapper to /usr/local/bin/sync-ctl');
+    assert.ok(build?.instructions.some((i) => i.keyword === 'COPY' && /deploy\/docker\/sync-ctl \/out\/bin\/sync-ctl$/.test(i.args)), 'build stage takes it from deploy/docker/sync-ctl');
+    assert.match(readFileSync(repoPath('deploy/docker/Dockerfile.dockerignore'), 'utf8'), /^!deploy\/docker\/sync-ctl$/m, 'the build context keeps the wrapper');
+    // The wrapper itself works: run it against this checkout's build instead of /app.
+    const out = execFileSync(repoPath('deploy/docker/sync-ctl'), ['--help'], { env: { ...process.env, SYNC_APP_DIR: repoPath('.') }, encoding: 'utf8' });
+    assert.match(out, /sync-ctl/);
+  });
+
   it('each lib resolves through its node_modules/@sync link to dist/libs/<lib>/src/index.js', () => {
     for (const lib of readdirSync(repoPath('libs'))) {
       const manifest = JSON.parse(readFileSync(repoPath('libs', lib, 'package.json'), 'utf8')) as { name: string; main: string };

@@ -115,14 +115,15 @@ describe('forward mapping: keyed change to domain events', () => {
     assert.equal((data(res.outputs[1]!) as { zip: string }).zip, '501');
   });
 
-  it('type date never loses precision silently: sub-millisecond digits are a mapping error, offset-less times are UTC', async () => {
+  it('type date never loses precision silently: sub-millisecond digits are kept, offset-less times are UTC', async () => {
     const placedAt = async (orderedAt: unknown): Promise<unknown> =>
       (data((await engine.transform(keyed('c', null, { id: 9, total: 1, ordered_at: orderedAt }, 'orders'))).outputs[0]!) as { placedAt: unknown }).placedAt;
     assert.equal(await placedAt('2025-01-02 03:04:05.123'), '2025-01-02T03:04:05.123Z');
     assert.equal(await placedAt('2025-01-02T03:04:05.120000'), '2025-01-02T03:04:05.120Z');
     assert.equal(await placedAt('2025-01-02T03:04:05+02:00'), '2025-01-02T01:04:05.000Z');
     assert.equal(await placedAt('2025-01-02'), '2025-01-02T00:00:00.000Z');
-    await assert.rejects(placedAt('2025-01-02T03:04:05.123456'), /^ContractError: mappings\.orders\.events\[0\]\.fields\.placedAt: "2025-01-02T03:04:05\.123456" has sub-millisecond digits: type date keeps milliseconds and would drop them/);
+    assert.equal(await placedAt('2025-01-02T03:04:05.123456'), '2025-01-02T03:04:05.123456Z', 'microseconds kept, not truncated');
+    assert.equal(await placedAt('2025-01-02 03:04:05.1234567+01:00'), '2025-01-02T02:04:05.1234567Z', 'SQL Server datetime2 precision, converted to UTC');
     await assert.rejects(placedAt(1735787045000.5), /fields\.placedAt: 1735787045000\.5 has a fraction of a millisecond/);
   });
 

@@ -11,6 +11,7 @@ describe('verify: canonical values', () => {
     assert.equal(canonicalValue('19.90'), '19.9');
     assert.equal(canonicalValue(19.9), '19.9');
     assert.equal(canonicalValue('19.00'), '19');
+    assert.equal(canonicalValue('2026-12-06T22:16:47.6991Z'), canonicalValue(new Date('2026-12-06T22:16:47.699Z')), 'a mapped timestamp with microseconds equals the driver\'s Date');
     assert.equal(canonicalValue(19), '19');
     assert.equal(canonicalValue('01234'), '01234', 'leading zeros of a code are kept');
     assert.equal(canonicalValue(new Date('2026-01-02T03:04:05.678Z')), '2026-01-02T03:04:05.678Z');

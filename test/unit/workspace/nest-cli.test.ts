@@ -22,8 +22,8 @@ describe('nest-cli.json describes the monorepo', () => {
     assert.deepEqual(nestCliProblems(repoRoot, config), []);
   });
 
-  it('lists the four apps and sync-ctl as applications', () => {
-    assert.deepEqual(nestApps(config), [...APP_NAMES, 'sync-ctl'].sort());
+  it('lists the four apps, sync-ctl and the console as applications', () => {
+    assert.deepEqual(nestApps(config), [...APP_NAMES, 'sync-ctl', 'console'].sort());
   });
 
   it('reports an app or lib directory on disk that nest-cli.json does not list', () => {

@@ -183,12 +183,11 @@ async function parkedCounts(io: CommandIo): Promise<Map<string, number> | undefi
   const url = io.env.keymap.databaseUrl?.reveal();
   if (!url) return undefined;
   // Loaded here, not at start: TypeORM is the heaviest import and most runs have no key map.
-  const { createKeymapDataSource } = await import('@sync/keymap');
+  const { createKeymapDataSource, KeymapReadModel } = await import('@sync/keymap');
   const ds = createKeymapDataSource(url, { poolSize: 1 });
   try {
     await reach({ kind: 'keymap-db', label: 'key map database', address: urlAddress(url) }, io.connectTimeoutMs, () => ds.initialize());
-    const rows = (await ds.query('SELECT system, table_ref, count(*)::int AS n FROM keymap_parked_command GROUP BY system, table_ref')) as Array<{ system: string; table_ref: string; n: number }>;
-    return new Map(rows.map((r) => [`${r.system}.${r.table_ref}`, r.n]));
+    return await new KeymapReadModel(ds).parkedPerTable();
   } catch (err) {
     io.err(`sync-ctl status: parked counts unavailable: ${(err as Error).message.replace(/\s+/g, ' ')}`);
     return undefined;

@@ -1,4 +1,4 @@
-import { canonicalKey, connectKeymap, createKeymapDataSource, KeymapEntryEntity, tableRefOf } from '@sync/keymap';
+import { canonicalKey, connectKeymap, createKeymapDataSource, KeymapReadModel, tableRefOf } from '@sync/keymap';
 import { EXIT, UsageError, type Command } from '../command';
 import { closeWithin, reach, urlAddress } from '../dependency';
 import { loadPipeline, maxPositionals, parseOptions } from './pipeline-args';
@@ -86,11 +86,8 @@ export const idsCommand: Command = {
         else io.out(migrated.length ? `applied key map migrations: ${migrated.join(', ')}` : 'key map schema is up to date');
         return EXIT.ok;
       }
-      const repo = dataSource.getRepository(KeymapEntryEntity);
-      const rows =
-        'globalId' in query
-          ? await repo.find({ where: { globalId: query.globalId, ...(query.system ? { system: query.system } : {}) }, order: { system: 'ASC', tableRef: 'ASC' } })
-          : await repo.find({ where: { system: query.system, tableRef: query.tableRef, localKey: query.localKey } });
+      const keymap = new KeymapReadModel(dataSource);
+      const rows = 'globalId' in query ? await keymap.entriesOfGlobalId(query.globalId, query.system) : await keymap.entriesOfKey(query.system, query.tableRef, query.localKey);
       if (values.json) io.out(JSON.stringify(rows.map((r) => ({ system: r.system, table: r.tableRef, key: r.keyValues, globalId: r.globalId, origin: r.origin })), null, 2));
       else for (const r of rows) io.out(`${r.system} ${r.tableRef} ${JSON.stringify(r.keyValues)} -> ${r.globalId} (${r.origin})`);
       if (rows.length === 0) io.err('not found');

@@ -6,8 +6,10 @@ import { reach } from '../dependency';
 /** Keeps kafkajs' last warning or error, for the one-line "unreachable" message; logs nothing. */
 function lastErrorLog(): { log: LogSink; last(): string | undefined } {
   let last: string | undefined;
-  const keep = (_obj: object, msg?: string) => {
-    if (msg) last = msg;
+  // The log bridge folds kafkajs' error pair into one warning carrying the cause in `error`.
+  const keep = (obj: object, msg?: string) => {
+    const cause = (obj as { error?: unknown }).error;
+    if (msg) last = typeof cause === 'string' && cause.length > 0 ? `${msg}: ${cause}` : msg;
   };
   return { log: { debug: () => {}, info: () => {}, warn: keep, error: keep }, last: () => last };
 }

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { resolveLegacyDbOptions, resolveSecret } from '@sync/config';
+import { Topics } from '@sync/contracts';
+import { statusKey, type VerifySummary } from '@sync/control';
 import { TableIndex } from '@sync/keymap';
 import { createCaptureSource, createLegacyDb } from '@sync/legacy-db';
 import { loadMappings, MappingEngine } from '@sync/mapping';
@@ -245,10 +248,42 @@ export const verifyCommand: Command = {
       await closeWithin(() => deps.keymap.close());
       await closeWithin(() => deps.fresh.close());
     }
+    await publishSummaries(io, pipeline, reports);
     if (values.json) io.out(JSON.stringify(values.all || reports.length > 1 ? reports.map(jsonReport) : jsonReport(reports[0]!), null, 2));
     return reports.some((r) => r.differences.length > 0) ? EXIT.failed : EXIT.ok;
   },
 };
+
+const SUMMARY_DEADLINE_MS = 10_000;
+
+/**
+ * Records each entity's outcome on sync.status for the status console. Best effort and bounded: a
+ * broker that cannot be reached costs a warning on stderr, never the verify result or exit code.
+ */
+async function publishSummaries(io: CommandIo, pipeline: ReturnType<typeof loadPipeline>, reports: readonly VerifyReport[]): Promise<void> {
+  const at = new Date().toISOString();
+  const by = userInfo().username;
+  const records = reports.map((r) => {
+    const summary: VerifySummary = { kind: 'verify', entity: r.entity, at, by, agree: r.differences.length === 0, differences: r.differences.length, legacyRows: r.legacyRows, newRows: r.newRows };
+    return { topic: Topics.status, key: statusKey(summary), value: JSON.stringify(summary) };
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      withKafka(pipeline, io, async ({ producer, admin }) => {
+        await admin.ensureTopics([{ topic: Topics.status, compacted: true }]);
+        await producer.send(records);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${SUMMARY_DEADLINE_MS / 1000} s`)), SUMMARY_DEADLINE_MS);
+      }),
+    ]);
+  } catch (err) {
+    io.err(`sync-ctl verify: result not recorded on ${Topics.status} for the status console: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function jsonReport(r: VerifyReport & { repair?: RepairPlan }): unknown {
   const { repair, ...rest } = r;

@@ -14,15 +14,25 @@ export interface VerifyRow {
 
 const DECIMAL = /^-?\d+\.\d+$/;
 
+/** An ISO-8601 UTC timestamp as `type: date` writes it (fraction of any length). */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
 /**
  * The text a value is compared as, so that both sides' drivers agree: null stays null, a Date
- * becomes ISO-8601 UTC, numbers and booleans their text, a decimal string loses trailing
- * fractional zeros ("19.90" = 19.9), objects canonical JSON (keys sorted).
+ * becomes ISO-8601 UTC, an ISO-8601 UTC timestamp string too (to the millisecond), numbers and
+ * booleans their text, a decimal string loses trailing fractional zeros ("19.90" = 19.9), objects
+ * canonical JSON (keys sorted).
  */
 export function canonicalValue(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'string') return DECIMAL.test(value) ? value.replace(/\.?0+$/, '') : value;
+  if (typeof value === 'string') {
+    if (DECIMAL.test(value)) return value.replace(/\.?0+$/, '');
+    // A mapping's `type: date` keeps microseconds; the new side's driver reads timestamps to the
+    // millisecond (JavaScript Date): timestamps compare to the millisecond.
+    if (ISO_TIMESTAMP.test(value)) return new Date(value).toISOString();
+    return value;
+  }
   if (typeof value === 'number' || typeof value === 'bigint') return canonicalValue(String(value));
   if (typeof value === 'boolean') return String(value);
   return canonicalJson(value);

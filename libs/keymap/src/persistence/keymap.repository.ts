@@ -56,7 +56,8 @@ function columns<T, K extends keyof T>(items: readonly T[], ...fields: K[]): unk
 // Every lookup takes arrays and joins against unnest(...): one statement per batch, whatever its size.
 const WITH_ROW_KEYS = 'WITH q(system, table_ref, global_id) AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))';
 
-async function findGlobalIds(db: Queryable, refs: readonly LocalKeyRef[]): Promise<Map<string, string>> {
+/** Global ids of the local keys that have one, by refId (shared with the read model). */
+export async function findGlobalIds(db: Queryable, refs: readonly LocalKeyRef[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (refs.length === 0) return out;
   const found = rows<{ system: string; table_ref: string; local_key: string; global_id: string }>(
