@@ -10,8 +10,30 @@ export type CaptureState =
       readonly afterKey: Row | null;
       /** Stream position taken before the snapshot began: streaming resumes there. */
       readonly streamFrom: string;
+      /** Rows read so far of the rows the table held when the snapshot began (absent in states saved by older versions). */
+      readonly progress?: SnapshotProgress;
     }
   | { readonly phase: 'streaming'; readonly position: string };
+
+/** How far a snapshot is: `done` rows read of `total` (the table's row count when it began), since `startedAt` (ISO-8601). */
+export interface SnapshotProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly startedAt: string;
+}
+
+function isProgress(v: unknown): v is SnapshotProgress {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return Number.isSafeInteger(p['done']) && Number.isSafeInteger(p['total']) && typeof p['startedAt'] === 'string' && !Number.isNaN(Date.parse(p['startedAt']));
+}
+
+/** Rows/s since the snapshot began and seconds to go at that rate (undefined before any rate). */
+export function snapshotRate(p: SnapshotProgress, now: number): { rowsPerSecond: number; etaSeconds: number | undefined } {
+  const seconds = (now - Date.parse(p.startedAt)) / 1000;
+  const rowsPerSecond = seconds > 0 ? p.done / seconds : 0;
+  return { rowsPerSecond, etaSeconds: rowsPerSecond > 0 ? Math.max(0, p.total - p.done) / rowsPerSecond : undefined };
+}
 
 /** Entity name: `<system>.<schema>.<table>`. */
 export function entityName(t: { system: string; schema: string; table?: string; name?: string }): string {
@@ -39,7 +61,7 @@ export function decodeState(text: string): CaptureState | undefined {
     typeof s['streamFrom'] === 'string' &&
     (s['afterKey'] === null || (typeof s['afterKey'] === 'object' && !Array.isArray(s['afterKey'])))
   ) {
-    return { phase: 'snapshot', snapshotId: s['snapshotId'], afterKey: s['afterKey'] as Row | null, streamFrom: s['streamFrom'] };
+    return { phase: 'snapshot', snapshotId: s['snapshotId'], afterKey: s['afterKey'] as Row | null, streamFrom: s['streamFrom'], ...(isProgress(s['progress']) ? { progress: s['progress'] } : {}) };
   }
   return undefined;
 }

@@ -16,6 +16,10 @@ export function captureMetrics(registry: MetricsRegistry) {
     lastChange: registry.gauge('sync_capture_last_change_timestamp_seconds', 'Commit time of the last captured change', ['entity']),
     backlog: registry.gauge('sync_capture_backlog_rows', 'Changelog rows not yet read', ['entity']),
     purged: registry.counter('sync_changelog_purged_rows_total', 'Consumed changelog rows deleted by retention', ['entity']),
+    snapshotRowsDone: registry.gauge('sync_snapshot_rows_done', 'Rows read by the running (or last) snapshot or re-snapshot', ['entity']),
+    snapshotTableRows: registry.gauge('sync_snapshot_table_rows', 'Rows the table held when the running (or last) snapshot began', ['entity']),
+    snapshotRowsPerSecond: registry.gauge('sync_snapshot_rows_per_second', 'Average rows/s of the running (or last) snapshot since it began', ['entity']),
+    snapshotEtaSeconds: registry.gauge('sync_snapshot_eta_seconds', 'Seconds the running snapshot needs at its average rate; 0 when none is running', ['entity']),
     snapshotRows: registry.gauge('sync_capture_snapshot_rows', "Rows published by the entity's snapshot in progress (or its last one), counted since this process took it up", ['entity']),
     stopped: registry.gauge('sync_capture_entity_stopped', '1 while an entity is stopped by a schema or position problem', ['entity']),
   };

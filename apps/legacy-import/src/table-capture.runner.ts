@@ -8,7 +8,7 @@ import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
 import { changeRecords, keyOf, snapshotRecord } from './change-record.builder';
 import type { CaptureMetrics } from './capture.metrics';
-import { entityName, type CaptureState } from './capture-state';
+import { entityName, snapshotRate, type CaptureState, type SnapshotProgress } from './capture-state';
 import { importDeadLetter, type RejectedImport } from './import-dead-letter.builder';
 
 export interface CapturePorts {
@@ -160,7 +160,8 @@ export class TableCaptureRunner {
     if (!(await this.schemaOk())) return false;
     if (this.resnapshotRequested) await this.beginResnapshot();
     if (!this.state) {
-      this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom: await this.source.startPosition() };
+      const streamFrom = await this.source.startPosition();
+      this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom, progress: await this.snapshotStart() };
       await this.ports.saveState(this.entity, this.state);
       this.log.info({ entity: this.entity }, 'initial snapshot started');
     }
@@ -170,9 +171,24 @@ export class TableCaptureRunner {
   private async beginResnapshot(): Promise<void> {
     this.resnapshotRequested = false;
     const streamFrom = this.state?.phase === 'streaming' ? this.state.position : this.state?.streamFrom ?? (await this.source.startPosition());
-    this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom };
+    this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom, progress: await this.snapshotStart() };
     await this.ports.saveState(this.entity, this.state);
     this.log.info({ entity: this.entity }, 're-snapshot started');
+  }
+
+  /** The table's row count now: the total a snapshot's progress is measured against. */
+  private async snapshotStart(): Promise<SnapshotProgress> {
+    return { done: 0, total: await this.source.rowCount(), startedAt: new Date().toISOString() };
+  }
+
+  private reportSnapshot(progress: SnapshotProgress | undefined, now: number, running: boolean): void {
+    if (progress === undefined) return;
+    const labels = { entity: this.entity };
+    const { rowsPerSecond, etaSeconds } = snapshotRate(progress, now);
+    this.metrics.snapshotRowsDone.set(labels, progress.done);
+    this.metrics.snapshotTableRows.set(labels, progress.total);
+    this.metrics.snapshotRowsPerSecond.set(labels, rowsPerSecond);
+    this.metrics.snapshotEtaSeconds.set(labels, running ? (etaSeconds ?? 0) : 0);
   }
 
   private async snapshotStep(state: Extract<CaptureState, { phase: 'snapshot' }>): Promise<boolean> {
@@ -193,9 +209,12 @@ export class TableCaptureRunner {
       this.metrics.snapshotRows.set({ entity: this.entity }, this.snapshotProgress.rows);
     }
     const done = rows.length < batchSize;
+    // A table that grew during the snapshot: the total follows what was read.
+    const progress = state.progress && { ...state.progress, done: state.progress.done + rows.length, total: Math.max(state.progress.total, state.progress.done + rows.length) };
+    this.reportSnapshot(progress, now, !done);
     this.state = done
       ? { phase: 'streaming', position: state.streamFrom }
-      : { ...state, afterKey: keyOf(this.table, rows[rows.length - 1]!) };
+      : { ...state, afterKey: keyOf(this.table, rows[rows.length - 1]!), ...(progress ? { progress } : {}) };
     await this.ports.saveState(this.entity, this.state);
     this.lastSaved = now;
     if (done) this.log.info({ entity: this.entity }, 'snapshot finished, streaming');

@@ -160,6 +160,24 @@ export class MappingEngine {
   }
 
   private async forward(mapping: ForwardMapping, change: KeyedChangeEvent, eventId: string, origin: string, outputs: TransformOutput[], skipped: TransformSkip[]): Promise<void> {
+    for (const d of await this.forwardDrafts(mapping, change, eventId, origin, skipped)) outputs.push(this.domainEvent(mapping, d.rule, d.ruleName, change, eventId, origin, d.data));
+  }
+
+  /**
+   * The data of the events one forward mapping makes of a keyed change, by event type, neither
+   * schema-checked nor encoded: what `sync-ctl verify` compares with the new side. Same rules as
+   * the domain events (ops, conditions, custom mappers, conversions). The first event of a type wins.
+   */
+  async forwardData(mappingName: string, change: KeyedChangeEvent): Promise<Map<string, Record<string, unknown>>> {
+    const mapping = this.set.forward.find((m) => m.name === mappingName);
+    if (mapping === undefined) throw new MappingError('mappings', `no forward mapping ${mappingName}`);
+    const out = new Map<string, Record<string, unknown>>();
+    for (const d of await this.forwardDrafts(mapping, change, `verify:${change.source.position}`, legacyOrigin(change.source.system), [])) if (!out.has(d.rule.type)) out.set(d.rule.type, d.data);
+    return out;
+  }
+
+  private async forwardDrafts(mapping: ForwardMapping, change: KeyedChangeEvent, eventId: string, origin: string, skipped: TransformSkip[]): Promise<Array<{ rule: EventRule; ruleName: string; data: Record<string, unknown> }>> {
+    const out: Array<{ rule: EventRule; ruleName: string; data: Record<string, unknown> }> = [];
     if (mapping.mapper !== undefined) {
       const mapper = this.mappers.get(mapping.mapper);
       let drafts;
@@ -174,10 +192,10 @@ export class MappingEngine {
         if (rule === undefined) throw new MappingError(`${mapping.path}.mapper`, `${mapping.mapper} produced undeclared event type ${draft.type}`);
         const n = counts.get(draft.type) ?? 0;
         counts.set(draft.type, n + 1);
-        outputs.push(this.domainEvent(mapping, rule, n === 0 ? rule.name : `${rule.name}#${n}`, change, eventId, origin, { ...draft.data }));
+        out.push({ rule, ruleName: n === 0 ? rule.name : `${rule.name}#${n}`, data: { ...draft.data } });
       }
       if (drafts.length === 0) skipped.push({ rule: mapping.name, reason: 'no-rule' });
-      return;
+      return out;
     }
     const image = change.op === 'd' ? change.before : change.after;
     let bindings: Bindings | undefined;
@@ -198,8 +216,9 @@ export class MappingEngine {
           continue;
         }
       }
-      outputs.push(this.domainEvent(mapping, rule, rule.name, change, eventId, origin, data));
+      out.push({ rule, ruleName: rule.name, data });
     }
+    return out;
   }
 
   private domainEvent(mapping: ForwardMapping, rule: EventRule, ruleName: string, change: KeyedChangeEvent, eventId: string, origin: string, data: Record<string, unknown>): TransformOutput {

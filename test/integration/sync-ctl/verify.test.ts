@@ -173,7 +173,7 @@ describe('sync-ctl verify: a legacy PostgreSQL table against the new service\'s 
         // The write-back of the in-flight change lands while verify waits to re-check.
         if (sleeps++ === 0) await service.exec(`UPDATE addresses SET city = 'City 0' WHERE user_id = $1`, [gid(5)]);
       };
-      const report = await new VerifyService(entity, reader, fresh, keymap, { rangeBits: 6, rechecks: 2, recheckDelayMs: 0, pageSize: 7, sleep: settle }).run();
+      const report = await new VerifyService(entity, reader, fresh, keymap, { rechecks: 2, recheckDelayMs: 0, chunkSize: 7, sleep: settle }).run();
       assert.equal(report.firstSeen, 4);
       assert.deepEqual(report.differences.map((d) => d.id).sort(), [gid(7), ...report.differences.filter((d) => d.kind === 'missing-on-legacy-side').map((d) => d.id)].sort());
       assert.equal(report.differences.length, 3);

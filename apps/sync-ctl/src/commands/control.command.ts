@@ -4,6 +4,7 @@ import { parseJsonValue, Topics } from '@sync/contracts';
 import { controlKey, ControlState, DIRECTIONS, initialStates, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
 import { EXIT, UsageError, type Command, type CommandIo, type CompletionHints } from '../command';
 import { reach, urlAddress } from '../dependency';
+import { formatProgress } from '../progress';
 import { withKafka } from './kafka-session';
 import { loadPipeline, maxPositionals, parseOptions } from './pipeline-args';
 import { formatTable } from './table-format';
@@ -160,11 +161,30 @@ Lists the control changes recorded in sync.control.history (all entities, or one
   },
 };
 
+interface SnapshotStatus {
+  done: number;
+  total: number;
+  startedAt: string;
+  rowsPerSecond: number;
+  etaSeconds: number | null;
+}
+
+/** The progress legacy-import saves with a snapshot state in sync.offsets (apps/legacy-import capture-state.ts). */
+function snapshotStatus(state: { phase?: string; progress?: { done?: unknown; total?: unknown; startedAt?: unknown } }, now: number): SnapshotStatus | null {
+  const p = state.progress;
+  if (state.phase !== 'snapshot' || typeof p?.done !== 'number' || typeof p.total !== 'number' || typeof p.startedAt !== 'string' || Number.isNaN(Date.parse(p.startedAt))) return null;
+  const seconds = (now - Date.parse(p.startedAt)) / 1000;
+  const rowsPerSecond = seconds > 0 ? p.done / seconds : 0;
+  return { done: p.done, total: p.total, startedAt: p.startedAt, rowsPerSecond: Math.round(rowsPerSecond * 10) / 10, etaSeconds: rowsPerSecond > 0 ? Math.round(Math.max(0, p.total - p.done) / rowsPerSecond) : null };
+}
+
 interface EntityStatus {
   entity: string;
   legacyToNew: SyncState;
   newToLegacy: SyncState;
   capture: string;
+  /** While legacy-import snapshots the table: rows read of the rows it held when the snapshot began, average rate, ETA. */
+  snapshot: SnapshotStatus | null;
   legacyEvents: number;
   /** When legacy-import last published a change of the entity (ISO-8601), and how long ago in seconds. */
   lastChangeSeen: string | null;
@@ -203,8 +223,8 @@ export const statusCommand: Command = {
   complete: { files: ['pipeline'] },
   help: `Usage: sync-ctl status [--pipeline FILE] [--json]
 
-Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (snapshot or
-streaming), the events held in its legacy.* topic and when the newest was published, the write-back commands not yet applied
+Per entity: the legacy→new and new→legacy switches, legacy-import's capture phase (streaming, or
+snapshot with rows done/total, rows/s and ETA), the events held in its legacy.* topic and when the newest was published, the write-back commands not yet applied
 (lag of legacy-writeback's consumer group on resolved.*) and, when KEYMAP_DATABASE_URL is set,
 the commands id-translation has parked (shown as "-", with the reason on stderr, when that database
 does not answer); then the dead-letter count per app.
@@ -232,15 +252,17 @@ Exit code 1 when any dead letters exist.`,
         for (const t of system.tables) {
           const entity = `${system.name}.${t.schema}.${t.name}`;
           const ref = { system: system.name, schema: t.schema, table: t.name };
-          const phase = (() => {
+          const state = (() => {
             const raw = offsets.get(entity)?.value?.toString();
-            return raw ? ((JSON.parse(raw) as { phase?: string }).phase ?? '?') : 'not started';
+            return raw ? (JSON.parse(raw) as { phase?: string; progress?: { done?: unknown; total?: unknown; startedAt?: unknown } }) : undefined;
           })();
+          const phase = state ? (state.phase ?? '?') : 'not started';
           rows.push({
             entity,
             legacyToNew: control.stateOf(entity, 'legacy-to-new'),
             newToLegacy: control.stateOf(entity, 'new-to-legacy'),
             capture: phase,
+            snapshot: state ? snapshotStatus(state, Date.now()) : null,
             legacyEvents: await admin.messageCount(Topics.legacy(ref)),
             ...(await (async () => {
               const at = await connection.latestMessageTime(Topics.legacy(ref));
@@ -267,7 +289,7 @@ Exit code 1 when any dead letters exist.`,
             r.entity,
             r.legacyToNew,
             r.newToLegacy,
-            r.capture,
+            r.snapshot ? formatProgress({ label: 'snapshot', unit: 'rows', done: r.snapshot.done, total: r.snapshot.total, elapsedMs: Date.now() - Date.parse(r.snapshot.startedAt) }).replace('snapshot: ', 'snapshot ') : r.capture,
             String(r.legacyEvents),
             r.secondsSinceLastChange === null ? '-' : `${r.secondsSinceLastChange} s ago`,
             String(r.writebackPending),

@@ -1,6 +1,7 @@
 import { Topics } from '@sync/contracts';
 import type { KafkaConnection, OutboundRecord, TopicAdmin } from '@sync/kafka';
-import { EXIT, UsageError, type Command, type CommandIo } from '../command';
+import { EXIT, UsageError, type Command } from '../command';
+import { commandProgress, type ProgressSink } from '../progress';
 import { DLQ_APPS, matches, parseCount, parseTime, purgePlan, replayDecision, supersededLetters, toDeadLetter, type DeadLetter, type DeadLetterFilter } from '../dlq/dead-letters';
 import { withKafka } from './kafka-session';
 import { loadPipeline, maxPositionals, parseOptions } from './pipeline-args';
@@ -170,7 +171,9 @@ ${FILTER_HELP}
   --all              replay every dead letter (required when no filter is given)
   --max-replays N    refuse messages already replayed N times (default 3)
   --dry-run          print what would be replayed or refused; publish nothing
-  --progress-every N progress line on stderr every N messages (default 1000) and every 5 s
+  --progress-every N progress on stderr (messages done/total, rate, ETA) every N messages (default
+                     1000) and at least every second; only on a terminal unless this option is
+                     given; never with --json
 
 Exit codes: 0 all matching dead letters replayed, 1 some were refused, 2 bad arguments, 3 Kafka unreachable.
 
@@ -202,7 +205,11 @@ Example:
           replayed.push({ id: d.id, topic: decision.replay.topic, replayCount: d.replayCount + 1 });
         }
       }
-      if (!dryRun) await sendWithProgress(producer, records, progressEvery, io);
+      if (!dryRun) {
+        // An explicit --progress-every asks for progress lines even into a log file (as before the reporter).
+        const progress = commandProgress(io, { label: 'dlq replay', unit: 'messages', json: values.json === true, force: values['progress-every'] !== undefined, everyUnits: progressEvery });
+        await sendWithProgress(producer, records, progressEvery, progress);
+      }
       return { dryRun, matched: letters.length, replayed, refused };
     });
     if (values.json) io.out(JSON.stringify(result));
@@ -215,19 +222,15 @@ Example:
   },
 };
 
-async function sendWithProgress(producer: { send(records: readonly OutboundRecord[]): Promise<unknown> }, records: readonly OutboundRecord[], every: number, io: CommandIo): Promise<void> {
+async function sendWithProgress(producer: { send(records: readonly OutboundRecord[]): Promise<unknown> }, records: readonly OutboundRecord[], every: number, progress: ProgressSink): Promise<void> {
   const chunk = Math.min(every, 500);
-  let lastReport = Date.now();
-  let lastCount = 0;
+  progress.setTotal(records.length);
   for (let i = 0; i < records.length; i += chunk) {
-    await producer.send(records.slice(i, i + chunk));
-    const done = Math.min(i + chunk, records.length);
-    if (done - lastCount >= every || Date.now() - lastReport >= 5000) {
-      io.err(`replayed ${done}/${records.length}`);
-      lastReport = Date.now();
-      lastCount = done;
-    }
+    const batch = records.slice(i, i + chunk);
+    await producer.send(batch);
+    progress.add(batch.length);
   }
+  progress.finish();
 }
 
 export const dlqPurgeCommand: Command = {

@@ -1,10 +1,19 @@
-import { Headers, legacyOrigin, Topics, type ChangeEvent, type Row } from '@sync/contracts';
-import { firstSightGlobalId, keyedEvent, planForward, refId, type LocalKeyRef, type TableIndex } from '@sync/keymap';
+import type { ChangeEvent, Row } from '@sync/contracts';
+import { firstSightGlobalId, keyedEvent, planForward, refId, type ForwardPlan, type LocalKeyRef, type TableIndex } from '@sync/keymap';
 import type { CaptureSource } from '@sync/legacy-db';
 import type { MappingEngine } from '@sync/mapping';
 import type { KeymapLookupRepository } from './keymap-lookup.repository';
 import { canonicalValue, type FieldValues } from './reconcile';
 import type { VerifyEntity } from './verify-config';
+
+/** A legacy row named by its global id, not yet mapped. */
+export interface IdentifiedRow {
+  readonly id: string;
+  readonly key: Row;
+  readonly row: Row;
+  readonly plan: ForwardPlan;
+  readonly globalIdOf: (ref: LocalKeyRef) => string;
+}
 
 /** A legacy row as verify sees it: global id, legacy key, the row image and its mapped field values. */
 export interface LegacySideRow {
@@ -29,19 +38,62 @@ export class LegacySideReader {
     private readonly entity: VerifyEntity,
   ) {}
 
-  async *rows(pageSize = 1000): AsyncGenerator<LegacySideRow[]> {
-    let after: Row | null = null;
+  /** Rows in the legacy table now. */
+  count(): Promise<number> {
+    return this.source.rowCount();
+  }
+
+  /**
+   * The table in key order, `chunkSize` rows at a time. The next chunk is already being read
+   * while the caller works on this one.
+   */
+  async *chunks(chunkSize: number): AsyncGenerator<Row[]> {
+    let next: Promise<Row[]> = this.source.snapshotChunk(null, chunkSize);
     for (;;) {
-      const page = await this.source.snapshotChunk(after, pageSize);
+      const page = await next;
       if (page.length === 0) return;
-      yield await this.map(page);
-      if (page.length < pageSize) return;
-      const last: Row = page[page.length - 1]!;
-      after = Object.fromEntries(this.entity.table.key.map((c) => [c, last[c]]));
+      if (page.length < chunkSize) next = Promise.resolve([]);
+      else {
+        next = this.source.snapshotChunk(this.keyOf(page[page.length - 1]!), chunkSize);
+        // Awaited on the next turn; this only keeps an early stop from leaving it unhandled.
+        next.catch(() => undefined);
+      }
+      yield page;
     }
   }
 
-  private async map(page: readonly Row[]): Promise<LegacySideRow[]> {
+  /**
+   * The chunks' rows that pass `keep`, named by global id. Reading and naming chunk n+1 (two
+   * queries) overlaps with the caller's work on chunk n.
+   */
+  async *identifiedChunks(chunkSize: number, keep: (row: Row) => boolean): AsyncGenerator<{ readonly read: number; readonly rows: IdentifiedRow[] }> {
+    const pages = this.chunks(chunkSize);
+    const pull = async (): Promise<{ read: number; rows: IdentifiedRow[] } | undefined> => {
+      const next = await pages.next();
+      if (next.done === true) return undefined;
+      return { read: next.value.length, rows: await this.identify(next.value.filter(keep)) };
+    };
+    let next = pull();
+    for (;;) {
+      const current = await next;
+      if (current === undefined) return;
+      next = pull();
+      next.catch(() => undefined);
+      yield current;
+    }
+  }
+
+  /** The current row of a legacy key, or null when the table no longer has it. */
+  currentRow(key: Row): Promise<Row | null> {
+    return this.source.currentRow(key);
+  }
+
+  keyOf(row: Row): Row {
+    return Object.fromEntries(this.entity.table.key.map((c) => [c, row[c] ?? null]));
+  }
+
+  /** Names each row by its global id (one key-map query for the rows and their references). */
+  async identify(page: readonly Row[]): Promise<IdentifiedRow[]> {
     const t = this.entity.table;
     const committedAt = new Date().toISOString();
     const plans = page.map((row) => {
@@ -51,20 +103,18 @@ export class LegacySideReader {
     const refs: LocalKeyRef[] = plans.flatMap((p) => [p.row, ...p.references.flatMap((r) => (r.ref ? [r.ref] : []))]);
     const stored = await this.keymap.globalIds(refs);
     const globalIdOf = (ref: LocalKeyRef): string => stored.get(refId(ref)) ?? firstSightGlobalId(ref);
-    const topic = Topics.keyed({ system: t.system, schema: t.schema, table: t.name });
+    return plans.map((plan) => ({ id: globalIdOf(plan.row), key: plan.row.keyValues, row: plan.event.after ?? {}, plan, globalIdOf }));
+  }
+
+  /** Maps identified rows with the entity's forward mapping into the compared field values. */
+  async map(rows: readonly IdentifiedRow[]): Promise<LegacySideRow[]> {
     const out: LegacySideRow[] = [];
-    for (const plan of plans) {
-      const keyed = keyedEvent(plan, globalIdOf);
-      const result = await this.engine.fromKeyed({ topic, key: keyed.globalId, value: JSON.stringify(keyed), headers: { [Headers.origin]: legacyOrigin(t.system), [Headers.eventId]: 'verify' } });
-      const data = new Map<string, Record<string, unknown>>();
-      for (const o of result.outputs) {
-        if (!o.rule.startsWith(`${this.entity.mapping}.`)) continue;
-        const type = o.headers['ce_type'];
-        if (type !== undefined) data.set(type, JSON.parse(o.value) as Record<string, unknown>);
-      }
+    for (const r of rows) {
+      const keyed = keyedEvent(r.plan, r.globalIdOf);
+      const data = await this.engine.forwardData(this.entity.mapping, keyed);
       const values: Record<string, string | null> = {};
       for (const f of this.entity.fields) values[f.name] = canonicalValue(data.get(f.eventType)?.[f.eventField]);
-      out.push({ id: keyed.globalId, key: plan.row.keyValues, row: keyed.after ?? {}, values });
+      out.push({ id: r.id, key: r.key, row: keyed.after ?? r.row, values });
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
-// The pure half of `sync-ctl verify`: canonical values, row digests, per-range summaries, the
-// bisection down to differing ranges, and the row-level diff. No I/O here.
+// The pure half of `sync-ctl verify`: canonical values, the row-level diff, the ids seen, the
+// sample and the change times. No I/O here.
 
 /** Field values of one entity row as compared: field name → canonical value. */
 export type FieldValues = Readonly<Record<string, string | null>>;
@@ -47,88 +47,6 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** SHA-256 of the id and the values in `fields` order: equal rows have equal digests. */
-export function rowDigest(row: VerifyRow, fields: readonly string[]): Buffer {
-  return createHash('sha256')
-    .update(JSON.stringify([row.id, fields.map((f) => row.values[f] ?? null)]))
-    .digest();
-}
-
-/**
- * The range (bucket) of an id: the top `bits` bits of SHA-1(id). Hashing spreads any id format
- * (UUIDs, numbers, strings) evenly, so ranges are about equally full on both sides.
- */
-export function bucketOf(id: string, bits: number): number {
-  if (bits === 0) return 0;
-  return createHash('sha1').update(id).digest().readUInt32BE(0) >>> (32 - bits);
-}
-
-/**
- * Row count and XOR of row digests per range. XOR is order-independent and combines, so a
- * side can be summarised in one streaming pass in any order, and a wider range's hash is the
- * XOR of its halves.
- */
-export class RangeSummary {
-  readonly counts: Uint32Array;
-  private readonly hashes: Buffer;
-
-  constructor(readonly bits: number) {
-    if (!Number.isInteger(bits) || bits < 0 || bits > 20) throw new Error(`range bits must be 0..20, got ${bits}`);
-    this.counts = new Uint32Array(2 ** bits);
-    this.hashes = Buffer.alloc(2 ** bits * 32);
-  }
-
-  get ranges(): number {
-    return this.counts.length;
-  }
-
-  add(id: string, digest: Buffer): void {
-    const b = bucketOf(id, this.bits);
-    this.counts[b]! += 1;
-    const at = b * 32;
-    for (let i = 0; i < 32; i++) this.hashes[at + i] ^= digest[i]!;
-  }
-
-  total(): number {
-    return this.counts.reduce((a, b) => a + b, 0);
-  }
-
-  /** Count and hash of the ranges [from, to). */
-  span(from: number, to: number): { count: number; hash: Buffer } {
-    const hash = Buffer.alloc(32);
-    let count = 0;
-    for (let b = from; b < to; b++) {
-      count += this.counts[b]!;
-      const at = b * 32;
-      for (let i = 0; i < 32; i++) hash[i] ^= this.hashes[at + i]!;
-    }
-    return { count, hash };
-  }
-}
-
-/**
- * Bisects two summaries down to the ranges that differ: compares the whole span, and halves
- * every span whose count or hash differs until single ranges remain. Returns the differing
- * ranges (ascending) and how many spans were compared.
- */
-export function bisect(a: RangeSummary, b: RangeSummary): { ranges: number[]; comparisons: number } {
-  if (a.bits !== b.bits) throw new Error('summaries of different range sizes');
-  const ranges: number[] = [];
-  let comparisons = 0;
-  const visit = (from: number, to: number): void => {
-    comparisons++;
-    const x = a.span(from, to);
-    const y = b.span(from, to);
-    if (x.count === y.count && x.hash.equals(y.hash)) return;
-    if (to - from === 1) return void ranges.push(from);
-    const mid = from + Math.floor((to - from) / 2);
-    visit(from, mid);
-    visit(mid, to);
-  };
-  visit(0, a.ranges);
-  return { ranges, comparisons };
-}
-
 export type DifferenceKind = 'missing-on-new-side' | 'missing-on-legacy-side' | 'different';
 
 /** One row that does not agree, with the fields that differ (both values). */
@@ -138,24 +56,86 @@ export interface RowDifference {
   readonly fields: Readonly<Record<string, { readonly legacy: string | null; readonly new: string | null }>>;
 }
 
-/** Row-level comparison of the rows of the differing ranges, by id (ascending). */
-export function diffRows(legacy: ReadonlyMap<string, FieldValues>, fresh: ReadonlyMap<string, FieldValues>, fields: readonly string[]): RowDifference[] {
-  const ids = [...new Set([...legacy.keys(), ...fresh.keys()])].sort();
-  const out: RowDifference[] = [];
-  for (const id of ids) {
-    const l = legacy.get(id);
-    const n = fresh.get(id);
-    const differing: Record<string, { legacy: string | null; new: string | null }> = {};
-    for (const f of fields) {
-      const lv = l?.[f] ?? null;
-      const nv = n?.[f] ?? null;
-      if (l === undefined || n === undefined || lv !== nv) differing[f] = { legacy: l === undefined ? null : lv, new: n === undefined ? null : nv };
-    }
-    if (l === undefined) out.push({ id, kind: 'missing-on-legacy-side', fields: differing });
-    else if (n === undefined) out.push({ id, kind: 'missing-on-new-side', fields: differing });
-    else if (Object.keys(differing).length > 0) out.push({ id, kind: 'different', fields: differing });
+/** One row of each side compared field by field; undefined when they agree. */
+export function diffRow(id: string, legacy: FieldValues | undefined, fresh: FieldValues | undefined, fields: readonly string[]): RowDifference | undefined {
+  if (legacy === undefined && fresh === undefined) return undefined;
+  const differing: Record<string, { legacy: string | null; new: string | null }> = {};
+  for (const f of fields) {
+    const lv = legacy?.[f] ?? null;
+    const nv = fresh?.[f] ?? null;
+    if (legacy === undefined || fresh === undefined || lv !== nv) differing[f] = { legacy: legacy === undefined ? null : lv, new: fresh === undefined ? null : nv };
   }
-  return out;
+  if (legacy === undefined) return { id, kind: 'missing-on-legacy-side', fields: differing };
+  if (fresh === undefined) return { id, kind: 'missing-on-new-side', fields: differing };
+  return Object.keys(differing).length > 0 ? { id, kind: 'different', fields: differing } : undefined;
+}
+
+/**
+ * A compact set of ids (48 bits of SHA-1 each, 8 bytes per id): the legacy ids a pass has seen,
+ * so that the new side's extra rows can be found without keeping the ids themselves. A
+ * new-side id is wrongly taken as seen with probability size / 2^48 (3.6e-9 per extra row at a
+ * million rows).
+ */
+export class IdHashSet {
+  private hashes = new Float64Array(1024);
+  private size = 0;
+  private sorted = true;
+
+  static hash(id: string): number {
+    return createHash('sha1').update(id).digest().readUIntBE(0, 6);
+  }
+
+  add(id: string): void {
+    if (this.size === this.hashes.length) {
+      const grown = new Float64Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[this.size++] = IdHashSet.hash(id);
+    this.sorted = false;
+  }
+
+  has(id: string): boolean {
+    if (!this.sorted) {
+      this.hashes = this.hashes.slice(0, this.size).sort();
+      this.sorted = true;
+    }
+    const h = IdHashSet.hash(id);
+    let lo = 0;
+    let hi = this.size - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.hashes[mid]!;
+      if (v === h) return true;
+      if (v < h) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+}
+
+/**
+ * Row sampling by global id: a row is in the sample when SHA-1(seed, id) falls in the first
+ * `fraction` of the hash space. Both sides select the same ids, a row's membership does not
+ * depend on the order rows are read, and the same seed selects the same rows again.
+ */
+export function sampleSelector(fraction: number, seed: string): (id: string) => boolean {
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`sample fraction must be in (0, 1], got ${fraction}`);
+  if (fraction === 1) return () => true;
+  const limit = fraction * 2 ** 32;
+  return (id) => createHash('sha1').update(`${seed}\u0000${id}`).digest().readUInt32BE(0) < limit;
+}
+
+/**
+ * The instant of a legacy timestamp value as normalised by the capture source (ISO-8601; a
+ * timestamp without time zone is taken as UTC), or undefined for null and non-timestamps.
+ */
+export function timestampOf(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
+  const text = value.length === 10 ? `${value}T00:00:00Z` : /(Z|[+-]\d{2}(:?\d{2})?)$/.test(value) ? value : `${value}Z`;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /**

@@ -23,11 +23,13 @@ export interface VerifyEntity {
   /** New-side tables → their global-id column; the first holds one row per entity, the others at most one each. */
   readonly tables: ReadonlyArray<{ readonly table: string; readonly idColumn: string }>;
   readonly fields: readonly VerifyField[];
+  /** The legacy column holding each row's last change time, used by `verify --since` (optional). */
+  readonly changedColumn?: string;
 }
 
 export interface VerifyConfig {
   readonly connection: SecretRef;
-  /** Ranges are 2^rangeBits buckets of the id hash space. */
+  /** Accepted for compatibility (verify once bisected 2^rangeBits id ranges); no longer used. */
   readonly rangeBits: number;
   readonly entities: readonly VerifyEntity[];
 }
@@ -68,7 +70,7 @@ export function loadVerifyConfig(pipeline: PipelineConfig, mappings: MappingSet)
 
 function readEntity(pipeline: PipelineConfig, mappings: MappingSet, name: string, raw: unknown, path: string, issue: (path: string, message: string) => void): VerifyEntity | undefined {
   if (!isRecord(raw)) return void issue(path, 'must be a mapping with source, mapping, tables and fields');
-  const known = ['source', 'mapping', 'tables', 'fields'];
+  const known = ['source', 'mapping', 'tables', 'fields', 'changedColumn'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) issue(`${path}.${k}`, `unknown setting (known: ${known.join(', ')})`);
   const source = raw['source'];
   if (!isRecord(source) || typeof source['system'] !== 'string' || typeof source['table'] !== 'string') return void issue(`${path}.source`, 'must be { system, table[, schema] }');
@@ -103,7 +105,9 @@ function readEntity(pipeline: PipelineConfig, mappings: MappingSet, name: string
       else fields.push({ name: column, table: t, column: c, eventType: type, eventField: f });
     }
   }
-  return { name, entity: `${system.name}.${table.schema}.${table.name}`, table, mapping: mapping.name, tables, fields };
+  const changed = raw['changedColumn'];
+  if (changed !== undefined && (typeof changed !== 'string' || changed === '')) issue(`${path}.changedColumn`, 'must be the name of a legacy column holding the row\'s last change time');
+  return { name, entity: `${system.name}.${table.schema}.${table.name}`, table, mapping: mapping.name, tables, fields, ...(typeof changed === 'string' && changed !== '' ? { changedColumn: changed } : {}) };
 }
 
 function identifierProblem(name: string): string | undefined {

@@ -58,6 +58,10 @@ export interface CaptureSource {
   readChanges(position: string, limit: number): Promise<CaptureBatch>;
   /** Current rows in key order after `afterKey` (keyset pagination), values normalised. */
   snapshotChunk(afterKey: Row | null, limit: number): Promise<Row[]>;
+  /** The current row of one key, values normalised as in snapshotChunk; null when it does not exist. */
+  currentRow(key: Row): Promise<Row | null>;
+  /** Rows in the table now (an exact count: a scan of the table or of its smallest index). */
+  rowCount(): Promise<number>;
   /** Undefined when every configured key and column exists. */
   checkSchema(): Promise<SchemaProblem | undefined>;
   /** Rows recorded but not yet read past `position` (the changelog backlog). */

@@ -277,6 +277,14 @@ export class MssqlCdcSource implements CaptureSource {
     return this.catalog.snapshotChunk(afterKey, limit);
   }
 
+  currentRow(key: Row): Promise<Row | null> {
+    return this.catalog.currentRow(key);
+  }
+
+  rowCount(): Promise<number> {
+    return this.catalog.rowCount();
+  }
+
   async checkSchema(): Promise<SchemaProblem | undefined> {
     const base = await this.catalog.checkSchema();
     if (base) return base;

@@ -140,6 +140,14 @@ export class MssqlChangelogSource implements CaptureSource {
     return this.catalog.snapshotChunk(afterKey, limit);
   }
 
+  currentRow(key: Row): Promise<Row | null> {
+    return this.catalog.currentRow(key);
+  }
+
+  rowCount(): Promise<number> {
+    return this.catalog.rowCount();
+  }
+
   async checkSchema(): Promise<SchemaProblem | undefined> {
     const base = await this.catalog.checkSchema();
     if (base) return base;

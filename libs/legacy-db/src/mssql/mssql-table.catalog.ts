@@ -77,6 +77,7 @@ export function mssqlCatalogQueries(table: TableConfig) {
         params,
       };
     },
+    rowCount: (): MssqlStatement => ({ text: `SELECT COUNT_BIG(*) AS n FROM ${base}`, params: [] }),
     currentRow: (key: Row, columns: ReadonlyMap<string, MssqlColumnType>): MssqlStatement => ({
       text: `SELECT (SELECT t.* ${MSSQL_ROW_JSON}) AS [row] FROM ${base} AS t WHERE ${keyCols.map((c, i) => `${c} = @k${i}`).join(' AND ')}`,
       params: table.key.map((k, i) => keyParam(`k${i}`, columns.get(k), key[k])),
@@ -135,6 +136,11 @@ export class MssqlTableCatalog {
     const rows: Row[] = [];
     for (const r of res.rows) rows.push((await this.rowFromJson(r.row)) as Row);
     return rows;
+  }
+
+  async rowCount(): Promise<number> {
+    const res = await runMssql<{ n: string | number }>(await this.db.connected(), this.queries.rowCount());
+    return Number(res.rows[0]!.n);
   }
 
   /** The current row for a key, or null when it no longer exists. */

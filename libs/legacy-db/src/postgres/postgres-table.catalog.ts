@@ -71,6 +71,11 @@ export class PostgresTableCatalog {
     return rows;
   }
 
+  async rowCount(): Promise<number> {
+    const res = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.qualifiedName}`);
+    return Number(res.rows[0]!.n);
+  }
+
   /** The current row for a key, or null when it no longer exists. */
   async currentRow(key: Row): Promise<Row | null> {
     const params = this.table.key.map((k) => key[k]);

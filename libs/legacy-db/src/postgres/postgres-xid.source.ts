@@ -24,6 +24,14 @@ export abstract class PostgresXidSource implements CaptureSource {
     return this.catalog.snapshotChunk(afterKey, limit);
   }
 
+  currentRow(key: Row): Promise<Row | null> {
+    return this.catalog.currentRow(key);
+  }
+
+  rowCount(): Promise<number> {
+    return this.catalog.rowCount();
+  }
+
   checkSchema(): Promise<SchemaProblem | undefined> {
     return this.catalog.checkSchema();
   }
