@@ -150,9 +150,11 @@ describe('per-entity control: disable/enable and resnapshot, with the four apps 
     assert.equal(changes().length, seen, 'the changelog missed the update: nothing was published');
     assert.ok(!userChanged().some((e) => e.data['email'] === 'cy@fixed.example.org'));
 
-    const res = await syncCtl('resnapshot', entity(), '--by', 'tester', '--reason', 'after a bulk fix', '--json');
+    // --wait follows legacy-import's capture state until the re-snapshot has finished, with progress.
+    const res = await syncCtl('resnapshot', entity(), '--by', 'tester', '--reason', 'after a bulk fix', '--wait', '--timeout', '90', '--progress');
     assert.equal(res.code, 0, res.stderr);
-    assert.deepEqual((JSON.parse(res.stdout) as Array<{ entity: string; action: string }>).map((m) => [m.entity, m.action]), [[entity(), 'resnapshot']]);
+    assert.match(res.stdout, new RegExp(`^${entity().replace(/\./g, '\\.')}: re-snapshot finished at \\S+, 4 rows`));
+    assert.match(res.stderr, /re-snapshot .*4\/4 rows/, 'progress on stderr');
 
     const reads = await waitFor('every row published again as op r', () => {
       const r = changes().slice(seen).filter((c) => c.op === 'r');

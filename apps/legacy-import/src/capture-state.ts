@@ -13,7 +13,25 @@ export type CaptureState =
       /** Rows read so far of the rows the table held when the snapshot began (absent in states saved by older versions). */
       readonly progress?: SnapshotProgress;
     }
-  | { readonly phase: 'streaming'; readonly position: string };
+  | {
+      readonly phase: 'streaming';
+      readonly position: string;
+      /** The last snapshot that finished: `sync-ctl resnapshot --wait` waits for one finished after its request. */
+      readonly lastSnapshot?: FinishedSnapshot;
+    };
+
+/** A snapshot run that completed: its id, when (ISO-8601) and how many rows it read. */
+export interface FinishedSnapshot {
+  readonly snapshotId: string;
+  readonly finishedAt: string;
+  readonly rows: number;
+}
+
+function isFinished(v: unknown): v is FinishedSnapshot {
+  if (typeof v !== 'object' || v === null) return false;
+  const f = v as Record<string, unknown>;
+  return typeof f['snapshotId'] === 'string' && typeof f['finishedAt'] === 'string' && !Number.isNaN(Date.parse(f['finishedAt'])) && Number.isSafeInteger(f['rows']);
+}
 
 /** How far a snapshot is: `done` rows read of `total` (the table's row count when it began), since `startedAt` (ISO-8601). */
 export interface SnapshotProgress {
@@ -54,7 +72,9 @@ export function decodeState(text: string): CaptureState | undefined {
   }
   if (typeof v !== 'object' || v === null) return undefined;
   const s = v as Record<string, unknown>;
-  if (s['phase'] === 'streaming' && typeof s['position'] === 'string') return { phase: 'streaming', position: s['position'] };
+  if (s['phase'] === 'streaming' && typeof s['position'] === 'string') {
+    return { phase: 'streaming', position: s['position'], ...(isFinished(s['lastSnapshot']) ? { lastSnapshot: s['lastSnapshot'] } : {}) };
+  }
   if (
     s['phase'] === 'snapshot' &&
     typeof s['snapshotId'] === 'string' &&

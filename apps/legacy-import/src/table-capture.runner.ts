@@ -213,7 +213,7 @@ export class TableCaptureRunner {
     const progress = state.progress && { ...state.progress, done: state.progress.done + rows.length, total: Math.max(state.progress.total, state.progress.done + rows.length) };
     this.reportSnapshot(progress, now, !done);
     this.state = done
-      ? { phase: 'streaming', position: state.streamFrom }
+      ? { phase: 'streaming', position: state.streamFrom, lastSnapshot: { snapshotId: state.snapshotId, finishedAt: new Date(now).toISOString(), rows: progress?.done ?? this.snapshotProgress?.rows ?? 0 } }
       : { ...state, afterKey: keyOf(this.table, rows[rows.length - 1]!), ...(progress ? { progress } : {}) };
     await this.ports.saveState(this.entity, this.state);
     this.lastSaved = now;
@@ -262,7 +262,8 @@ export class TableCaptureRunner {
       await this.probeLag(position, now);
     }
     if (batch.next !== position) {
-      this.state = { phase: 'streaming', position: batch.next };
+      const last = this.state?.phase === 'streaming' ? this.state.lastSnapshot : undefined;
+      this.state = { phase: 'streaming', position: batch.next, ...(last ? { lastSnapshot: last } : {}) };
       if (batch.changes.length > 0 || now - this.lastSaved > SAVE_IDLE_POSITION_EVERY_MS) {
         await this.ports.saveState(this.entity, this.state);
         this.lastSaved = now;

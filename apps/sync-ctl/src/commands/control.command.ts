@@ -4,7 +4,7 @@ import { parseJsonValue, Topics } from '@sync/contracts';
 import { controlKey, ControlState, DIRECTIONS, initialStates, parseControlMessage, type ControlMessage, type Direction, type SyncState } from '@sync/control';
 import { EXIT, UsageError, type Command, type CommandIo, type CompletionHints } from '../command';
 import { reach, urlAddress } from '../dependency';
-import { formatProgress } from '../progress';
+import { commandProgress, formatProgress } from '../progress';
 import { withKafka } from './kafka-session';
 import { loadPipeline, maxPositionals, parseOptions } from './pipeline-args';
 import { formatTable } from './table-format';
@@ -55,7 +55,15 @@ const SWITCH_OPTIONS = {
 } as const;
 
 const SWITCH_COMPLETION: CompletionHints = { values: { direction: ['legacy-to-new', 'new-to-legacy', 'both'] }, files: ['pipeline'] };
-const RESNAPSHOT_OPTIONS = { pipeline: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } } as const;
+const RESNAPSHOT_OPTIONS = {
+  pipeline: { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+  json: { type: 'boolean' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  progress: { type: 'boolean' },
+} as const;
 const LIST_OPTIONS = { pipeline: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 function switchCommand(name: 'pause' | 'resume' | 'enable' | 'disable', state: SyncState, summary: string, effect: string): Command {
@@ -114,22 +122,71 @@ export const resnapshotCommand: Command = {
   summary: 're-read one entity from its legacy table while others keep streaming',
   options: RESNAPSHOT_OPTIONS,
   complete: { files: ['pipeline'] },
-  help: `Usage: sync-ctl resnapshot <system.schema.table> [--reason TEXT] [--by NAME] [--pipeline FILE] [--json]
+  help: `Usage: sync-ctl resnapshot <system.schema.table> [--reason TEXT] [--by NAME] [--wait [--timeout SECONDS] [--progress]] [--pipeline FILE] [--json]
 
 Asks legacy-import to publish the whole table again (op "r" events), then continue streaming from
-where it was. Other entities are not affected. --json prints the control message written.`,
+where it was. Other entities are not affected. --json prints the control message written.
+  --wait            stay until legacy-import has finished the re-snapshot, with progress on stderr
+                    (rows done/total, rate, ETA; on a terminal, or with --progress; never with --json)
+  --timeout S       give up waiting after S seconds (default 3600): exit 1, the re-snapshot goes on`,
   async run(args, io) {
     const { values, positionals } = parseOptions(args, RESNAPSHOT_OPTIONS);
     maxPositionals(positionals, 1, 'one entity per command');
     const pipeline = loadPipeline(values.pipeline, io.pipelineFile);
     const entity = requireEntity(pipeline, positionals[0]);
+    const timeoutS = values.timeout === undefined ? 3600 : Number(values.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0 || timeoutS > 86_400) throw new UsageError(`--timeout: seconds between 0 and 86400, got "${values.timeout}"`);
+    if (values.timeout !== undefined && !values.wait) throw new UsageError('--timeout goes with --wait');
     const message: ControlMessage = { entity, action: 'resnapshot', by: author(values.by), reason: values.reason ?? '', at: new Date().toISOString() };
     await publish(pipeline, io, [message]);
-    if (values.json) io.out(JSON.stringify([message]));
-    else io.out(`${entity}: re-snapshot requested`);
-    return EXIT.ok;
+    if (!values.wait) {
+      if (values.json) io.out(JSON.stringify([message]));
+      else io.out(`${entity}: re-snapshot requested`);
+      return EXIT.ok;
+    }
+    const progress = commandProgress(io, { label: `re-snapshot ${entity}`, json: values.json === true, force: values.progress === true });
+    const finished = await waitForSnapshot(pipeline, io, entity, Date.parse(message.at), timeoutS * 1000, progress);
+    progress.finish();
+    if (values.json) io.out(JSON.stringify([{ ...message, finished }]));
+    else io.out(finished ? `${entity}: re-snapshot finished at ${finished.finishedAt}, ${finished.rows} rows` : `${entity}: re-snapshot not finished after ${timeoutS} s (it goes on; see sync-ctl status)`);
+    return finished ? EXIT.ok : EXIT.failed;
   },
 };
+
+interface FinishedSnapshot {
+  readonly snapshotId: string;
+  readonly finishedAt: string;
+  readonly rows: number;
+}
+
+/**
+ * Follows the entity's capture state in sync.offsets until legacy-import saves a streaming state
+ * whose last finished snapshot is newer than `requestedAt` (apps/legacy-import capture-state.ts),
+ * reporting the snapshot's progress meanwhile. Undefined after `timeoutMs`.
+ */
+async function waitForSnapshot(pipeline: PipelineConfig, io: CommandIo, entity: string, requestedAt: number, timeoutMs: number, progress: ReturnType<typeof commandProgress>): Promise<FinishedSnapshot | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let reported = 0;
+  return withKafka(pipeline, io, async ({ connection }) => {
+    for (;;) {
+      const raw = (await connection.readCompacted(Topics.offsets)).get(entity)?.value?.toString();
+      const state = raw ? (JSON.parse(raw) as { phase?: string; lastSnapshot?: Partial<FinishedSnapshot>; progress?: { done?: unknown; total?: unknown } }) : undefined;
+      const last = state?.phase === 'streaming' ? state.lastSnapshot : undefined;
+      if (last && typeof last.finishedAt === 'string' && Date.parse(last.finishedAt) >= requestedAt && typeof last.snapshotId === 'string' && typeof last.rows === 'number') {
+        progress.setTotal(last.rows);
+        progress.add(Math.max(0, last.rows - reported));
+        return { snapshotId: last.snapshotId, finishedAt: last.finishedAt, rows: last.rows };
+      }
+      if (state?.phase === 'snapshot' && typeof state.progress?.done === 'number' && typeof state.progress.total === 'number') {
+        progress.setTotal(state.progress.total);
+        progress.add(Math.max(0, state.progress.done - reported));
+        reported = state.progress.done;
+      }
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))));
+    }
+  });
+}
 
 export const historyCommand: Command = {
   path: ['history'],
