@@ -30,8 +30,9 @@ function memoryRepository(): { repository: KeymapRepository; entries: Map<string
   const entries = new Map<string, string>();
   const repository = {
     findGlobalIds: async (refs: readonly LocalKeyRef[]) => new Map(refs.flatMap((r) => (entries.has(refId(r)) ? [[refId(r), entries.get(refId(r))!] as const] : []))),
-    insertEntries: async (items: readonly NewEntry[]) => {
+    claimEntries: async (items: readonly NewEntry[]) => {
       for (const e of items) if (!entries.has(refId(e.ref)) && ![...entries.values()].includes(e.globalId)) entries.set(refId(e.ref), e.globalId);
+      return new Map(items.flatMap((e) => (entries.has(refId(e.ref)) ? [[refId(e.ref), entries.get(refId(e.ref))!] as const] : [])));
     },
     moveKey: async (from: LocalKeyRef, to: LocalKeyRef) => {
       const id = entries.get(refId(from));

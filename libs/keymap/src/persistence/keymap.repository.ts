@@ -90,6 +90,52 @@ async function insertEntries(db: Queryable, entries: readonly NewEntry[]): Promi
   );
 }
 
+/**
+ * Stores the entries whose keys are new (ON CONFLICT DO NOTHING on either unique constraint) and
+ * returns the stored global id of every entry's key, by refId: the one inserted now, or the one
+ * stored before. One statement in the usual case; a key stored by a concurrent writer (another
+ * replica) after the statement began is neither inserted nor visible to its snapshot, and is read
+ * back by a second statement. A key still absent after that had its id refused by the global-id
+ * constraint (the id is taken by another row of the table): the caller tries another id.
+ */
+export async function claimEntries(db: Queryable, entries: readonly NewEntry[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (entries.length === 0) return out;
+  // In key order: two replicas inserting overlapping batches then wait for each other in one
+  // order, rather than deadlock.
+  const sorted = [...entries].sort((x, y) => compareRefs(x.ref, y.ref));
+  const found = rows<{ system: string; table_ref: string; local_key: string; global_id: string }>(
+    await db.query(
+      `WITH q(system, table_ref, local_key, key_values, global_id, origin) AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])),
+       ins AS (
+         INSERT INTO keymap_entry (system, table_ref, local_key, key_values, global_id, origin)
+         SELECT * FROM q ON CONFLICT DO NOTHING
+         RETURNING system, table_ref, local_key, global_id)
+       SELECT system, table_ref, local_key, global_id FROM ins
+       UNION ALL
+       SELECT e.system, e.table_ref, e.local_key, e.global_id FROM keymap_entry e JOIN q USING (system, table_ref, local_key)`,
+      [
+        sorted.map((e) => e.ref.system),
+        sorted.map((e) => e.ref.tableRef),
+        sorted.map((e) => e.ref.localKey),
+        sorted.map((e) => JSON.stringify(e.ref.keyValues)),
+        sorted.map((e) => e.globalId),
+        sorted.map((e) => e.origin),
+      ],
+    ),
+  );
+  // The SELECT branch sees the statement's snapshot only: rows stored before it, never its own inserts.
+  for (const r of found) out.set(`${r.system}\u0000${r.table_ref}\u0000${r.local_key}`, r.global_id);
+  const missing = sorted.filter((e) => !out.has(`${e.ref.system}\u0000${e.ref.tableRef}\u0000${e.ref.localKey}`)).map((e) => e.ref);
+  if (missing.length > 0) for (const [id, globalId] of await findGlobalIds(db, missing)) out.set(id, globalId);
+  return out;
+}
+
+function compareRefs(x: LocalKeyRef, y: LocalKeyRef): number {
+  return x.system < y.system ? -1 : x.system > y.system ? 1 : x.tableRef < y.tableRef ? -1 : x.tableRef > y.tableRef ? 1 : x.localKey < y.localKey ? -1 : x.localKey > y.localKey ? 1 : 0;
+}
+
 /** The key map in PostgreSQL: batched lookups and inserts, and the locked write-back transaction. */
 export class KeymapRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -101,6 +147,11 @@ export class KeymapRepository {
 
   insertEntries(entries: readonly NewEntry[]): Promise<void> {
     return insertEntries(this.dataSource, entries);
+  }
+
+  /** Stores the new keys' entries and returns every entry's stored global id (see claimEntries). */
+  claimEntries(entries: readonly NewEntry[]): Promise<Map<string, string>> {
+    return claimEntries(this.dataSource, entries);
   }
 
   /**
