@@ -4,9 +4,11 @@
 // the first time (insert + read back), pass 2 replays the same events with a warm cache and pass 3
 // with a cold cache (batched lookups only).
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { parsePipeline } from '@sync/config';
 import { connectKeymap, createKeymapDataSource, KeymapRepository, TableIndex } from '@sync/keymap';
 import type { InboundMessage } from '@sync/kafka';
+import type { DataSource } from 'typeorm';
 import { LegacyTranslator } from '../../apps/id-translation/src/legacy.translator';
 
 const EVENTS = 20_000;
@@ -35,10 +37,52 @@ function message(i: number): InboundMessage {
   return { topic: `legacy.crm.public.${table}`, partition: 0, offset: String(i), key: null, value: Buffer.from(JSON.stringify(value)), headers: {}, timestamp: '0' };
 }
 
-async function run(translator: LegacyTranslator, messages: InboundMessage[]): Promise<number> {
+/**
+ * Wall rate, and rates per CPU-second: of this process, and of this process plus the PostgreSQL
+ * backends serving the bench database (the machine is shared: wall time includes waiting for a core).
+ */
+interface Rate {
+  readonly wall: number;
+  readonly cpu: number;
+  readonly withDb: number | undefined;
+}
+
+/** CPU seconds used so far by the backends connected to `database`, from /proc; undefined when PostgreSQL is not local. */
+async function backendCpuSeconds(admin: DataSource, database: string): Promise<Map<number, number> | undefined> {
+  const pids = (await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database])) as Array<{ pid: number }>;
+  const out = new Map<number, number>();
+  for (const { pid } of pids) {
+    try {
+      // Fields 14 and 15 (utime, stime, in clock ticks of 1/100 s) after the parenthesised command name.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+async function run(translator: LegacyTranslator, messages: InboundMessage[], db: () => Promise<Map<number, number> | undefined>): Promise<Rate> {
+  const dbBefore = await db();
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < messages.length; i += BATCH) await translator.translate(messages.slice(i, i + BATCH));
-  return messages.length / (Number(process.hrtime.bigint() - started) / 1e9);
+  const used = process.cpuUsage(cpu);
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const dbAfter = await db();
+  const nodeSeconds = (used.user + used.system) / 1e6;
+  let dbSeconds: number | undefined;
+  if (dbBefore && dbAfter) {
+    dbSeconds = 0;
+    for (const [pid, seconds] of dbAfter) dbSeconds += seconds - (dbBefore.get(pid) ?? 0);
+  }
+  return { wall: messages.length / wall, cpu: messages.length / nodeSeconds, withDb: dbSeconds === undefined ? undefined : messages.length / (nodeSeconds + dbSeconds) };
+}
+
+function show(rate: Rate): string {
+  const withDb = rate.withDb === undefined ? 'n/a' : rate.withDb.toFixed(0);
+  return `${rate.wall.toFixed(0).padStart(6)} translations/s wall | per CPU-second: ${rate.cpu.toFixed(0).padStart(6)} node, ${withDb.padStart(6)} node + PostgreSQL`;
 }
 
 async function main(): Promise<void> {
@@ -54,15 +98,19 @@ async function main(): Promise<void> {
     await connectKeymap(dataSource);
     const index = new TableIndex(pipeline);
     const repository = new KeymapRepository(dataSource);
+    const db = (): Promise<Map<number, number> | undefined> => backendCpuSeconds(admin, name);
     const messages = Array.from({ length: EVENTS }, (_, i) => message(i + 1));
     const warm = new LegacyTranslator(index, repository, 100_000);
-    const first = await run(warm, messages);
-    const cached = await run(warm, messages);
-    const cold = await run(new LegacyTranslator(index, repository, 0), messages);
+    const first = await run(warm, messages, db);
+    const cached = await run(warm, messages, db);
+    const cold = await run(new LegacyTranslator(index, repository, 0), messages, db);
+    // New keys again, in a process whose code is compiled by now (a long-running translator's case).
+    const fresh = await run(new LegacyTranslator(index, repository, 100_000), Array.from({ length: EVENTS }, (_, i) => message(EVENTS + i + 1)), db);
     console.log(`id-translation legacy->keyed, ${EVENTS} events (customers + orders with one FK), batches of ${BATCH}, PostgreSQL key map:`);
-    console.log(`  first sight (insert ids):   ${first.toFixed(0)} translations/s`);
-    console.log(`  replay, warm LRU cache:     ${cached.toFixed(0)} translations/s`);
-    console.log(`  replay, no cache (lookups): ${cold.toFixed(0)} translations/s`);
+    console.log(`  first sight (insert ids):     ${show(first)}`);
+    console.log(`  replay, warm LRU cache:       ${show(cached)}`);
+    console.log(`  replay, no cache (lookups):   ${show(cold)}`);
+    console.log(`  first sight, warmed-up node:  ${show(fresh)}`);
   } finally {
     await dataSource.destroy();
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

@@ -3,7 +3,7 @@ import { assertCleanHeaders, cleanText, Headers, parseChangeEvent, parseJsonValu
 import {
   firstMergeWait,
   firstSightGlobalId,
-  keyedEvent,
+  keyedEventJson,
   keyMoveOf,
   LruCache,
   movedReferenceSources,
@@ -58,8 +58,10 @@ export interface LegacyTranslatorOptions {
 }
 
 /**
- * legacy.* → keyed.*: attaches global ids to a batch of change events with at most three key-map
- * statements (look up, insert the new keys, read the winners back), whatever the batch size.
+ * legacy.* → keyed.*: attaches global ids to a batch of change events with one key-map statement
+ * for the keys the cache does not know (insert the new ones, read every stored id back; a second
+ * only for keys another replica stored meanwhile), whatever the batch size. A batch whose events
+ * could wait (merge tables, primary-key moves) is looked up first.
  */
 export class LegacyTranslator {
   // Mappings never change once stored, so a cached one is never stale.
@@ -115,19 +117,29 @@ export class LegacyTranslator {
     return { records, handled: at };
   }
 
-  /** Events without a key move: at most three key-map statements for all of them. */
+  /** Events without a key move: one key-map statement for all of them in the usual case (see the class). */
   private async translatePlain(partition: string, messages: readonly InboundMessage[], plans: readonly ForwardPlan[]): Promise<LegacyTranslation> {
     let ids: Map<string, string>;
     let ready: readonly ForwardPlan[];
     let waitingFor: LocalKeyRef | undefined;
     try {
-      const known = await this.lookup(plans);
-      const isKnown = (ref: LocalKeyRef): boolean => known.has(refId(ref));
-      const mergeWait = this.mayWait(`${partition}:merge`, firstMergeWait(plans, isKnown), this.options.mergeWaitMs ?? 0, 'merge');
-      const moveWait = this.mayWait(`${partition}:rekey-parent`, await this.firstMovedParentWait(plans, isKnown), this.options.rekeyWaitMs ?? 0, 'rekey');
-      const wait = [mergeWait, moveWait].filter((w) => w !== undefined).sort((x, y) => x.index - y.index)[0];
-      ready = wait ? plans.slice(0, wait.index) : plans;
-      waitingFor = wait?.ref;
+      let known: Map<string, string>;
+      if (this.mayHaveToWait(plans)) {
+        known = await this.lookup(plans);
+        const isKnown = (ref: LocalKeyRef): boolean => known.has(refId(ref));
+        const mergeWait = this.mayWait(`${partition}:merge`, firstMergeWait(plans, isKnown), this.options.mergeWaitMs ?? 0, 'merge');
+        const moveWait = this.mayWait(`${partition}:rekey-parent`, await this.firstMovedParentWait(plans, isKnown), this.options.rekeyWaitMs ?? 0, 'rekey');
+        const wait = [mergeWait, moveWait].filter((w) => w !== undefined).sort((x, y) => x.index - y.index)[0];
+        ready = wait ? plans.slice(0, wait.index) : plans;
+        waitingFor = wait?.ref;
+      } else {
+        // No event can wait: the keys the cache does not know go straight to one insert-or-read
+        // statement (assign), without a lookup first. Any wait stretch of the partition ends here.
+        this.mayWait(`${partition}:merge`, undefined, 0, 'merge');
+        this.mayWait(`${partition}:rekey-parent`, undefined, 0, 'rekey');
+        known = this.cached(plans).ids;
+        ready = plans;
+      }
       ids = await this.assign(ready, known);
     } catch (err) {
       // Usually the key map is not reachable (or busy): wait, never dead-letter. A value PostgreSQL
@@ -199,12 +211,12 @@ export class LegacyTranslator {
   }
 
   private keyedRecord(plan: ForwardPlan, message: InboundMessage, globalIdOf: (ref: LocalKeyRef) => string): OutboundRecord {
-    const event = keyedEvent(plan, globalIdOf);
     const source = plan.event.source;
+    const globalId = globalIdOf(plan.row);
     return {
       topic: Topics.keyed({ system: source.system, schema: source.schema, table: source.table }),
-      key: event.globalId,
-      value: JSON.stringify(event),
+      key: globalId,
+      value: keyedEventJson(plan, globalId, globalIdOf),
       headers: passHeaders(message.headers),
     };
   }
@@ -237,8 +249,24 @@ export class LegacyTranslator {
     return undefined;
   }
 
-  /** Stored global ids (cache, then key map) of every key the plans name, by refId. */
-  private async lookup(plans: readonly ForwardPlan[]): Promise<Map<string, string>> {
+  /**
+   * Whether an event of the plans could wait (merge-table rows, a parent's key move): only then is
+   * the key map looked up before ids are assigned. A merge wait needs a foreign key to a merge
+   * table and mergeWaitMs; a rekey wait an update that moved a foreign key and rekeyWaitMs.
+   */
+  private mayHaveToWait(plans: readonly ForwardPlan[]): boolean {
+    const merge = (this.options.mergeWaitMs ?? 0) > 0;
+    const rekey = (this.options.rekeyWaitMs ?? 0) > 0;
+    if (!merge && !rekey) return false;
+    return plans.some(
+      (plan) =>
+        (merge && plan.references.some(({ fk, ref }) => ref !== null && fk.target.merge !== undefined)) ||
+        (rekey && plan.event.op === 'u' && plan.references.length > 0 && movedReferenceSources(plan).size > 0),
+    );
+  }
+
+  /** The cached global ids of the keys the plans name, by refId, and the keys not cached. */
+  private cached(plans: readonly ForwardPlan[]): { ids: Map<string, string>; misses: LocalKeyRef[] } {
     const ids = new Map<string, string>();
     const misses: LocalKeyRef[] = [];
     let hits = 0;
@@ -251,6 +279,12 @@ export class LegacyTranslator {
     }
     this.metrics?.cache.inc({ result: 'hit' }, hits);
     this.metrics?.cache.inc({ result: 'miss' }, misses.length);
+    return { ids, misses };
+  }
+
+  /** Stored global ids (cache, then key map) of every key the plans name, by refId. */
+  private async lookup(plans: readonly ForwardPlan[]): Promise<Map<string, string>> {
+    const { ids, misses } = this.cached(plans);
     if (misses.length === 0) return ids;
     for (const [id, globalId] of await this.repository.findGlobalIds(misses)) {
       ids.set(id, globalId);
@@ -269,8 +303,9 @@ export class LegacyTranslator {
       else misses.push(ref);
     }
     if (misses.length > 0) {
-      await this.repository.insertEntries(misses.map((ref): NewEntry => ({ ref, globalId: firstSightGlobalId(ref), origin: ref.merge ? 'merge' : 'legacy' })));
-      let found = await this.repository.findGlobalIds(misses);
+      // One statement: stores the new keys and reads back the stored id of every key (the winner
+      // when another replica stored the key first).
+      let found = await this.repository.claimEntries(misses.map((ref): NewEntry => ({ ref, globalId: firstSightGlobalId(ref), origin: ref.merge ? 'merge' : 'legacy' })));
       // The merge id is taken by another row of the same table (two rows of one system share the
       // natural key): these keep their own ids. A key-based id is taken when the key's earlier row
       // moved to another key (a primary-key update) and the key is used again: that row gets a
@@ -278,8 +313,7 @@ export class LegacyTranslator {
       for (const fallback of [ownGlobalId, (): string => randomUUID()]) {
         const unknown = misses.filter((ref) => !found.has(refId(ref)));
         if (unknown.length === 0) break;
-        await this.repository.insertEntries(unknown.map((ref): NewEntry => ({ ref, globalId: fallback(ref), origin: 'legacy' })));
-        found = new Map([...found, ...(await this.repository.findGlobalIds(unknown))]);
+        found = new Map([...found, ...(await this.repository.claimEntries(unknown.map((ref): NewEntry => ({ ref, globalId: fallback(ref), origin: 'legacy' }))))]);
       }
       const still = misses.filter((ref) => !found.has(refId(ref)));
       if (still.length > 0) throw new Error(`key map: no global id could be stored for ${still.length} keys (first: ${still[0]!.system} ${still[0]!.tableRef} ${still[0]!.localKey})`);

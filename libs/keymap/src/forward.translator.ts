@@ -75,6 +75,17 @@ export function keyedEvent(plan: ForwardPlan, globalIdOf: (ref: LocalKeyRef) => 
   return { ...plan.event, globalId: globalIdOf(plan.row), references };
 }
 
+/**
+ * `JSON.stringify(keyedEvent(plan, globalIdOf))`, byte for byte, without copying the event: the
+ * parsed change event has none of the keys the keyed event adds, so they follow its own text.
+ */
+export function keyedEventJson(plan: ForwardPlan, globalId: string, globalIdOf: (ref: LocalKeyRef) => string): string {
+  const references: Record<string, string | null> = {};
+  for (const { fk, ref } of plan.references) references[fk.name] = ref === null ? null : globalIdOf(ref);
+  const event = JSON.stringify(plan.event);
+  return `${event.slice(0, -1)},"globalId":${JSON.stringify(globalId)},"references":${JSON.stringify(references)}}`;
+}
+
 /** A foreign-key target the batch must not give an id yet, and the first event naming it. */
 export interface MergeWait {
   readonly index: number;

@@ -3,7 +3,7 @@ export { legacyGlobalId, mergeGlobalId } from './global-id';
 export { LruCache } from './lru-cache';
 export { TableIndex, tableRefOf } from './table-index';
 export type { IndexedTable, ResolvedForeignKey } from './table-index';
-export { planForward, keyedEvent, firstMergeWait, firstSightGlobalId, ownGlobalId, refId, keyMoveOf, movedReferenceSources } from './forward.translator';
+export { planForward, keyedEvent, keyedEventJson, firstMergeWait, firstSightGlobalId, ownGlobalId, refId, keyMoveOf, movedReferenceSources } from './forward.translator';
 export type { ForwardPlan, KeyMove, LocalKeyRef, MergeWait } from './forward.translator';
 export { resolveRequest, targetTable } from './writeback.resolver';
 export type { InsertMode, Resolution, ResolveView, TargetState } from './writeback.resolver';

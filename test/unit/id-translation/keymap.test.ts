@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePipeline } from '@sync/config';
 import type { WritebackRequest } from '@sync/contracts';
-import { canonicalKey, canonicalNaturalKey, firstMergeWait, firstSightGlobalId, keyedEvent, legacyGlobalId, LruCache, planForward, resolveRequest, TableIndex, targetTable, type ResolveView, type TargetState } from '@sync/keymap';
+import { canonicalKey, canonicalNaturalKey, firstMergeWait, firstSightGlobalId, keyedEvent, keyedEventJson, legacyGlobalId, LruCache, planForward, resolveRequest, TableIndex, targetTable, type ResolveView, type TargetState } from '@sync/keymap';
 
 const PIPELINE = parsePipeline(
   `
@@ -89,6 +89,17 @@ describe('keymap: legacy to keyed', () => {
     assert.deepEqual(plan.row.merge, { group: 'person', naturalKey: '["x@y"]' });
     const order = planForward({ op: 'd', before: { region: 'eu', no: 1, customer_id: null }, after: null, source: source('orders'), ts_ms: 1 }, index);
     assert.equal(keyedEvent(order, firstSightGlobalId).references['customer_id'], null);
+  });
+
+  it('writes the keyed event JSON byte for byte as JSON.stringify(keyedEvent(...)), without copying the event', () => {
+    const plans = [
+      planForward({ op: 'c', before: null, after: { region: 'eu', order_no: 7, line: 1, o_no: 7, o_region: 'eu', note: 'a "quoted" \u2028 é' }, source: source('lines'), ts_ms: 1 }, index),
+      planForward({ op: 'u', before: { region: 'eu', no: 1, customer_id: 3 }, after: { region: 'eu', no: 1, customer_id: null }, source: source('orders'), ts_ms: 2 }, index),
+      planForward({ op: 'd', before: { id: 1, email: 'X@y' }, after: null, source: { ...source('customers'), txId: '77' }, ts_ms: 3 }, index),
+    ];
+    for (const plan of plans) {
+      assert.equal(keyedEventJson(plan, firstSightGlobalId(plan.row), firstSightGlobalId), JSON.stringify(keyedEvent(plan, firstSightGlobalId)));
+    }
   });
 
   it('makes an event wait for a merge-table row it names that is neither known nor in the batch', () => {

@@ -30,8 +30,9 @@ function memoryRepository(): { repository: KeymapRepository; entries: Map<string
   const entries = new Map<string, string>();
   const repository = {
     findGlobalIds: async (refs: readonly LocalKeyRef[]) => new Map(refs.flatMap((r) => (entries.has(refId(r)) ? [[refId(r), entries.get(refId(r))!] as const] : []))),
-    insertEntries: async (items: readonly NewEntry[]) => {
+    claimEntries: async (items: readonly NewEntry[]) => {
       for (const e of items) if (!entries.has(refId(e.ref)) && ![...entries.values()].includes(e.globalId)) entries.set(refId(e.ref), e.globalId);
+      return new Map(items.flatMap((e) => (entries.has(refId(e.ref)) ? [[refId(e.ref), entries.get(refId(e.ref))!] as const] : [])));
     },
     moveKey: async (from: LocalKeyRef, to: LocalKeyRef) => {
       const id = entries.get(refId(from));
@@ -167,5 +168,42 @@ describe('id-translation: a primary-key update keeps the global id', () => {
     const { repository } = memoryRepository();
     const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100);
     await assert.rejects(translator.translate([message('orders', { id: 2, customer_id: 3 }, 'c', null, { '__debezium.oldkey': '{"nope":1}' })]), /__debezium.oldkey: key \[id\]/);
+  });
+});
+
+describe('id-translation: key-map statements per batch', () => {
+  /** The in-memory key map, counting the statements the translator sends. */
+  function counting(): { repository: KeymapRepository; calls: string[] } {
+    const { repository } = memoryRepository();
+    const calls: string[] = [];
+    const counted = new Proxy(repository, {
+      get(target, name: string) {
+        const method = (target as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
+        return (...args: unknown[]) => {
+          calls.push(name);
+          return method!(...args);
+        };
+      },
+    });
+    return { repository: counted, calls };
+  }
+
+  it('first sight of a batch that cannot wait is one insert-or-read statement, without a lookup first', async () => {
+    const { repository, calls } = counting();
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100, undefined, { mergeWaitMs: 0, rekeyWaitMs: 60_000 });
+    const out = await translator.translate([message('customers', { id: 1, email: 'a@x' }), message('orders', { id: 1, customer_id: 1 }), message('orders', { id: 2, customer_id: 1 })]);
+    assert.equal(out.handled, 3);
+    assert.deepEqual(calls, ['claimEntries']);
+    calls.length = 0;
+    await translator.translate([message('orders', { id: 2, customer_id: 1 })]);
+    assert.deepEqual(calls, [], 'every key cached: no statement');
+  });
+
+  it('a batch naming a merge-table row with mergeWaitMs is looked up first, and waits for an unknown one', async () => {
+    const { repository, calls } = counting();
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), repository, 100, undefined, { mergeWaitMs: 60_000 });
+    const out = await translator.translate([message('orders', { id: 1, customer_id: 9 })]);
+    assert.equal(out.handled, 0);
+    assert.deepEqual(calls, ['findGlobalIds']);
   });
 });
