@@ -7,6 +7,9 @@ const kafkajs = { group: ['kafkajs'], message: 'Only libs/kafka imports kafkajs;
 const legacyDrivers = { group: ['pg', 'mssql'], message: 'Only libs/legacy-db imports pg/mssql for legacy tables; use @sync/legacy-db.' };
 // libs/legacy-db is cut by dialect (docs/architecture.md): core/ knows no dialect, no dialect folder imports another.
 const toDialect = (name) => ({ regex: `^\\.\\.?/${name}/`, message: `Only the dialect registry (libs/legacy-db/src/dialects.ts) imports a dialect folder (${name}/).` });
+// A lib's internals are reached by relative path from test/ only (the public API is its index).
+const libInternalsFromOutside = { regex: '(^|/)libs/', message: 'Import a lib through its index (@sync/<lib>); reaching into libs/<lib>/src by path is for tests only.' };
+const otherLibInternals = { regex: '^(\\.\\./){2,}[^/]+/src/', message: "Import another lib through its index (@sync/<lib>), not its src/ by path." };
 const toRegistry = { regex: '^\\.\\.?/dialects$', message: 'core/ and the dialect folders must not import the dialect registry.' };
 
 export default tseslint.config(
@@ -19,14 +22,14 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, legacyDrivers] }],
+      'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, legacyDrivers, libInternalsFromOutside, otherLibInternals] }],
     },
   },
-  { files: ['libs/kafka/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, legacyDrivers] }] } },
-  { files: ['libs/legacy-db/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs] }] } },
-  { files: ['libs/legacy-db/src/core/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, legacyDrivers, toDialect('postgres'), toDialect('mssql'), toRegistry] }] } },
-  { files: ['libs/legacy-db/src/postgres/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, toDialect('mssql'), toRegistry] }] } },
-  { files: ['libs/legacy-db/src/mssql/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, toDialect('postgres'), toRegistry] }] } },
+  { files: ['libs/kafka/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, legacyDrivers, otherLibInternals] }] } },
+  { files: ['libs/legacy-db/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, otherLibInternals] }] } },
+  { files: ['libs/legacy-db/src/core/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, legacyDrivers, otherLibInternals, toDialect('postgres'), toDialect('mssql'), toRegistry] }] } },
+  { files: ['libs/legacy-db/src/postgres/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, otherLibInternals, toDialect('mssql'), toRegistry] }] } },
+  { files: ['libs/legacy-db/src/mssql/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, otherLibInternals, toDialect('postgres'), toRegistry] }] } },
   // Tests and benchmarks may talk to PostgreSQL directly to set up and check legacy tables.
   {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],
@@ -39,4 +42,6 @@ export default tseslint.config(
       ],
     },
   },
+  // Scripts may talk to PostgreSQL like tests, but reach a lib only through its index.
+  { files: ['scripts/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, kafkajs, libInternalsFromOutside] }] } },
 );

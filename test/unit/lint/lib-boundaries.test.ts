@@ -39,4 +39,12 @@ describe('lint rules that keep lib boundaries', () => {
     assert.deepEqual(await lint('libs/legacy-db/src/postgres/postgres-xid-window.ts', imp('../core/dialect')), []);
     assert.deepEqual(await lint('libs/legacy-db/src/dialects.ts', imp('./postgres/postgres.dialect')), []);
   });
+
+  it('lets only tests reach the internals of a lib by path', async () => {
+    const imp = (from: string) => `import { x } from '${from}';\nexport { x };\n`;
+    assert.equal((await lint('apps/legacy-import/src/main.ts', imp('../../../libs/legacy-db/src/postgres/postgres-xid-window'))).length, 1);
+    assert.equal((await lint('libs/keymap/src/index.ts', imp('../../legacy-db/src/core/dialect'))).length, 1);
+    assert.equal((await lint('scripts/bench/legacy-writeback.bench.ts', imp('../../libs/legacy-db/src/core/dialect'))).length, 1);
+    assert.deepEqual(await lint('test/unit/lint/lib-boundaries.test.ts', imp('../../../libs/legacy-db/src/core/dialect')), []);
+  });
 });
