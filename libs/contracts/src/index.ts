@@ -1,7 +1,7 @@
-export { Topics, TopicPatterns, COMPACTED_TOPICS, parseTableTopic } from './topics';
+export { Topics, COMPACTED_TOPICS, parseTableTopic } from './topics';
 export type { TableRef } from './topics';
 export { Headers, RekeyHeaders, legacyOrigin, assertCleanHeaders } from './headers';
-export { cleanText, cleanRow } from './clean-text';
+export { cleanText } from './clean-text';
 export type { HeaderMap } from './headers';
 export { parseChangeEvent } from './change-event';
 export type { ChangeEvent, ChangeOp, ChangeSource, Row } from './change-event';

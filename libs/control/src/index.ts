@@ -1,4 +1,4 @@
-export { DIRECTIONS, SYNC_STATES, controlKey, assertEntity, parseControlMessage } from './control-record';
+export { DIRECTIONS, controlKey, parseControlMessage } from './control-record';
 export type { Direction, SyncState, ControlRecord, ResnapshotRequest, ControlMessage } from './control-record';
 export { ControlState } from './control-state';
 export type { ControlChange, InitialStateOf } from './control-state';

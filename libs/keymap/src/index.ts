@@ -1,5 +1,5 @@
-export { canonicalKey, canonicalNaturalKey, keyValues } from './canonical-key';
-export { legacyGlobalId, mergeGlobalId } from './global-id';
+export { canonicalKey, keyValues } from './canonical-key';
+export { legacyGlobalId } from './global-id';
 export { LruCache } from './lru-cache';
 export { TableIndex, tableRefOf } from './table-index';
 export type { IndexedTable, ResolvedForeignKey } from './table-index';
@@ -9,8 +9,8 @@ export { resolveRequest, targetTable } from './writeback.resolver';
 export type { InsertMode, Resolution, ResolveView, TargetState } from './writeback.resolver';
 // The key map's PostgreSQL persistence (TypeORM entities, migrations, batched repository), shared by
 // id-translation and sync-ctl (ids, status, verify).
-export { connectKeymap, createKeymapDataSource, KEYMAP_MIGRATIONS } from './persistence/keymap.data-source';
-export { KEYMAP_ENTITIES, KeymapEntryEntity, KeySequenceEntity, ParkedCommandEntity, PendingInsertEntity } from './persistence/keymap.entities';
+export { connectKeymap, createKeymapDataSource } from './persistence/keymap.data-source';
+
 export { KeymapRepository, KeymapTransaction, rowKeyId } from './persistence/keymap.repository';
 export type { NewEntry, NewParkedCommand, ParkedCommand, RowKey } from './persistence/keymap.repository';
 export { KeymapReadModel } from './persistence/keymap.read-model';

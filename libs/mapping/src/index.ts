@@ -1,16 +1,15 @@
 export { loadMappings } from './mapping.config';
 export type { LoadedMappings } from './mapping.config';
-export { MappingEngine, legacySourceUri, dataSchemaUri } from './transform.engine';
+export { MappingEngine, dataSchemaUri } from './transform.engine';
 export type { TransformInput, TransformOutput, TransformResult, TransformSkip, SkipReason } from './transform.types';
 export { MapperRegistry } from './mapper.registry';
 export type { CustomMapper, ForwardMapperInput, ReverseMapperInput, DomainEventDraft, WritebackDraft } from './mapper.registry';
-export { MappingError } from './mapping.errors';
-export { encodeDomainEvent, decodeDomainEvent, CE_CONTENT_TYPE, LEGACY_VERSION_EXTENSION, BASED_ON_EXTENSION, formatLegacyVersion, parseLegacyVersion } from './cloud-event.codec';
+
+export { encodeDomainEvent, decodeDomainEvent, LEGACY_VERSION_EXTENSION, BASED_ON_EXTENSION } from './cloud-event.codec';
 export type { DomainEventAttributes, DecodedDomainEvent, LegacyVersionRef } from './cloud-event.codec';
-export { deterministicId, domainEventIdentity } from './deterministic-id';
-export { compileExpression, NEEDS_JSONATA } from './expression';
+
 export type { Expression, Bindings } from './expression';
-export { FIELD_TYPES } from './mapping.types';
+
 export type { MappingSet, FieldType, TableTarget } from './mapping.types';
 export { loadCheckedPipeline, crossCheck } from './pipeline.check';
 export type { CheckedPipeline, PipelineProblem } from './pipeline.check';

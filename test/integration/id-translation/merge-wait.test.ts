@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { parseKeyedChangeEvent, Topics } from '@sync/contracts';
 import { KafkaConnection, silentLog, type SyncProducer } from '@sync/kafka';
-import { mergeGlobalId } from '@sync/keymap';
+import { mergeGlobalId } from '../../../libs/keymap/src/global-id';
 import { testBrokers, uniqueName } from '../../support/test-env';
 import { TopicCollector } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';

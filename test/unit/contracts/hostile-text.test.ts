@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertCleanHeaders, ContractError, parseChangeEvent, parseIdmapLink, parseKeyedChangeEvent, parseWritebackCommand, parseWritebackRequest } from '@sync/contracts';
 import { errorKind } from '@sync/errors';
-import { canonicalKey, canonicalNaturalKey } from '@sync/keymap';
+import { canonicalKey } from '@sync/keymap';
+import { canonicalNaturalKey } from '../../../libs/keymap/src/canonical-key';
 import { decodeDomainEvent } from '@sync/mapping';
 
 const NUL = 'a\u0000b';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloudEvent, Kafka, ValidationError, type KafkaMessage } from 'cloudevents';
 import { ContractError } from '@sync/contracts';
-import { decodeDomainEvent, encodeDomainEvent, parseLegacyVersion, type DomainEventAttributes } from '@sync/mapping';
+import { decodeDomainEvent, encodeDomainEvent, type DomainEventAttributes } from '@sync/mapping';
+import { parseLegacyVersion } from '../../../libs/mapping/src/cloud-event.codec';
 
 /** The encoding as it was before the lean encoder: every event through the CloudEvents SDK. */
 function sdkEncoding(attrs: DomainEventAttributes): { key: string; value: string; headers: Record<string, string> } {

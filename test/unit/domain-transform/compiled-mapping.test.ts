@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import jsonata from 'jsonata';
 import { parsePipeline } from '@sync/config';
 import type { KeyedChangeEvent } from '@sync/contracts';
-import { compileExpression, loadMappings, MapperRegistry, MappingEngine, NEEDS_JSONATA, type Bindings, type TransformInput, type TransformOutput } from '@sync/mapping';
+import { loadMappings, MapperRegistry, MappingEngine, type Bindings, type TransformInput, type TransformOutput } from '@sync/mapping';
+import { compileExpression, NEEDS_JSONATA } from '../../../libs/mapping/src/expression';
 
 /** JSONata's own answer, normalised as the engine normalises results (sequences to plain JSON). */
 async function byJsonata(source: string, input: unknown, bindings: Bindings): Promise<unknown> {

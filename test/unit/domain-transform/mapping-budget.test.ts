@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigValidationError, parsePipeline } from '@sync/config';
 import { errorKind } from '@sync/errors';
-import { loadMappings, MapperRegistry, MappingEngine, MappingError, type TransformInput } from '@sync/mapping';
+import { loadMappings, MapperRegistry, MappingEngine, type TransformInput } from '@sync/mapping';
+import { MappingError } from '../../../libs/mapping/src/mapping.errors';
 import { repoRoot } from '../../support/test-env';
 
 const USERS = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'mappings', 'users.pipeline.yaml'), 'utf8');

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigValidationError, parsePipeline } from '@sync/config';
 import { ContractError, parseWritebackRequest, type KeyedChangeEvent, type WritebackRequest } from '@sync/contracts';
-import { loadMappings, MapperRegistry, MappingEngine, MappingError, type TransformInput, type TransformOutput } from '@sync/mapping';
+import { loadMappings, MapperRegistry, MappingEngine, type TransformInput, type TransformOutput } from '@sync/mapping';
+import { MappingError } from '../../../libs/mapping/src/mapping.errors';
 import { repoRoot } from '../../support/test-env';
 
 const fixture = (name: string): string => readFileSync(path.join(repoRoot, 'test', 'fixtures', 'mappings', name), 'utf8');

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePipeline } from '@sync/config';
 import type { WritebackRequest } from '@sync/contracts';
-import { canonicalKey, canonicalNaturalKey, firstMergeWait, firstSightGlobalId, keyedEvent, keyedEventJson, legacyGlobalId, LruCache, planForward, resolveRequest, TableIndex, targetTable, type ResolveView, type TargetState } from '@sync/keymap';
+import { canonicalKey, firstMergeWait, firstSightGlobalId, keyedEvent, keyedEventJson, legacyGlobalId, LruCache, planForward, resolveRequest, TableIndex, targetTable, type ResolveView, type TargetState } from '@sync/keymap';
+import { canonicalNaturalKey } from '../../../libs/keymap/src/canonical-key';
 
 const PIPELINE = parsePipeline(
   `

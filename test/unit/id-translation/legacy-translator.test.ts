@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePipeline } from '@sync/config';
 import type { InboundMessage } from '@sync/kafka';
-import { legacyGlobalId, mergeGlobalId, refId, TableIndex, type KeymapRepository, type LocalKeyRef, type NewEntry } from '@sync/keymap';
+import { legacyGlobalId, refId, TableIndex, type KeymapRepository, type LocalKeyRef, type NewEntry } from '@sync/keymap';
+import { mergeGlobalId } from '../../../libs/keymap/src/global-id';
 import { LegacyTranslator } from '../../../apps/id-translation/src/legacy.translator';
 
 const PIPELINE = parsePipeline(
