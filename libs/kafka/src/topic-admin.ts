@@ -201,6 +201,15 @@ export class TopicAdmin {
     return res.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
   }
 
+  /** The configuration set on the topic itself (what `kafka-configs --describe` lists), without broker defaults. */
+  async topicOverrides(topic: string): Promise<Record<string, string>> {
+    await this.connect();
+    const res = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic }] });
+    const entries = res.resources[0]?.configEntries ?? [];
+    // configSource 1 is DYNAMIC_TOPIC_CONFIG in the DescribeConfigs protocol (kafkajs ConfigSource.TOPIC_CONFIG).
+    return Object.fromEntries(entries.filter((e) => Number(e.configSource) === 1).map((e) => [e.configName, e.configValue]));
+  }
+
   /** Sets topic-level configuration entries of an existing topic (others keep their values). */
   async setTopicConfig(topic: string, entries: Readonly<Record<string, string>>): Promise<void> {
     await this.connect();
