@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_NAMES } from '@sync/config';
-import { COMPACTED_TOPICS, parseJsonValue, Topics } from '@sync/contracts';
+import { COMPACTED_TOPICS, parseJsonValue, topicPolicy, Topics } from '@sync/contracts';
 import { ControlState, parseControlMessage, parseStatusRecord, type VerifySummary } from '@sync/control';
 import { errorMessage } from '@sync/errors';
 import { backoffDelay, DLQ_HEADERS, KafkaConnection, sleep, type BackoffOptions, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
@@ -45,7 +45,7 @@ export class ConsoleFollower implements OnApplicationBootstrap, BeforeApplicatio
   ) {
     this.connection = new KafkaConnection(ctx.kafka, ctx.logger);
     this.producer = this.connection.producer();
-    this.admin = this.connection.admin();
+    this.admin = this.connection.admin(topicPolicy(ctx.pipeline.kafka.topics));
     this.topicEntity = entityTopics(ctx.pipeline);
   }
 

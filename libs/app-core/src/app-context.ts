@@ -1,5 +1,5 @@
 import type { AppEnv, AppName, PipelineConfig } from '@sync/config';
-import type { KafkaConnectionOptions } from '@sync/kafka';
+import type { KafkaConnectionOptions, TopicPolicy } from '@sync/kafka';
 import type { AppLogger } from '@sync/observability';
 
 /** Everything an app knows before Nest starts: validated once, then shared read-only. */
@@ -8,6 +8,7 @@ export interface AppContext {
   readonly env: AppEnv;
   readonly pipeline: PipelineConfig;
   readonly kafka: KafkaConnectionOptions;
-  readonly topicDefaults: { partitions: number; replicationFactor: number };
+  /** How topics are created and what existing ones are checked against (pipeline `kafka.topics`). */
+  readonly topicPolicy: TopicPolicy;
   readonly logger: AppLogger;
 }

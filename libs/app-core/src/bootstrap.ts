@@ -7,6 +7,7 @@ import { ConfigValidationError, describeEnv, loadEnv, resolveKafkaSettings } fro
 import { appMappers } from '@sync/custom-mappers';
 import { loadCheckedPipeline } from '@sync/mapping';
 import type { AppEnv, AppName, PipelineConfig } from '@sync/config';
+import { topicPolicy } from '@sync/contracts';
 import { createLogger, NestJsonLogger } from '@sync/observability';
 import type { AppContext } from './app-context';
 
@@ -37,7 +38,7 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
       pipeline,
       logger,
       kafka: { brokers: kafka.brokers, clientId: `${kafka.clientId}-${app}`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
-      topicDefaults: { partitions: kafka.topics.partitions ?? 1, replicationFactor: kafka.topics.replicationFactor ?? 1 },
+      topicPolicy: topicPolicy(kafka.topics),
     };
   } catch (err) {
     early.fatal({ err: err instanceof Error ? err.message : String(err) }, 'invalid configuration');

@@ -39,7 +39,7 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
   ) {
     this.connection = new KafkaConnection(ctx.kafka, ctx.logger, { consumerLagRefreshMs: ctx.env.metrics.consumerLagRefreshMs });
     this.producer = this.connection.producer();
-    this.admin = this.connection.admin(ctx.topicDefaults);
+    this.admin = this.connection.admin(ctx.topicPolicy);
   }
 
   /** Work to run once Kafka is connected (start consumers ...), in registration order. */
@@ -57,6 +57,11 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
   onApplicationBootstrap(): void {
     const up = this.metrics.gauge('sync_kafka_connected', 'Whether the app has connected to Kafka (1) or not yet (0)');
     up.set(0);
+    const weaker = this.metrics.gauge('sync_kafka_topic_weaker', 'Existing topic whose setting is weaker than the pipeline asks (1), per topic and setting; never altered automatically', ['topic', 'setting']);
+    this.admin.onTopicCheck((found) => {
+      weaker.reset();
+      for (const w of found) weaker.set({ topic: w.topic, setting: w.setting }, 1);
+    });
     this.metrics.consumerLag(() => this.connection.consumerLag());
     this.readiness.register('kafka', async () => {
       try {

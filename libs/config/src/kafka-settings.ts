@@ -1,6 +1,6 @@
 import { deepFreeze } from './deep-freeze';
 import type { AppEnv } from './env.schema';
-import type { PipelineConfig, SaslMechanism } from './pipeline.types';
+import type { PipelineConfig, SaslMechanism, TopicSettings } from './pipeline.types';
 import type { EnvSource, Secret } from './secret';
 import { SecretCollector, type ResolvedTls } from './secret-collector';
 
@@ -11,7 +11,7 @@ export interface KafkaSettings {
   /** Present when TLS is enabled. */
   readonly tls?: ResolvedTls;
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: Secret };
-  readonly topics: { readonly partitions?: number; readonly replicationFactor?: number };
+  readonly topics: TopicSettings;
 }
 
 /**
@@ -50,6 +50,6 @@ export function resolveKafkaSettings(
     clientId: env.kafka.clientId ?? kafka.clientId ?? 'legacy-sync',
     ...(tls !== undefined && { tls }),
     ...(sasl !== undefined && { sasl }),
-    topics: { ...kafka.topics },
+    topics: { ...kafka.topics, retentionHours: { ...kafka.topics.retentionHours } },
   });
 }

@@ -18,6 +18,7 @@ import type {
   TableConfig,
   TlsConfig,
 } from './pipeline.types';
+import { TOPIC_RETENTION_HOURS } from './pipeline.types';
 
 // Turns a pipeline that passed validation into PipelineConfig, applying every default in one place
 // so consumers never repeat `?? default`.
@@ -85,6 +86,8 @@ function normalizeKafka(kafka: KafkaSchema | undefined): KafkaPipelineConfig {
     topics: {
       ...(kafka?.topics?.partitions != null && { partitions: kafka.topics.partitions }),
       ...(kafka?.topics?.replicationFactor != null && { replicationFactor: kafka.topics.replicationFactor }),
+      ...(kafka?.topics?.minInsyncReplicas != null && { minInsyncReplicas: kafka.topics.minInsyncReplicas }),
+      retentionHours: { ...TOPIC_RETENTION_HOURS, ...definedOnly(kafka?.topics?.retentionHours ?? undefined) },
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   SystemSchema,
   TableSchema,
   TlsSchema,
+  TopicDefaultsSchema,
 } from './pipeline.schema';
 import { CAPTURE_MODES, type CaptureMode } from './pipeline.types';
 import type { PathSegments } from './validation-error';
@@ -31,6 +32,7 @@ export function checkPipelineRules(
   const issues: LocatedIssue[] = [];
   if (kafka instanceof KafkaSchema) {
     issues.push(...tlsPairRule(kafka.tls, ['kafka', 'tls']));
+    issues.push(...topicReplicationRule(kafka.topics));
   }
   for (const [name, system] of systems) {
     issues.push(...systemRules(name, system, systems));
@@ -129,6 +131,14 @@ function tlsPairRule(tls: unknown, at: PathSegments): LocatedIssue[] {
   if (tls.cert != null && tls.key == null) return [{ at: [...at, 'key'], message: 'is required when cert is given' }];
   if (tls.key != null && tls.cert == null) return [{ at: [...at, 'cert'], message: 'is required when key is given' }];
   return [];
+}
+
+function topicReplicationRule(topics: unknown): LocatedIssue[] {
+  if (!(topics instanceof TopicDefaultsSchema)) return [];
+  const { replicationFactor: rf, minInsyncReplicas: isr } = topics;
+  if (typeof rf !== 'number' || typeof isr !== 'number' || isr <= rf) return [];
+  // Kafka accepts such a topic, but no write with acks=all could ever succeed on it.
+  return [{ at: ['kafka', 'topics', 'minInsyncReplicas'], message: `must not exceed replicationFactor (${rf}), not ${isr}` }];
 }
 
 function tableRules(

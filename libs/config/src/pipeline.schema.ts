@@ -52,9 +52,23 @@ export class SaslSchema {
   @Required() @IsSecretRef() password!: SecretRef;
 }
 
+// Hours: readable in a YAML file, and coarse enough that nobody sets a command topic to minutes.
+// Command topics must outlive the longest pause, so less than a day is refused outright.
+export class TopicRetentionSchema {
+  @IsOptional() @IsIntegerIn(1, 876_000) technical?: number;
+  @IsOptional() @IsIntegerIn(1, 876_000) domain?: number;
+  @IsOptional() @IsIntegerIn(24, 876_000) commands?: number;
+  @IsOptional() @IsIntegerIn(1, 876_000) deadLetter?: number;
+  @IsOptional() @IsIntegerIn(1, 876_000) audit?: number;
+}
+
 export class TopicDefaultsSchema {
   @IsOptional() @IsIntegerIn(1, 10_000) partitions?: number;
   @IsOptional() @IsIntegerIn(1, 32) replicationFactor?: number;
+  @IsOptional() @IsIntegerIn(1, 32) minInsyncReplicas?: number;
+
+  @IsOptional() @IsMapping() @Nested(() => TopicRetentionSchema)
+  retentionHours?: TopicRetentionSchema;
 }
 
 export class KafkaSchema {

@@ -103,8 +103,31 @@ export interface KafkaPipelineConfig {
   readonly clientId?: string;
   readonly tls: TlsConfig;
   readonly sasl?: SaslConfig;
-  /** Settings for topics the suite creates; absent values leave the broker's defaults. */
-  readonly topics: { readonly partitions?: number; readonly replicationFactor?: number };
+  /** Settings for topics the suite creates and the minimum it expects of existing ones. */
+  readonly topics: TopicSettings;
+}
+
+/** Topic classes with a time retention (compacted topics have none); see docs/operations.md "Topic settings". */
+export const RETENTION_CLASSES = ['technical', 'domain', 'commands', 'deadLetter', 'audit'] as const;
+export type RetentionClass = (typeof RETENTION_CLASSES)[number];
+
+/** Default retention per class, in hours: commands outlive a 7-day pause twice over. */
+export const TOPIC_RETENTION_HOURS: Readonly<Record<RetentionClass, number>> = {
+  technical: 7 * 24,
+  domain: 30 * 24,
+  commands: 14 * 24,
+  deadLetter: 30 * 24,
+  audit: 90 * 24,
+};
+
+export interface TopicSettings {
+  /** Absent: 1. */
+  readonly partitions?: number;
+  /** Absent: min(3, brokers the cluster reports). */
+  readonly replicationFactor?: number;
+  /** Absent: replicationFactor - 1, at least 1. */
+  readonly minInsyncReplicas?: number;
+  readonly retentionHours: Readonly<Record<RetentionClass, number>>;
 }
 
 export interface SystemConfig {

@@ -1,4 +1,5 @@
-export { Topics, COMPACTED_TOPICS, parseTableTopic } from './topics';
+export { Topics, COMPACTED_TOPICS, parseTableTopic, topicClass, topicClassSettings, topicPolicy } from './topics';
+export type { TopicClass } from './topics';
 export type { TableRef } from './topics';
 export { Headers, RekeyHeaders, legacyOrigin, assertCleanHeaders } from './headers';
 export { cleanText } from './clean-text';

@@ -1,4 +1,4 @@
-import { topicSegment } from '@sync/config';
+import { topicSegment, type TopicSettings } from '@sync/config';
 /** Names of every Kafka topic the suite uses, in one place (see docs/architecture.md "Shape"). */
 
 function segment(value: string, what: string): string {
@@ -49,6 +49,33 @@ export const Topics = {
 /** Topics that keep only the latest value per key. */
 export const COMPACTED_TOPICS: readonly string[] = [Topics.control, Topics.offsets, Topics.status];
 
+/**
+ * What a topic holds, which decides its retention and cleanup policy (docs/operations.md "Topic
+ * settings"): commands must outlive the longest pause, compacted topics keep the latest value per key.
+ */
+export type TopicClass = 'technical' | 'domain' | 'commands' | 'deadLetter' | 'audit' | 'compacted';
+
+/** The class of one of the suite's topics; `audit` for any other name (kept by time, never compacted). */
+export function topicClass(topic: string): TopicClass {
+  if (COMPACTED_TOPICS.includes(topic)) return 'compacted';
+  if (topic === Topics.idmapLinks) return 'commands'; // id-translation must still find links written during a pause
+  const prefix = topic.split('.', 1)[0];
+  switch (prefix) {
+    case 'legacy':
+    case 'keyed':
+      return 'technical';
+    case 'domain':
+      return 'domain';
+    case 'writeback':
+    case 'resolved':
+      return 'commands';
+    case 'dlq':
+      return 'deadLetter';
+    default:
+      return 'audit';
+  }
+}
+
 /** Patterns the apps subscribe to. */
 export const TopicPatterns = {
   legacy: /^legacy\./,
@@ -64,4 +91,35 @@ export function parseTableTopic(topic: string): (TableRef & { prefix: string }) 
   if (parts.length !== 4) return undefined;
   const [prefix, system, schema, table] = parts as [string, string, string, string];
   return { prefix, system, schema, table };
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Cleanup policy and retention of a topic under the pipeline's `kafka.topics` settings. */
+export function topicClassSettings(topic: string, retentionHours: Readonly<Record<Exclude<TopicClass, 'compacted'>, number>>): {
+  cleanupPolicy: 'delete' | 'compact';
+  retentionMs?: number;
+} {
+  const cls = topicClass(topic);
+  // Compaction keeps the latest value per key with no time limit: these topics are the suite's state.
+  if (cls === 'compacted') return { cleanupPolicy: 'compact' };
+  return { cleanupPolicy: 'delete', retentionMs: retentionHours[cls] * HOUR_MS };
+}
+
+/**
+ * How the suite's topics are created and checked (structurally a libs/kafka TopicPolicy): the
+ * pipeline's `kafka.topics` settings, with each topic's class deciding its cleanup and retention.
+ */
+export function topicPolicy(settings: TopicSettings): {
+  partitions: number;
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
+  classify: (topic: string) => { cleanupPolicy: 'delete' | 'compact'; retentionMs?: number };
+} {
+  return {
+    partitions: settings.partitions ?? 1,
+    ...(settings.replicationFactor !== undefined && { replicationFactor: settings.replicationFactor }),
+    ...(settings.minInsyncReplicas !== undefined && { minInsyncReplicas: settings.minInsyncReplicas }),
+    classify: (topic) => topicClassSettings(topic, settings.retentionHours),
+  };
 }

@@ -6,7 +6,7 @@ import { createKafkaClient } from './kafka-client.factory';
 import { latestMessageTime } from './latest-message.reader';
 import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
 import { SyncProducer } from './sync-producer';
-import { TopicAdmin } from './topic-admin';
+import { TopicAdmin, type TopicPolicy } from './topic-admin';
 
 export interface KafkaConnectionSettings {
   /**
@@ -34,8 +34,9 @@ export class KafkaConnection {
     return new SyncProducer(this.kafka);
   }
 
-  admin(defaults: { partitions: number; replicationFactor: number } = { partitions: 1, replicationFactor: 1 }): TopicAdmin {
-    return new TopicAdmin(this.kafka, defaults);
+  /** An admin client creating and checking topics under `policy` (default: 1 partition, replication from the broker count). */
+  admin(policy: TopicPolicy = { partitions: 1 }): TopicAdmin {
+    return new TopicAdmin(this.kafka, policy, this.log);
   }
 
   /** The latest message per key of a compacted topic, read from its start to its current end. */

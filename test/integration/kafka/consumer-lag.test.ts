@@ -38,7 +38,7 @@ describe('consumer-group lag metrics on the real broker', () => {
     env: loadEnv({ SYNC_APP: APP, KAFKA_BROKERS: testBrokers().join(','), CONSUMER_LAG_REFRESH_MS: '1000' }),
     pipeline: loadPipelineFile(path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'e2e.pipeline.yaml')),
     kafka: { brokers: testBrokers(), clientId: 'it-consumer-lag' },
-    topicDefaults: { partitions: 1, replicationFactor: 1 },
+    topicPolicy: { partitions: 1 },
     logger: createLogger(APP, 'warn'),
   };
   const metrics = new MetricsRegistry(APP);

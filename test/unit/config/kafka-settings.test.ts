@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigValidationError, loadEnv, parsePipeline, resolveKafkaSettings } from '@sync/config';
+import { ConfigValidationError, loadEnv, parsePipeline, resolveKafkaSettings, TOPIC_RETENTION_HOURS } from '@sync/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'config-kafka-'));
 const CA = join(dir, 'ca.pem');
@@ -30,7 +30,7 @@ describe('resolveKafkaSettings', () => {
   it('lets KAFKA_BROKERS and KAFKA_CLIENT_ID override the pipeline file', () => {
     const pipeline = pipelineWith('kafka: { brokers: ["file-broker:9092"], clientId: from-file }');
     const fromFile = resolveKafkaSettings(pipeline, loadEnv({ SYNC_APP: 'legacy-import' }), {});
-    assert.deepEqual(fromFile, { brokers: ['file-broker:9092'], clientId: 'from-file', topics: {} });
+    assert.deepEqual(fromFile, { brokers: ['file-broker:9092'], clientId: 'from-file', topics: { retentionHours: TOPIC_RETENTION_HOURS } });
     const fromEnv = resolveKafkaSettings(
       pipeline,
       loadEnv({ KAFKA_BROKERS: 'env-a:9092,env-b:9092', KAFKA_CLIENT_ID: 'from-env' }),
@@ -69,7 +69,7 @@ describe('resolveKafkaSettings', () => {
     assert.equal(settings.sasl?.mechanism, 'scram-sha-512');
     assert.equal(settings.sasl?.username, 'sync');
     assert.equal(settings.sasl?.password.reveal(), 'kafka-pw-9');
-    assert.deepEqual(settings.topics, { partitions: 6 });
+    assert.deepEqual(settings.topics, { partitions: 6, retentionHours: TOPIC_RETENTION_HOURS });
     assert.ok(!JSON.stringify(settings).includes('kafka-pw-9'));
     assert.ok(!JSON.stringify(settings).includes('PRIVATE KEY'));
   });

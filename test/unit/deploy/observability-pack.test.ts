@@ -138,7 +138,7 @@ describe(`observability pack (${PACK})`, () => {
       assert.ok(r.annotations.summary.length > 0, `${r.alert}: summary`);
       if (r.for !== undefined) assert.match(r.for, /^\d+[smh]$/, `${r.alert}: for`);
     }
-    for (const required of ['LegacySyncCaptureLagHigh', 'LegacySyncConsumerLagHigh', 'LegacySyncDeadLettersGrowing', 'LegacySyncEntityStopped', 'LegacySyncCaptureStuck', 'LegacySyncAppNotRunning', 'LegacySyncKafkaDisconnected', 'LegacySyncChangelogGrowing']) {
+    for (const required of ['LegacySyncCaptureLagHigh', 'LegacySyncConsumerLagHigh', 'LegacySyncDeadLettersGrowing', 'LegacySyncEntityStopped', 'LegacySyncCaptureStuck', 'LegacySyncAppNotRunning', 'LegacySyncKafkaDisconnected', 'LegacySyncChangelogGrowing', 'LegacySyncKafkaTopicWeaker']) {
       assert.ok(names.includes(required), `alert ${required}`);
     }
   });

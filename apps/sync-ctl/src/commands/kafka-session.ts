@@ -1,4 +1,5 @@
 import { resolveKafkaSettings, type PipelineConfig } from '@sync/config';
+import { topicPolicy } from '@sync/contracts';
 import { KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import type { CommandIo } from '../command';
 import { reach } from '../dependency';
@@ -34,7 +35,8 @@ export async function withKafka<T>(pipeline: PipelineConfig, io: Pick<CommandIo,
     trace.log,
   );
   const producer = connection.producer();
-  const admin = connection.admin();
+  // The pipeline's topic settings: topics sync-ctl creates (control, offsets, status) get them too.
+  const admin = connection.admin(topicPolicy(settings.topics));
   const close = async () => {
     // Bounded too: disconnecting a client still retrying its connect can wait for the retries.
     await Promise.race([
