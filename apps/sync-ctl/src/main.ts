@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { loadEnv, type AppEnv } from '@sync/config';
 import { EXIT } from './command';
 import { COMMANDS } from './commands';
-import { CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_MS, parseConnectTimeout } from './dependency';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './dependency';
 import { dispatch } from './dispatcher';
 
 /** Exits once stdout and stderr are flushed: client libraries may still hold timers (kafkajs retries). */
@@ -14,8 +14,7 @@ let env: AppEnv;
 let connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
 try {
   env = loadEnv();
-  const timeout = process.env[CONNECT_TIMEOUT_ENV];
-  if (timeout !== undefined && timeout !== '') connectTimeoutMs = parseConnectTimeout(timeout, CONNECT_TIMEOUT_ENV);
+  connectTimeoutMs = env.syncCtl.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`sync-ctl: ${message}\n`);

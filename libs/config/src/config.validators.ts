@@ -180,6 +180,15 @@ export const IsIdentifierList = (): PropertyDecorator => listOf('isIdentifierLis
 export const IsBrokerList = (): PropertyDecorator => listOf('isBrokerList', hostPortProblem, HOST_PORT);
 
 /** An integer written as decimal digits (environment variables are text). */
+/** A number of seconds as text (`5`, `1.5`) from `min` to `max`. */
+export const IsSecondsText = (min: number, max: number): PropertyDecorator =>
+  check('isSecondsText', (value) =>
+    typeof value === 'string' && /^\d{1,6}(\.\d{1,3})?$/.test(value.trim()) && Number(value) >= min && Number(value) <= max
+      ? undefined
+      : `use a number of seconds from ${min} to ${max}, not ${describeValue(value)}`,
+    { type: 'string', pattern: '^\\d{1,6}(\\.\\d{1,3})?$' },
+  );
+
 export const IsIntegerText = (min: number, max: number): PropertyDecorator =>
   check('isIntegerText', (value) =>
     typeof value === 'string' && /^\d{1,15}$/.test(value) && Number(value) >= min && Number(value) <= max

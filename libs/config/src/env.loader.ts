@@ -99,6 +99,7 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     liveness: { consumerStallMs: toInteger(variables.CONSUMER_STALL_TIMEOUT_MS) ?? ENV_DEFAULTS.consumerStallMs },
     metrics: { consumerLagRefreshMs: toInteger(variables.CONSUMER_LAG_REFRESH_MS) ?? ENV_DEFAULTS.consumerLagRefreshMs },
     console: { metricsUrls: variables.CONSOLE_METRICS_URLS === undefined ? undefined : metricsSources(variables.CONSOLE_METRICS_URLS) },
+    syncCtl: { connectTimeoutMs: variables.SYNC_CTL_CONNECT_TIMEOUT === undefined ? undefined : Math.round(Number(variables.SYNC_CTL_CONNECT_TIMEOUT) * 1000) },
   });
 }
 

@@ -9,6 +9,7 @@ import {
   IsNotBlank,
   IsOneOf,
   IsPostgresUrl,
+  IsSecondsText,
 } from './config.validators';
 import type { Secret } from './secret';
 
@@ -68,6 +69,8 @@ export interface AppEnv {
   readonly metrics: { readonly consumerLagRefreshMs: number };
   /** The status console: app name → base URL whose /metrics it reads (CONSOLE_METRICS_URLS); undefined: the local default ports. */
   readonly console: { readonly metricsUrls: Readonly<Record<string, string>> | undefined };
+  /** sync-ctl: how long a command waits to reach Kafka or a database (SYNC_CTL_CONNECT_TIMEOUT, seconds); undefined: its default. */
+  readonly syncCtl: { readonly connectTimeoutMs: number | undefined };
 }
 
 const sensitiveVariables = new Set<string>();
@@ -109,6 +112,7 @@ export class EnvVariables {
   @IsOptional() @IsIntegerText(1_000, 86_400_000) CONSUMER_STALL_TIMEOUT_MS?: string;
   @IsOptional() @IsIntegerText(1_000, 3_600_000) CONSUMER_LAG_REFRESH_MS?: string;
   @IsOptional() @IsMetricsSourceListText() CONSOLE_METRICS_URLS?: string;
+  @IsOptional() @IsSecondsText(0.1, 600) SYNC_CTL_CONNECT_TIMEOUT?: string;
 }
 
 /** Names of every variable this lib reads, taken from the decorators above. */

@@ -51,6 +51,7 @@ describe('loadEnv defaults', () => {
       liveness: { consumerStallMs: 300_000 },
       metrics: { consumerLagRefreshMs: 15_000 },
       console: {},
+      syncCtl: {},
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
@@ -201,6 +202,7 @@ describe('describeEnv', () => {
       'shutdown.timeoutMs': '30000',
       'metrics.consumerLagRefreshMs': '15000',
       'console.metricsUrls': '(not set)',
+      'syncCtl.connectTimeoutMs': '(not set)',
       'log.modules': '(not set)',
     });
     const printed = JSON.stringify(description) + JSON.stringify(env);
