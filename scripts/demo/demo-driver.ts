@@ -56,11 +56,11 @@ async function progress(): Promise<Progress> {
   const orders = `${system}.public.orders`;
   const capture = (entity: string): number => sum(imp!, 'sync_capture_rows_total', (l) => l['entity'] === entity);
   const lag = (entity: string): number => max(imp!, 'sync_capture_lag_seconds', (l) => l['entity'] === entity);
-  const events = (prefix: string): number => sum(dt!, 'sync_transform_outputs_total', (l) => l['direction'] === 'forward' && (l['rule'] ?? '').startsWith(prefix));
+  const events = (prefix: string): number => sum(dt!, 'sync_transform_outputs_total', (l) => l['direction'] === 'legacy-to-new' && (l['rule'] ?? '').startsWith(prefix));
   const applied = (...types: string[]): number => sum(svc!, 'service_events_applied_total', (l) => types.includes(l['type'] ?? ''));
   const serviceLag = max(svc!, 'service_event_lag_seconds');
   const published = sum(svc!, 'service_events_published_total');
-  const requests = sum(dt!, 'sync_transform_outputs_total', (l) => l['direction'] === 'reverse');
+  const requests = sum(dt!, 'sync_transform_outputs_total', (l) => l['direction'] === 'new-to-legacy');
   const written = sum(wb!, 'sync_writeback_rows_applied_total', (l) => l['entity'] === users);
   const parked = sum(idt!, 'sync_idtrans_parked_commands');
   const backlog = sum(imp!, 'sync_capture_backlog_rows');
