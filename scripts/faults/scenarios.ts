@@ -43,7 +43,10 @@ export class ScenarioControl {
    * DBA puts back what was there; nothing changed, so nothing is captured.
    */
   async dropZip(): Promise<void> {
-    await this.sql(this.legacyUrl, `BEGIN; DROP TABLE IF EXISTS faults.zip_saved; CREATE TABLE faults.zip_saved AS SELECT id, zip FROM users; ALTER TABLE users DROP COLUMN zip; COMMIT`);
+    // The table lock first: a write-back transaction in flight commits before the values are saved
+    // (the saving statement's snapshot is taken after the lock), or the restore would put back
+    // values older than what the write-back had committed.
+    await this.sql(this.legacyUrl, `BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; DROP TABLE IF EXISTS faults.zip_saved; CREATE TABLE faults.zip_saved AS SELECT id, zip FROM users; ALTER TABLE users DROP COLUMN zip; COMMIT`);
   }
 
   async restoreZip(): Promise<number> {
