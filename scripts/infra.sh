@@ -1,32 +1,46 @@
 #!/usr/bin/env bash
 # Local infrastructure for legacy-sync without Docker:
 #   - PostgreSQL on 127.0.0.1:5432 (the machine's own cluster, started via pg_ctlcluster)
-#   - a single-node KRaft Apache Kafka 3.9.x assembled from Maven Central (scripts/kafka/pom.xml)
+#   - a single-node KRaft Apache Kafka 4.1.x (default) or 3.9.x (KAFKA_VERSION=3.9.1) assembled from
+#     Maven Central (scripts/kafka/pom.xml for 4.x, scripts/kafka/pom-3.x.xml for 3.x)
 # Run `scripts/infra.sh help` for usage.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-POM="$SCRIPT_DIR/kafka/pom.xml"
 
 HOST=127.0.0.1
 PG_PORT=5432
 PG_DEADLINE=60
 KAFKA_DEADLINE=90
 STOP_DEADLINE=30
-# Versions tried in order; the first one that resolves on Maven Central wins.
-KAFKA_VERSIONS=(3.9.1 3.9.0)
+# Versions tried in order; the first one that resolves on Maven Central wins. KAFKA_VERSION
+# picks one exactly (e.g. 3.9.1 for the 3.x line, which scripts/test-matrix.sh runs too).
+if [[ -n "${KAFKA_VERSION:-}" ]]; then
+  [[ "$KAFKA_VERSION" =~ ^[34]\.[0-9]+\.[0-9]+$ ]] \
+    || { printf '[infra] ERROR: KAFKA_VERSION=%s: want a 3.x.y or 4.x.y release, e.g. 4.1.1 or 3.9.1\n' "$KAFKA_VERSION" >&2; exit 2; }
+  KAFKA_VERSIONS=("$KAFKA_VERSION")
+else
+  KAFKA_VERSIONS=(4.1.1 4.1.0)
+fi
+KAFKA_LINE="${KAFKA_VERSIONS[0]%.*}"            # 4.1 or 3.9: one jar cache per line
+if [[ "${KAFKA_VERSIONS[0]}" == 3.* ]]; then
+  POM="$SCRIPT_DIR/kafka/pom-3.x.xml"; LOG_BINDING="slf4j-reload4j"
+else
+  POM="$SCRIPT_DIR/kafka/pom.xml"; LOG_BINDING="log4j-slf4j-impl"
+fi
 
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 CACHE_ROOT="${SYNC_CACHE_DIR:-$HOME/.cache/legacy-sync}"
-KAFKA_CACHE="$CACHE_ROOT/kafka-3.9.x"
+KAFKA_CACHE="$CACHE_ROOT/kafka-$KAFKA_LINE.x"
 LIBS="$KAFKA_CACHE/libs"
 MARKER="$KAFKA_CACHE/.complete"
 RUN_ROOT="${SYNC_RUN_DIR:-$REPO_ROOT/.run}"
 KRUN="$RUN_ROOT/kafka"
 PROPS="$KRUN/server.properties"
-LOG4J="$KRUN/log4j.properties"
+LOG4J="$KRUN/log4j.properties"        # Kafka 3.x (reload4j)
+LOG4J2="$KRUN/log4j2.properties"      # Kafka 4.x (Log4j 2)
 PIDFILE="$KRUN/kafka.pid"
 DATA_DIR="$KRUN/data"
 LOG_DIR="$KRUN/logs"
@@ -43,7 +57,8 @@ usage() {
 Usage: scripts/infra.sh <command>
 
 Local infrastructure without Docker: PostgreSQL on $HOST:$PG_PORT and a
-single-node KRaft Apache Kafka ${KAFKA_VERSIONS[0]} (fallback ${KAFKA_VERSIONS[1]}) assembled from Maven Central.
+single-node KRaft Apache Kafka ${KAFKA_VERSIONS[*]} (the first that resolves) assembled from
+Maven Central. Kafka 4.1 is the default; KAFKA_VERSION=3.9.1 runs the 3.x line.
 
 Commands:
   up           Ensure PostgreSQL answers on $HOST:$PG_PORT (starts the local cluster with
@@ -68,15 +83,18 @@ Environment:
   KAFKA_PORT        PLAINTEXT listener port of the local broker (default 19092).
   KAFKA_CONTROLLER_PORT
                     KRaft controller listener port (default 19093).
+  KAFKA_VERSION     Exact Kafka release to assemble and run (default: 4.1.1, else 4.1.0).
+                    3.x releases use scripts/kafka/pom-3.x.xml. A run folder formatted by
+                    one version is started by a newer one as Kafka allows (3.9 -> 4.1), not back.
   SYNC_CACHE_DIR    Cache root (default \$HOME/.cache/legacy-sync); jars go to
-                    \$SYNC_CACHE_DIR/kafka-3.9.x/libs.
+                    \$SYNC_CACHE_DIR/kafka-<major.minor>.x/libs.
   SYNC_RUN_DIR      Run folder (default <repo>/.run); the broker's config, data, logs
                     and pid file live in \$SYNC_RUN_DIR/kafka/.
   SKIP_PG=1         Skip the PostgreSQL step of 'up'.
   JAVA_HOME         Java to run Kafka with (default: java on PATH).
 
 Files:
-  $KRUN/server.properties, log4j.properties, kafka.pid, cluster.id
+  $KRUN/server.properties, log4j2.properties (4.x) or log4j.properties (3.x), kafka.pid, cluster.id
   $KRUN/data/      (KRaft metadata + topic data)
   $KRUN/logs/server.log, kafka.out
 EOF
@@ -202,7 +220,7 @@ libs_complete() {
   h="$(sed -n 's/^pom.sha256=//p' "$MARKER")"
   [[ -n "$v" && "$h" == "$(pom_hash)" ]] || return 1
   compgen -G "$LIBS/kafka_2.13-$v.jar" >/dev/null || return 1
-  compgen -G "$LIBS/slf4j-reload4j-*.jar" >/dev/null || return 1
+  compgen -G "$LIBS/$LOG_BINDING-*.jar" >/dev/null || return 1
 }
 
 cached_kafka_version() { sed -n 's/^kafka.version=//p' "$MARKER" 2>/dev/null || true; }
@@ -286,6 +304,35 @@ log4j.logger.kafka.authorizer.logger=WARN
 log4j.logger.state.change.logger=WARN
 log4j.logger.org.apache.kafka.clients=WARN
 EOF
+  cat >"$LOG4J2" <<EOF
+# Written by scripts/infra.sh (Log4j 2 properties syntax).
+appender.file.type=RollingFile
+appender.file.name=file
+appender.file.fileName=$LOG_DIR/server.log
+appender.file.filePattern=$LOG_DIR/server.log.%i
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+appender.file.policies.type=Policies
+appender.file.policies.size.type=SizeBasedTriggeringPolicy
+appender.file.policies.size.size=20MB
+appender.file.strategy.type=DefaultRolloverStrategy
+appender.file.strategy.max=3
+rootLogger.level=INFO
+rootLogger.appenderRef.file.ref=file
+logger.request.name=kafka.request.logger
+logger.request.level=WARN
+logger.authorizer.name=kafka.authorizer.logger
+logger.authorizer.level=WARN
+logger.state.name=state.change.logger
+logger.state.level=WARN
+logger.clients.name=org.apache.kafka.clients
+logger.clients.level=WARN
+EOF
+}
+
+# JVM options naming the logging configuration (each line reads only its own).
+log_config_opts() {
+  printf '%s\n' "-Dlog4j.configuration=file:$LOG4J" "-Dlog4j2.configurationFile=$LOG4J2"
 }
 
 new_cluster_id() {
@@ -310,7 +357,8 @@ format_storage() {
     printf '%s\n' "$cid" >"$CLUSTER_ID_FILE"
   fi
   log "Kafka: formatting KRaft storage in $DATA_DIR (cluster id $cid)"
-  "$JAVA" -Xmx256m -cp "$LIBS/*" -Dlog4j.configuration="file:$LOG4J" \
+  local -a logopts; mapfile -t logopts < <(log_config_opts)
+  "$JAVA" -Xmx256m -cp "$LIBS/*" "${logopts[@]}" \
     kafka.tools.StorageTool format -t "$cid" -c "$PROPS" --ignore-formatted \
     >"$LOG_DIR/format.out" 2>&1 9>&- \
     || { cat "$LOG_DIR/format.out" >&2; die "kafka.tools.StorageTool format failed"; }
@@ -423,13 +471,14 @@ or point KAFKA_BROKERS at an existing broker."
   format_storage
 
   local off=0
+  local -a logopts; mapfile -t logopts < <(log_config_opts)
   [[ -f "$LOG_DIR/server.log" ]] && off="$(stat -c %s "$LOG_DIR/server.log")"
   printf '\n===== %s start (infra.sh) =====\n' "$(date -u +%FT%TZ)" >>"$LOG_DIR/kafka.out"
   # fd 9 holds our lock: never let the broker inherit it.
   nohup "$JAVA" -Xms256m -Xmx512m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
-    -Dkafka.logs.dir="$LOG_DIR" -Dlog4j.configuration="file:$LOG4J" \
+    -Dkafka.logs.dir="$LOG_DIR" "${logopts[@]}" \
     -cp "$LIBS/*" kafka.Kafka "$PROPS" \
     </dev/null >>"$LOG_DIR/kafka.out" 2>&1 9>&- &
   pid=$!

@@ -58,8 +58,8 @@ describe('docker-compose.yml', () => {
     assert.match(problems, /service_finished|allowedValues/);
   });
 
-  it('runs Kafka 3.9, SQL Server 2022 with its agent, and PostgreSQL', () => {
-    assert.match(String(service('kafka').image), /^apache\/kafka:3\.9\.\d+$/);
+  it('runs Kafka 4.1, SQL Server 2022 with its agent, and PostgreSQL', () => {
+    assert.match(String(service('kafka').image), /^apache\/kafka:4\.1\.\d+$/);
     assert.match(String(service('mssql').image), /mssql\/server:2022/);
     assert.equal(service('mssql').environment?.['MSSQL_AGENT_ENABLED'], 'true');
     assert.match(String(service('postgres').image), /^postgres:/);
