@@ -5,7 +5,7 @@ import { GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { createKafkaClient } from './kafka-client.factory';
 import { latestMessageTime } from './latest-message.reader';
 import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
-import { SyncProducer } from './sync-producer';
+import { SyncProducer, type SyncProducerTuning } from './sync-producer';
 import { TopicAdmin, type TopicPolicy } from './topic-admin';
 
 export interface KafkaConnectionSettings {
@@ -30,8 +30,8 @@ export class KafkaConnection {
     this.kafka = createKafkaClient(options, log);
   }
 
-  producer(): SyncProducer {
-    return new SyncProducer(this.kafka);
+  producer(tuning?: SyncProducerTuning): SyncProducer {
+    return new SyncProducer(this.kafka, tuning);
   }
 
   /** An admin client creating and checking topics under `policy` (default: 1 partition, replication from the broker count). */

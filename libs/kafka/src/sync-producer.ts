@@ -1,10 +1,20 @@
-import { Partitioners, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Partitioners, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { DataError } from '@sync/errors';
 import type { OutboundRecord } from './kafka.interface';
 
 // kafkajs writes one record batch per partition per request and does not split it: past the
 // broker's message.max.bytes (1 MiB by default) the whole send fails with MESSAGE_TOO_LARGE.
+// 512 KiB per request and no compression were chosen by measurement (scripts/bench/producer.bench.ts,
+// docs/performance.md "Producer settings").
 const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Producer knobs a benchmark varies; the apps use the defaults. */
+export interface SyncProducerTuning {
+  /** Uncompressed bytes per produce request (default 512 KiB). */
+  readonly maxRequestBytes?: number;
+  /** Record batch compression (default none; kafkajs ships gzip only). */
+  readonly compression?: 'none' | 'gzip';
+}
 
 function sizeOf(value: string | Buffer | null | undefined): number {
   if (value === null || value === undefined) return 0;
@@ -72,9 +82,13 @@ export function groupByTopic(records: readonly OutboundRecord[]): TopicMessages[
  */
 export class SyncProducer {
   private readonly producer: Producer;
+  private readonly maxRequestBytes: number;
+  private readonly compression: CompressionTypes;
   private connected = false;
 
-  constructor(kafka: Kafka) {
+  constructor(kafka: Kafka, tuning: SyncProducerTuning = {}) {
+    this.maxRequestBytes = tuning.maxRequestBytes ?? MAX_REQUEST_BYTES;
+    this.compression = tuning.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -100,12 +114,12 @@ export class SyncProducer {
    * one record it refuses on its own is a DataError (that record can never be written).
    */
   async send(records: readonly OutboundRecord[]): Promise<void> {
-    for (const chunk of chunksBySize(records, MAX_REQUEST_BYTES)) await this.sendChunk(chunk);
+    for (const chunk of chunksBySize(records, this.maxRequestBytes)) await this.sendChunk(chunk);
   }
 
   private async sendChunk(chunk: readonly OutboundRecord[]): Promise<void> {
     try {
-      await this.producer.sendBatch({ topicMessages: groupByTopic(chunk), acks: -1 });
+      await this.producer.sendBatch({ topicMessages: groupByTopic(chunk), acks: -1, compression: this.compression });
     } catch (err) {
       if (!isMessageTooLarge(err)) throw err;
       if (chunk.length === 1) {
