@@ -155,8 +155,8 @@ describe('id-translation on real Kafka and PostgreSQL', () => {
       );
       assert.match(dead.message.headers[DLQ_HEADERS.reason] ?? '', /parked for \d+ s, longer than the limit.*customer_id -> .*unknown/);
       assert.equal(dead.message.headers[DLQ_HEADERS.sourceTopic], Topics.writeback(t(TGT, 'orders')));
-      const metrics = await shortLived.metrics.render();
-      assert.match(metrics, /sync_idtrans_parked_expired_total\{app="id-translation"\} [1-9]/);
+      // The counter moves after the transaction that produced the dead letter commits: poll it.
+      await waitFor('the expiry counted', async () => /sync_idtrans_parked_expired_total\{app="id-translation"\} [1-9]/.test(await shortLived.metrics.render()), 10_000);
     } finally {
       await shortLived.stop();
     }
