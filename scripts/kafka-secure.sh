@@ -19,13 +19,22 @@ MTLS_PORT="${KAFKA_SECURE_MTLS_PORT:-39293}"
 CONTROLLER_PORT="${KAFKA_SECURE_CONTROLLER_PORT:-39294}"
 DEADLINE="${KAFKA_SECURE_DEADLINE:-120}"
 STOP_DEADLINE=30
-LIBS="${KAFKA_SECURE_LIBS:-${SYNC_CACHE_DIR:-$HOME/.cache/legacy-sync}/kafka-4.1.x/libs}"
+CACHE_ROOT="${SYNC_CACHE_DIR:-$HOME/.cache/legacy-sync}"
+# Kafka 4.1 from the cache scripts/infra.sh fills; 3.9 (its jars cached by an older infra.sh) works too.
+if [[ -n "${KAFKA_SECURE_LIBS:-}" ]]; then
+  LIBS="$KAFKA_SECURE_LIBS"
+elif compgen -G "$CACHE_ROOT/kafka-4.1.x/libs/kafka_2.13-4.*.jar" >/dev/null; then
+  LIBS="$CACHE_ROOT/kafka-4.1.x/libs"
+else
+  LIBS="$CACHE_ROOT/kafka-3.9.x/libs"
+fi
 RUN="${KAFKA_SECURE_DIR:-${SYNC_RUN_DIR:-$REPO_ROOT/.run}/kafka-secure}"
 # Every app, the operators' CLI and the status console get a principal; `outsider` has none of the
 # ACLs (tests use it), admin is a super user.
 PRINCIPALS=(${KAFKA_SECURE_PRINCIPALS:-legacy-import id-translation domain-transform legacy-writeback sync-ctl console outsider})
 PROPS="$RUN/server.properties"
-LOG4J2="$RUN/log4j2.properties"
+LOG4J2="$RUN/log4j2.properties"   # Kafka 4.x (Log4j 2)
+LOG4J="$RUN/log4j.properties"     # Kafka 3.x (reload4j)
 PIDFILE="$RUN/kafka.pid"
 DATA_DIR="$RUN/data"
 LOG_DIR="$RUN/logs"
@@ -41,7 +50,8 @@ usage() {
 Usage: scripts/kafka-secure.sh <command>
 
 A secured single-node KRaft Kafka on $HOST (jars from \$KAFKA_SECURE_LIBS, default the cache
-scripts/infra.sh fills for Kafka 4.1: run 'KAFKA_VERSION=4.1.1 scripts/infra.sh up' once).
+scripts/infra.sh fills for Kafka 4.1, else its 3.9 cache: run 'KAFKA_VERSION=4.1.1 scripts/infra.sh up'
+once). Jars used now: $LIBS
 
 Commands:
   up       make the CA, certificates and SCRAM passwords (first time), format, start, wait until the
@@ -201,6 +211,16 @@ logger.authorizer.level=INFO
 logger.clients.name=org.apache.kafka.clients
 logger.clients.level=WARN
 EOF
+  cat >"$LOG4J" <<EOF
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$LOG_DIR/server.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.authorizer.logger=INFO
+log4j.logger.org.apache.kafka.clients=WARN
+EOF
 }
 
 format_storage() {
@@ -212,7 +232,7 @@ format_storage() {
     scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$(cat "$SECRETS/$p.password")]")
   done
   log "formatting KRaft storage in $DATA_DIR with SCRAM-SHA-512 credentials for admin ${PRINCIPALS[*]}"
-  "$JAVA" -Xmx256m -cp "$LIBS/*" "-Dlog4j2.configurationFile=$LOG4J2" \
+  "$JAVA" -Xmx256m -cp "$LIBS/*" "-Dlog4j2.configurationFile=$LOG4J2" "-Dlog4j.configuration=file:$LOG4J" \
     kafka.tools.StorageTool format -t "$cid" -c "$PROPS" "${scram[@]}" >"$LOG_DIR/format.out" 2>&1 \
     || { cat "$LOG_DIR/format.out" >&2; die "kafka.tools.StorageTool format failed"; }
 }
@@ -232,8 +252,8 @@ up() {
     return 0
   fi
   command -v "$JAVA" >/dev/null 2>&1 || die "java not found (need Java 17+; apt-get install openjdk-17-jre-headless)"
-  compgen -G "$LIBS/kafka_2.13-4.*.jar" >/dev/null \
-    || die "no Kafka 4 jars in $LIBS: run 'KAFKA_VERSION=4.1.1 scripts/infra.sh up' once (it caches them), or set KAFKA_SECURE_LIBS"
+  compgen -G "$LIBS/kafka_2.13-[34].*.jar" >/dev/null \
+    || die "no Kafka jars in $LIBS: run 'KAFKA_VERSION=4.1.1 scripts/infra.sh up' once (it caches them), or set KAFKA_SECURE_LIBS"
   local p
   for p in "$SASL_PORT" "$MTLS_PORT" "$CONTROLLER_PORT"; do
     tcp_open "$HOST" "$p" && die "port $HOST:$p is already in use (set KAFKA_SECURE_SASL_PORT / _MTLS_PORT / _CONTROLLER_PORT)"
@@ -244,7 +264,7 @@ up() {
   format_storage
   local t0=$SECONDS
   nohup "$JAVA" -Xms192m -Xmx384m -XX:+UseG1GC -Djava.awt.headless=true \
-    "-Dlog4j2.configurationFile=$LOG4J2" -cp "$LIBS/*" kafka.Kafka "$PROPS" \
+    "-Dlog4j2.configurationFile=$LOG4J2" "-Dlog4j.configuration=file:$LOG4J" -cp "$LIBS/*" kafka.Kafka "$PROPS" \
     >>"$LOG_DIR/kafka.out" 2>&1 </dev/null &
   pid=$!
   printf '%s\n' "$pid" >"$PIDFILE"
