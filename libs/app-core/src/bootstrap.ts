@@ -11,10 +11,9 @@ import { topicPolicy } from '@sync/contracts';
 import { createLogger, NestJsonLogger } from '@sync/observability';
 import type { AppContext } from './app-context';
 
-/** Exit codes: documented in docs/operations.md. */
-export const EXIT_CONFIG = 2;
-export const EXIT_STARTUP = 3;
-export const EXIT_SHUTDOWN_TIMEOUT = 1;
+import { EXIT_CONFIG, EXIT_SHUTDOWN_TIMEOUT, EXIT_STARTUP } from './exit-codes';
+
+export { EXIT_CONFIG, EXIT_STARTUP } from './exit-codes';
 
 /**
  * Starts one app: validates the environment and the pipeline file before anything connects

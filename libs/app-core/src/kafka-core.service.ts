@@ -1,9 +1,10 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { COMPACTED_TOPICS, Topics } from '@sync/contracts';
-import { backoffDelay, KafkaConnection, sleep, stalledConsumers, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
+import { backoffDelay, KafkaConnection, kafkaAccessProblem, sleep, stalledConsumers, SyncProducer, TopicAdmin, type TopicSpec } from '@sync/kafka';
 import { errorMessage } from '@sync/errors';
 import { LivenessRegistry, MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import type { AppContext } from './app-context';
+import { EXIT_KAFKA_ACCESS } from './exit-codes';
 import { APP_CONTEXT } from './tokens';
 
 const PING_TIMEOUT_MS = 2500;
@@ -30,6 +31,8 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
   private connected: Promise<void> | undefined;
   private readonly startHooks: Array<() => Promise<void>> = [];
   private readonly stopHooks: Array<() => Promise<void>> = [];
+  /** The broker's last refusal of the connection (credentials, certificate, ACL), while it lasts. */
+  private accessProblem: string | undefined;
 
   constructor(
     @Inject(APP_CONTEXT) private readonly ctx: AppContext,
@@ -64,11 +67,13 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
     });
     this.metrics.consumerLag(() => this.connection.consumerLag());
     this.readiness.register('kafka', async () => {
+      if (this.accessProblem !== undefined) return `kafka refused the connection: ${this.accessProblem}`;
       try {
         await this.admin.ping(PING_TIMEOUT_MS);
         return this.producer.isConnected() ? undefined : 'producer not connected';
       } catch (err) {
-        return `kafka unreachable: ${errorMessage(err)}`;
+        const access = kafkaAccessProblem(err);
+        return access ? `kafka refused the connection: ${access.message}` : `kafka unreachable: ${errorMessage(err)}`;
       }
     });
     const stallMs = this.ctx.env.liveness.consumerStallMs;
@@ -81,6 +86,8 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async connectLoop(): Promise<void> {
+    // Since when the broker has refused our credentials or certificate without a break.
+    let refusedSince: number | undefined;
     for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
       try {
         await this.admin.connect();
@@ -89,9 +96,26 @@ export class KafkaCoreService implements OnApplicationBootstrap, BeforeApplicati
         if (created.length > 0) this.ctx.logger.info({ topics: created }, 'created topics');
         for (const start of this.startHooks) await start();
         this.ctx.logger.info({ brokers: this.ctx.kafka.brokers }, 'connected to kafka');
+        this.accessProblem = undefined;
         return;
       } catch (err) {
         const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 10_000, jitter: 0.2 });
+        const access = kafkaAccessProblem(err);
+        this.accessProblem = access?.message;
+        if (access !== undefined) {
+          // Retried for a while (a credential may be created just after the app), then the app
+          // exits: a restart picks up rotated secrets, and the crash loop is what operators notice.
+          const refusedFor = access.kind === 'authorization' ? 0 : Date.now() - (refusedSince ??= Date.now());
+          const exitMs = this.ctx.env.kafka.accessFailureExitMs;
+          this.ctx.logger.error({ attempt, kind: access.kind, brokers: this.ctx.kafka.brokers, err: errorMessage(err) }, `kafka refused the connection: ${access.message}`);
+          if (access.kind !== 'authorization' && refusedFor >= exitMs) {
+            this.ctx.logger.fatal({ kind: access.kind, refusedForMs: refusedFor, exitCode: EXIT_KAFKA_ACCESS }, `giving up: ${access.message}`);
+            process.exit(EXIT_KAFKA_ACCESS);
+          }
+          await sleep(delay, this.stopping.signal);
+          continue;
+        }
+        refusedSince = undefined;
         this.ctx.logger.warn({ attempt, delayMs: delay, err: errorMessage(err) }, 'kafka not reachable yet, retrying');
         await sleep(delay, this.stopping.signal);
       }

@@ -86,6 +86,8 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
       brokers: variables.KAFKA_BROKERS === undefined ? undefined : splitList(variables.KAFKA_BROKERS),
       clientId: variables.KAFKA_CLIENT_ID,
       maxMessageBytes: toInteger(variables.KAFKA_MAX_MESSAGE_BYTES) ?? ENV_DEFAULTS.kafkaMaxMessageBytes,
+      allowPlaintextSasl: variables.KAFKA_ALLOW_PLAINTEXT_SASL === 'true',
+      accessFailureExitMs: toInteger(variables.KAFKA_ACCESS_FAILURE_EXIT_MS) ?? ENV_DEFAULTS.kafkaAccessFailureExitMs,
     },
     keymap: {
       databaseUrl: variables.KEYMAP_DATABASE_URL === undefined ? undefined : new Secret(variables.KEYMAP_DATABASE_URL),

@@ -41,6 +41,7 @@ export const ENV_DEFAULTS = {
   // The broker's default message.max.bytes (1 MiB + 12 bytes of record-batch overhead).
   kafkaMaxMessageBytes: 1_048_588,
   consumerLagRefreshMs: 15_000,
+  kafkaAccessFailureExitMs: 60_000,
 } as const;
 
 /** Validated process settings, grouped by concern. Sensitive values are Secrets. Deeply frozen. */
@@ -55,6 +56,13 @@ export interface AppEnv {
     readonly clientId: string | undefined;
     /** Largest record (key + value + headers, encoded) legacy-import produces; larger ones are dead-lettered as a reference. */
     readonly maxMessageBytes: number;
+    /** KAFKA_ALLOW_PLAINTEXT_SASL: accept SASL PLAIN without TLS (the password would cross the network in clear). */
+    readonly allowPlaintextSasl: boolean;
+    /**
+     * KAFKA_ACCESS_FAILURE_EXIT_MS: how long an app keeps retrying while the broker refuses its credentials or
+     * certificate (or its certificate is not trusted) before it exits with EXIT_KAFKA_ACCESS.
+     */
+    readonly accessFailureExitMs: number;
   };
   /** id-translation's own key-map database; set whenever app is id-translation. */
   readonly keymap: { readonly databaseUrl: Secret | undefined };
@@ -97,6 +105,8 @@ export class EnvVariables {
   @IsOptional() @IsBrokerListText() KAFKA_BROKERS?: string;
   @IsOptional() @IsNonEmptyString() KAFKA_CLIENT_ID?: string;
   @IsOptional() @IsIntegerText(1_024, 1_000_000_000) KAFKA_MAX_MESSAGE_BYTES?: string;
+  @IsOptional() @IsOneOf(['true', 'false']) KAFKA_ALLOW_PLAINTEXT_SASL?: string;
+  @IsOptional() @IsIntegerText(1_000, 3_600_000) KAFKA_ACCESS_FAILURE_EXIT_MS?: string;
 
   @ValidateIf((o: EnvVariables) => o.SYNC_APP === 'id-translation' || o.KEYMAP_DATABASE_URL !== undefined)
   @IsDefined({ message: 'is required when SYNC_APP is id-translation' })

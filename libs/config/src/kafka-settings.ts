@@ -35,6 +35,18 @@ export function resolveKafkaSettings(
     });
   }
   const tls = secrets.readTls(kafka.tls, 'kafka.tls');
+  if (kafka.tls.enabled && (kafka.tls.cert === undefined) !== (kafka.tls.key === undefined)) {
+    const [given, missing] = kafka.tls.cert === undefined ? ['key', 'cert'] : ['cert', 'key'];
+    secrets.report({ path: `kafka.tls.${missing}`, message: `is required when kafka.tls.${given} is set (a client certificate and its private key go together)` });
+  }
+  if (kafka.sasl?.mechanism === 'plain' && !kafka.tls.enabled && !env.kafka.allowPlaintextSasl) {
+    secrets.report({
+      path: 'kafka.sasl.mechanism',
+      message:
+        'SASL PLAIN without TLS sends the password in clear text: enable kafka.tls, use scram-sha-512, ' +
+        'or set KAFKA_ALLOW_PLAINTEXT_SASL=true to accept it knowingly',
+    });
+  }
   let sasl: KafkaSettings['sasl'];
   if (kafka.sasl !== undefined) {
     const { mechanism, username: usernameRef, password: passwordRef } = kafka.sasl;

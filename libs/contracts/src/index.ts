@@ -14,3 +14,5 @@ export { parseIdmapLink } from './idmap-link';
 export type { IdmapLink } from './idmap-link';
 export { ContractError } from './contract-error';
 export { parseJsonValue } from './json';
+export { ACL_ROLES, kafkaAcls, aclAllows } from './kafka-acls';
+export type { AclRole, AclOperation, KafkaAclEntry, KafkaAclOptions } from './kafka-acls';

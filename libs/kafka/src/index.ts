@@ -16,3 +16,7 @@ export { silentLog } from './kafka.interface';
 export { kafkaLogBridge } from './kafka-log.bridge';
 export type { KafkaLogLine } from './kafka-log.bridge';
 export type { KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';
+export { kafkaAccessProblem } from './kafka-access';
+export type { KafkaAccessKind, KafkaAccessProblem } from './kafka-access';
+export { AclAdmin } from './acl-admin';
+export type { AclBinding } from './acl-admin';

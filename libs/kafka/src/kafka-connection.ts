@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { AclAdmin } from './acl-admin';
 import { BatchConsumerRunner, type BatchConsumerOptions } from './batch-consumer.runner';
 import { readCompactedTopic, readTopicToEnd } from './compacted-topic.reader';
 import { GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
@@ -37,6 +38,11 @@ export class KafkaConnection {
   /** An admin client creating and checking topics under `policy` (default: 1 partition, replication from the broker count). */
   admin(policy: TopicPolicy = { partitions: 1 }): TopicAdmin {
     return new TopicAdmin(this.kafka, policy, this.log);
+  }
+
+  /** Creates ACLs (docs/security.md); needs a super user's credentials. */
+  aclAdmin(): AclAdmin {
+    return new AclAdmin(this.kafka);
   }
 
   /** The latest message per key of a compacted topic, read from its start to its current end. */

@@ -48,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   lazy(['map'], () => (require('./map.command') as typeof import('./map.command')).mapCommand),
   lazy(['ids'], () => (require('./ids.command') as typeof import('./ids.command')).idsCommand),
   lazy(['verify'], () => (require('./verify.command') as typeof import('./verify.command')).verifyCommand),
+  lazy(['acls'], () => (require('./acls.command') as typeof import('./acls.command')).aclsCommand),
   lazy(['validate'], () => (require('./validate.command') as typeof import('./validate.command')).validateCommand),
   lazy(['dlq', 'list'], () => dlq().dlqListCommand),
   lazy(['dlq', 'show'], () => dlq().dlqShowCommand),
