@@ -16,3 +16,5 @@ export { silentLog } from './kafka.interface';
 export { kafkaLogBridge } from './kafka-log.bridge';
 export type { KafkaLogLine } from './kafka-log.bridge';
 export type { KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';
+export { PartitionRevokedError, membershipSignal } from './group-membership';
+export type { MembershipSignal } from './group-membership';
