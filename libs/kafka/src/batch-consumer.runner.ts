@@ -472,7 +472,7 @@ export class BatchConsumerRunner {
       } catch (err) {
         // The partition is another member's now: its owner processes the batch from the last commit.
         if (isRevoked(err)) {
-          this.options.log.info({ topic: ctx.topic, partition: ctx.partition, err: errorMessage(err) }, 'batch abandoned: partition revoked');
+          this.options.log.warn({ topic: ctx.topic, partition: ctx.partition, err: errorMessage(err) }, 'batch abandoned: partition revoked');
           return { status: 'abandoned' };
         }
         // A failure during stop is the stop's doing (pool closing, aborted wait): neither committed nor dead-lettered.
@@ -573,7 +573,7 @@ export class BatchConsumerRunner {
     if (!this.owns(generation)) {
       // kafkajs commits with the member's current generation: a batch of an earlier one would
       // commit for a partition that may be another member's now (its offset moved under it).
-      this.options.log.info({ topic, partition, offset }, 'not committing: the partition was revoked while its batch was in hand');
+      this.options.log.warn({ topic, partition, offset }, 'not committing: the partition was revoked while its batch was in hand');
       return;
     }
     try {
