@@ -11,7 +11,11 @@ export type FaultKind =
   | 'read-only'
   | 'hostile-oversize'
   | 'hostile-nul-subject'
-  | 'hostile-nul-source';
+  | 'hostile-nul-source'
+  | 'kill-replica'
+  | 'stop-replica'
+  | 'scale-cycle'
+  | 'pause-replica';
 
 /** The scenario a fault belongs to (one setting each, reported per scenario). */
 export function scenarioOf(kind: FaultKind | 'unplanned-exit'): string {
@@ -34,13 +38,18 @@ export function scenarioOf(kind: FaultKind | 'unplanned-exit'): string {
     case 'hostile-nul-subject':
     case 'hostile-nul-source':
       return 'hostile and oversize values';
+    case 'kill-replica':
+    case 'stop-replica':
+    case 'scale-cycle':
+    case 'pause-replica':
+      return 'replicas and rebalances';
   }
 }
 
 /** One fault of the plan: fired when the workload has driven `atChange` changes (both directions together). */
 export interface PlannedFault {
   readonly kind: FaultKind;
-  /** The app name for kill-app; `kafka` or `postgresql` otherwise. */
+  /** The app name for kill-app, the replica's process name for kill-replica and stop-replica; `kafka`, `postgresql` ... otherwise. */
   readonly target: string;
   readonly atChange: number;
   /** kill-app: how long the app stays dead before it is started again; otherwise how long the service stays down. */
@@ -68,6 +77,13 @@ export interface FaultPlanOptions {
   readonly readOnlyMs?: number;
   /** Hostile values of each kind. */
   readonly hostileValues?: number;
+  /** Replicas per app: kill-replica and stop-replica act on the apps with more than one. */
+  readonly replicas?: Readonly<Record<string, number>>;
+  readonly replicaKills?: number;
+  readonly replicaStops?: number;
+  readonly scaleCycles?: number;
+  readonly replicaPauses?: number;
+  readonly pauseMs?: number;
   /** Share of the workload within which faults fire, e.g. [0.05, 0.85]: the tail lets the pipeline run fault-free before the drain. */
   readonly window?: readonly [number, number];
 }
@@ -97,6 +113,19 @@ export function planFaults(options: FaultPlanOptions): PlannedFault[] {
   add(options.hostileValues, 'hostile-oversize', 'legacy users');
   add(options.hostileValues, 'hostile-nul-subject', 'domain.user.v1');
   add(options.hostileValues, 'hostile-nul-source', 'domain.user.v1');
+  // Replica faults pick their replica from their own stream, so the plan of the other faults stays as it was.
+  const pick = new SeededRandom(options.seed).fork('replicas');
+  const replicated = options.apps.filter((app) => (options.replicas?.[app] ?? 1) > 1);
+  const replica = (app: string): string => {
+    const i = pick.int(1, options.replicas?.[app] ?? 1);
+    return i === 1 ? app : `${app}-${i}`;
+  };
+  for (let i = 0; i < (options.replicaKills ?? 0); i++) for (const app of replicated) kinds.push({ kind: 'kill-replica', target: replica(app) });
+  for (let i = 0; i < (options.replicaStops ?? 0); i++) for (const app of replicated) kinds.push({ kind: 'stop-replica', target: replica(app) });
+  if (replicated.length > 0) {
+    add(options.scaleCycles, 'scale-cycle', 'every replicated app');
+    add(options.replicaPauses, 'pause-replica', 'every replicated app');
+  }
   rng.shuffle(kinds);
   const slot = ((to - from) * options.changes) / Math.max(1, kinds.length);
   return kinds.map(({ kind, target }, i) => {
@@ -106,8 +135,10 @@ export function planFaults(options: FaultPlanOptions): PlannedFault[] {
         ? options.postgresDownMs
         : kind === 'restart-broker'
           ? rng.int(options.brokerDownMs[0], options.brokerDownMs[1])
-          : kind === 'kill-app'
+          : kind === 'kill-app' || kind === 'kill-replica' || kind === 'stop-replica'
             ? rng.int(options.appDownMs[0], options.appDownMs[1])
+            : kind === 'pause-replica'
+              ? (options.pauseMs ?? 40_000)
             : kind === 'drop-column'
               ? (options.dropColumnMs ?? 10_000)
               : kind === 'revoke-update'

@@ -3,6 +3,7 @@ import type { InfraControl } from './infra.control';
 import type { ManagedProcess } from './managed.process';
 import type { ScenarioControl } from './scenarios';
 import type { InjectedFault } from './summary';
+import { readFileSync, statSync } from 'node:fs';
 import { sleep } from '../lib/wait';
 
 /** What a fault needs from the run: its processes, its clock and how far the workload got. */
@@ -12,8 +13,10 @@ export interface FaultContext {
   driven(): number;
   say(line: string): void;
   readonly scenarios: ScenarioControl;
-  /** The apps a rolling restart goes through, in order. */
+  /** The app processes a rolling restart goes through, in order (every replica). */
   readonly apps: readonly string[];
+  /** The last replica of each app running several: what scale-cycle and pause-replica act on. */
+  readonly lastReplicas: readonly string[];
   /** Pauses the legacy side's writes while a mapped column is missing (see drop-column). */
   pauseLegacy(paused: boolean): void;
 }
@@ -21,6 +24,37 @@ export interface FaultContext {
 /** Bound on a graceful stop (the apps get SHUTDOWN_TIMEOUT_MS 10 s) and on readiness after a start. */
 const GRACEFUL_STOP_MS = 30_000;
 const READY_AFTER_START_MS = 120_000;
+/** How long each step of a scale cycle runs under load before the next. */
+const SCALE_STEP_MS = 8_000;
+/** What a replica resumed after its session expired logs when it drops the batch it held (libs/kafka). */
+const ZOMBIE_LOG_LINES = ['group membership lost', 'batch abandoned: partition revoked', 'not committing: the partition was revoked'];
+
+function processOf(ctx: FaultContext, name: string): ManagedProcess {
+  const p = ctx.processes.get(name);
+  if (!p) throw new Error(`no process ${name}`);
+  return p;
+}
+
+function logSize(p: ManagedProcess): number {
+  try {
+    return statSync(p.logFile).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** How often each zombie line appears in a process's log after `from` (bytes). */
+function zombieLines(p: ManagedProcess, from: number): string {
+  let text = '';
+  try {
+    text = readFileSync(p.logFile).subarray(from).toString();
+  } catch {
+    return 'log unreadable';
+  }
+  return ZOMBIE_LOG_LINES.map((line) => `${text.split(line).length - 1} × "${line}"`).join(', ');
+}
+
+const seconds = (ms: number | undefined): string => (ms === undefined ? `NOT ready within ${READY_AFTER_START_MS / 1000} s` : `ready ${(ms / 1000).toFixed(1)} s after start`);
 
 /** ms until /health/ready answers 200, undefined if it does not within the bound (reported; the rollout goes on, the final readiness check fails the run). */
 async function waitReady(p: ManagedProcess): Promise<number | undefined> {
@@ -49,6 +83,57 @@ export async function inject(ctx: FaultContext, infra: InfraControl, fault: Plan
       await sleep(fault.downMs);
       await p.start();
       detail = `pid ${pid} killed, restarted as pid ${p.pid}`;
+      break;
+    }
+    case 'kill-replica': {
+      const p = processOf(ctx, fault.target);
+      const pid = await p.kill9();
+      ctx.say(`${now} FAULT kill -9 of one replica: ${fault.target} (pid ${pid}); the others take its partitions; restarting it in ${(fault.downMs / 1000).toFixed(1)} s`);
+      await sleep(fault.downMs);
+      await p.start();
+      detail = `pid ${pid} killed, restarted as pid ${p.pid}, ${seconds(await waitReady(p))}`;
+      break;
+    }
+    case 'stop-replica': {
+      const p = processOf(ctx, fault.target);
+      const pid = p.pid;
+      const exit = await p.stop(GRACEFUL_STOP_MS);
+      ctx.say(`${now} FAULT scale down: ${fault.target} (pid ${pid}) stopped by SIGTERM (${exit}); started again in ${(fault.downMs / 1000).toFixed(1)} s`);
+      await sleep(fault.downMs);
+      await p.start();
+      detail = `SIGTERM (${exit}), started again as pid ${p.pid}, ${seconds(await waitReady(p))}`;
+      break;
+    }
+    case 'scale-cycle': {
+      // Every replicated app at once: 2 → 1 → 2 → 1 → 2 replicas, each step under load for SCALE_STEP_MS.
+      const ps = ctx.lastReplicas.map((name) => processOf(ctx, name));
+      const steps: string[] = [];
+      for (let round = 1; round <= 2; round++) {
+        const exits = await Promise.all(ps.map((p) => p.stop(GRACEFUL_STOP_MS)));
+        ctx.say(`[${ctx.elapsedSeconds().toFixed(0)} s] FAULT scale cycle ${round}/2: ${ctx.lastReplicas.join(', ')} scaled down (SIGTERM: ${exits.join(', ')})`);
+        steps.push(`down (${exits.join(', ')})`);
+        await sleep(SCALE_STEP_MS);
+        await Promise.all(ps.map((p) => p.start()));
+        const ready = await Promise.all(ps.map((p) => waitReady(p)));
+        ctx.say(`[${ctx.elapsedSeconds().toFixed(0)} s] FAULT scale cycle ${round}/2: scaled up again (${ready.map(seconds).join(', ')})`);
+        steps.push(`up (${ready.map(seconds).join(', ')})`);
+        await sleep(SCALE_STEP_MS);
+      }
+      detail = `${ctx.lastReplicas.join(', ')}: ${steps.join(' → ')}`;
+      break;
+    }
+    case 'pause-replica': {
+      // The zombie: frozen with its batch and its membership, expelled after the session timeout, then woken up.
+      const ps = ctx.lastReplicas.map((name) => processOf(ctx, name));
+      const from = ps.map(logSize);
+      for (const p of ps) p.pause();
+      ctx.say(`${now} FAULT SIGSTOP ${ctx.lastReplicas.join(', ')} for ${(fault.downMs / 1000).toFixed(0)} s (past the 30 s session timeout), then SIGCONT`);
+      await sleep(fault.downMs);
+      for (const p of ps) p.resume();
+      const ready = await Promise.all(ps.map((p) => waitReady(p)));
+      await sleep(2_000);
+      detail = ps.map((p, i) => `${p.name}: ${zombieLines(p, from[i]!)}; ${ready[i] === undefined ? 'NOT ready again' : `ready ${(ready[i]! / 1000).toFixed(1)} s after SIGCONT`}`).join('; ');
+      ctx.say(`[${ctx.elapsedSeconds().toFixed(0)} s] resumed: ${detail}`);
       break;
     }
     case 'restart-broker': {

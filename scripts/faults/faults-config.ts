@@ -1,3 +1,4 @@
+import { formatReplicas, parseReplicas, type ReplicaCounts } from './replicas';
 import { parseSeed } from './seeded-random';
 
 /** The run's settings, from the environment scripts/faults.sh passes (docs/faults.md). */
@@ -29,6 +30,19 @@ export interface FaultsConfig {
   readonly readOnlyMs: number;
   /** Hostile values of each kind (oversize legacy row, NUL in ce_subject, NUL in ce_source): expected dead letters. */
   readonly hostileValues: number;
+  /** Replicas per app (FAULTS_REPLICAS `app=n,...`; 1 each by default). */
+  readonly replicas: ReplicaCounts;
+  /** Partitions of every topic the apps create (FAULTS_PARTITIONS; default 1, or 4 when an app has several replicas). */
+  readonly partitions: number;
+  /** kill -9 of one replica, per app with several replicas; restarted after a pause. */
+  readonly replicaKills: number;
+  /** SIGTERM of one replica (scale down), per app with several replicas; started again after a pause (scale up). */
+  readonly replicaStops: number;
+  /** Scale cycles: the last replica of every replicated app stopped, started, stopped, started again (2→1→2→1→2). */
+  readonly scaleCycles: number;
+  /** The last replica of every replicated app paused (SIGSTOP) for `pauseMs`, past the session timeout, then resumed (SIGCONT). */
+  readonly replicaPauses: number;
+  readonly pauseMs: number;
   readonly drainSeconds: number;
   /** PostgreSQL of the run (its own cluster): the admin URL; the run's databases are created on it. */
   readonly postgresUrl: string;
@@ -77,6 +91,9 @@ export function loadFaultsConfig(env: Readonly<Record<string, string | undefined
   } catch (err) {
     problems.push((err as Error).message);
   }
+  const replicas = parseReplicas(env['FAULTS_REPLICAS']);
+  problems.push(...replicas.problems);
+  const replicated = Object.values(replicas.counts).some((n) => n > 1);
   const config: FaultsConfig = {
     seed,
     changes: int('FAULTS_CHANGES', 20_000, 100, 10_000_000),
@@ -96,6 +113,14 @@ export function loadFaultsConfig(env: Readonly<Record<string, string | undefined
     readOnlySwitches: int('FAULTS_READ_ONLY', 1, 0, 20),
     readOnlyMs: int('FAULTS_READ_ONLY_SECONDS', 10, 1, 3600) * 1000,
     hostileValues: int('FAULTS_HOSTILE', 1, 0, 100),
+    replicas: replicas.counts,
+    partitions: int('FAULTS_PARTITIONS', replicated ? 4 : 1, 1, 64),
+    replicaKills: int('FAULTS_REPLICA_KILLS', 0, 0, 20),
+    replicaStops: int('FAULTS_REPLICA_STOPS', 0, 0, 20),
+    scaleCycles: int('FAULTS_SCALE_CYCLES', 0, 0, 20),
+    replicaPauses: int('FAULTS_REPLICA_PAUSES', 0, 0, 20),
+    // The apps' consumers have a 30 s session timeout: a shorter pause is no zombie.
+    pauseMs: int('FAULTS_PAUSE_SECONDS', 40, 1, 3600) * 1000,
     drainSeconds: int('FAULTS_DRAIN_SECONDS', 600, 10, 86_400),
     postgresUrl: required('FAULTS_PG_URL'),
     kafkaBrokers: required('KAFKA_BROKERS'),
@@ -135,6 +160,15 @@ export function repeatCommand(c: FaultsConfig): string {
     ['FAULTS_READ_ONLY_SECONDS', c.readOnlyMs / 1000, defaults.readOnlyMs / 1000],
     ['FAULTS_HOSTILE', c.hostileValues, defaults.hostileValues],
   ];
+  vars.push(
+    ['FAULTS_PARTITIONS', c.partitions, Object.values(c.replicas).some((n) => n > 1) ? 4 : 1],
+    ['FAULTS_REPLICA_KILLS', c.replicaKills, defaults.replicaKills],
+    ['FAULTS_REPLICA_STOPS', c.replicaStops, defaults.replicaStops],
+    ['FAULTS_SCALE_CYCLES', c.scaleCycles, defaults.scaleCycles],
+    ['FAULTS_REPLICA_PAUSES', c.replicaPauses, defaults.replicaPauses],
+    ['FAULTS_PAUSE_SECONDS', c.pauseMs / 1000, defaults.pauseMs / 1000],
+  );
   const changed = vars.filter(([, v, d]) => v !== d).map(([name, v]) => `${name}=${v}`);
+  if (formatReplicas(c.replicas) !== formatReplicas(defaults.replicas)) changed.unshift(`FAULTS_REPLICAS=${formatReplicas(c.replicas)}`);
   return [`FAULTS_SEED=${c.seed}`, `FAULTS_CHANGES=${c.changes}`, ...changed, 'npm run test:faults'].join(' ');
 }

@@ -61,7 +61,8 @@ END $$;
 CREATE TRIGGER faults_audit AFTER INSERT OR UPDATE OR DELETE ON users FOR EACH ROW EXECUTE FUNCTION faults.audit_users();
 CREATE TRIGGER faults_audit AFTER INSERT OR UPDATE OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION faults.audit_orders();`;
 
-export function faultsPipelineYaml(): string {
+/** The run's pipeline; `partitions` > 1 (several replicas) gives every topic the apps create that many partitions. */
+export function faultsPipelineYaml(partitions = 1): string {
   const pipeline = twoWayPipelineYaml({
     system: FAULTS_SYSTEM,
     userAggregate: USER_AGGREGATE,
@@ -71,5 +72,7 @@ export function faultsPipelineYaml(): string {
     deletes: true,
     verify: twoWayVerifyYaml(FAULTS_SYSTEM),
   });
-  return `# Written by scripts/faults (the fault-injection run); see docs/faults.md.\n${pipeline}`;
+  const withPartitions = partitions > 1 ? pipeline.replace(/^kafka:\n/m, `kafka:\n  topics:\n    partitions: ${partitions}\n`) : pipeline;
+  if (partitions > 1 && withPartitions === pipeline) throw new Error('faults pipeline: no kafka section to set the partitions in');
+  return `# Written by scripts/faults (the fault-injection run); see docs/faults.md.\n${withPartitions}`;
 }

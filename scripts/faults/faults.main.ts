@@ -14,6 +14,7 @@ import { finalChecks, report } from './run-report';
 import { prepareRun } from './run-setup';
 import { elapsed, say, type Run } from './run-state';
 import { createSides, driveWorkload, faultPlan, pool, seed } from './run-workload';
+import { formatReplicas, replicatedApps } from './replicas';
 import { ScenarioControl } from './scenarios';
 import { StateReader } from './state.reader';
 import type { FaultsSummary } from './summary';
@@ -32,6 +33,7 @@ function openRun(config: FaultsConfig): { logDir: string; pidDir: string; summar
   const summaryFile = config.summaryFile || path.join(config.runDir, `faults-summary-${config.seed}.json`);
   const command = repeatCommand(config);
   say(`Fault-injection run: seed ${config.seed}, ${config.changes} changes at ~${config.rate}/s (${Math.round(config.newShare * 100)}% from the new side); logs in ${logDir}`);
+  if (replicatedApps(config.replicas).length > 0) say(`Replicas: ${formatReplicas(config.replicas)}; ${config.partitions} partitions per topic`);
   say(`Repeat it with: ${command}`);
   return { logDir, pidDir, summaryFile, command };
 }

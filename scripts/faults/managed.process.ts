@@ -77,6 +77,16 @@ export class ManagedProcess {
     return pid;
   }
 
+  /** SIGSTOP: the process freezes with everything it holds (connections, group membership, a batch in hand). */
+  pause(): void {
+    if (this.isRunning()) this.proc!.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    if (this.isRunning()) this.proc!.kill('SIGCONT');
+  }
+
   /** Graceful stop (SIGTERM), SIGKILL after `timeoutMs`; says how it ended. */
   async stop(timeoutMs = 20_000): Promise<string> {
     if (!this.isRunning()) return 'not running';

@@ -3,6 +3,7 @@ import { APP_NAMES } from '@sync/config';
 import { sleep, waitUntil } from '../lib/wait';
 import { ORDER_AGGREGATE, SERVICE_NAME, USER_AGGREGATE } from './faults-pipeline';
 import { ManagedProcess } from './managed.process';
+import { replicaName } from './replicas';
 import type { PreparedRun } from './run-setup';
 import { elapsed, say, type Run } from './run-state';
 
@@ -11,7 +12,11 @@ export function createProcesses(run: Run, repoRoot: string, prepared: PreparedRu
   const { logDir, pidDir } = dirs;
   const onUnplannedExit = restartOnExit(run);
   for (const app of APP_NAMES) {
-    run.processes.set(app, new ManagedProcess({ name: app, args: () => [path.join(repoRoot, 'dist/apps', app, 'src/main.js')], env: app === 'legacy-writeback' ? prepared.writebackEnv : prepared.env, logDir, pidDir }, onUnplannedExit));
+    // Replicas of an app are the same program with the same settings: one consumer group, shared partitions.
+    for (let i = 1; i <= (run.config.replicas[app] ?? 1); i++) {
+      const name = replicaName(app, i);
+      run.processes.set(name, new ManagedProcess({ name, args: () => [path.join(repoRoot, 'dist/apps', app, 'src/main.js')], env: app === 'legacy-writeback' ? prepared.writebackEnv : prepared.env, logDir, pidDir }, onUnplannedExit));
+    }
   }
   run.processes.set(
     'new-service',
@@ -50,8 +55,9 @@ function restartOnExit(run: Run): (p: ManagedProcess, code: number | null, signa
 
 /** Starts the apps, waits until each is ready, then starts the new service and waits for its health. */
 export async function startProcesses(run: Run): Promise<void> {
-  for (const app of APP_NAMES) await run.processes.get(app)!.start();
-  await Promise.all(APP_NAMES.map((app) => waitUntil(`${app} ready`, () => answers(run.processes.get(app)!, '/health/ready'), 180_000, 500)));
+  const apps = appProcesses(run.processes);
+  for (const p of apps) await p.start();
+  await Promise.all(apps.map((p) => waitUntil(`${p.name} ready`, () => answers(p, '/health/ready'), 180_000, 500)));
   const service = run.processes.get('new-service')!;
   await service.start();
   await waitUntil('the new service', () => answers(service, '/health'), 120_000, 500);
@@ -65,10 +71,15 @@ export async function stopProcesses(run: Run): Promise<void> {
   await Promise.all([...run.processes.values()].map((p) => p.stop(15_000).catch(() => undefined)));
 }
 
-/** The apps whose /health/ready does not answer 200 within `withinMs` (each asked every second). */
+/** Every app process (all replicas), without the sample new service. */
+export function appProcesses(processes: ReadonlyMap<string, ManagedProcess>): ManagedProcess[] {
+  return [...processes.values()].filter((p) => p.name !== 'new-service');
+}
+
+/** The app processes (every replica) whose /health/ready does not answer 200 within `withinMs` (each asked every second). */
 export async function stillUnready(processes: ReadonlyMap<string, ManagedProcess>, withinMs: number): Promise<string[]> {
   const deadline = Date.now() + withinMs;
-  let unready: string[] = [...APP_NAMES];
+  let unready: string[] = appProcesses(processes).map((p) => p.name);
   for (;;) {
     const answers = await Promise.all(unready.map(async (app) => ((await processes.get(app)!.status('/health/ready')) === 200 ? undefined : app)));
     unready = answers.filter((a): a is string => a !== undefined);

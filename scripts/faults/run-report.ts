@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { APP_NAMES } from '@sync/config';
 import type { KafkaConnection } from '@sync/kafka';
 import { countCheck, findDuplicateWrites } from './checks';
 import { scenarioOf } from './fault-schedule';
 import { classifyDeadLetters, type DeadLetterReport } from './hostile';
-import { stillUnready } from './run-processes';
+import { appProcesses, stillUnready } from './run-processes';
 import { evaluate, kafkaCounts, parseVerify, readDeadLetters } from './run-checks';
 import { hostileIds } from './run-drain';
 import { runNode } from './run-setup';
@@ -48,7 +47,8 @@ export async function finalChecks(run: Run, figures: RunFigures, inputs: CheckIn
   const deadLetterReport: DeadLetterReport = classifyDeadLetters(scenarios.hostile, await readDeadLetters(connection));
   const { differences, counts } = evaluate(run.model, state, deadLetterReport, conflicts, hostileIds(scenarios));
   const unready = await stillUnready(run.processes, READY_WITHIN_MS);
-  counts.push(countCheck('apps ready at the end', APP_NAMES.length, APP_NAMES.length - unready.length, unready.length === 0 ? '/health/ready answers 200 on every app' : `not ready within ${READY_WITHIN_MS / 1000} s: ${unready.join(', ')}`));
+  const appCount = appProcesses(run.processes).length;
+  counts.push(countCheck('apps ready at the end', appCount, appCount - unready.length, unready.length === 0 ? '/health/ready answers 200 on every app' : `not ready within ${READY_WITHIN_MS / 1000} s: ${unready.join(', ')}`));
   const duplicates = findDuplicateWrites(await reader.auditWrites());
   const base = {
     seed: run.config.seed,

@@ -41,7 +41,7 @@ export async function prepareRun(config: FaultsConfig, repoRoot: string): Promis
   await createDatabases(config, Object.values(dbs));
   const urls = { legacy: databaseUrl(config.postgresUrl, dbs.legacy), keymap: databaseUrl(config.postgresUrl, dbs.keymap), service: databaseUrl(config.postgresUrl, dbs.service) };
   const pipelineFile = path.join(config.runDir, 'pipeline.yaml');
-  writeFileSync(pipelineFile, faultsPipelineYaml());
+  writeFileSync(pipelineFile, faultsPipelineYaml(config.partitions));
   await exec(urls.legacy, LEGACY_SCHEMA_SQL);
   const env: Record<string, string> = {
     KAFKA_BROKERS: config.kafkaBrokers,

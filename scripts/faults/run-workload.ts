@@ -16,6 +16,7 @@ import { NewSideDriver } from './new-side.driver';
 import { WorkloadError } from './retry';
 import { elapsed, say, type Run } from './run-state';
 import type { ScenarioControl } from './scenarios';
+import { replicaName, replicaNames, replicatedApps } from './replicas';
 import { SeededRandom } from './seeded-random';
 import { applyLegacyOp, applyNewOp, LegacyWorkload, NewSideWorkload } from './workload';
 
@@ -92,6 +93,12 @@ export function faultPlan(config: FaultsConfig): PlannedFault[] {
     readOnlySwitches: config.readOnlySwitches,
     readOnlyMs: config.readOnlyMs,
     hostileValues: config.hostileValues,
+    replicas: config.replicas,
+    replicaKills: config.replicaKills,
+    replicaStops: config.replicaStops,
+    scaleCycles: config.scaleCycles,
+    replicaPauses: config.replicaPauses,
+    pauseMs: config.pauseMs,
   });
 }
 
@@ -160,6 +167,7 @@ async function paced(run: Run, state: DriveState, quota: number, share: number, 
 
 /** Fires each planned fault once the workload reached its change count. */
 async function injectFaults(run: Run, state: DriveState, plan: readonly PlannedFault[], scenarios: ScenarioControl, infra: InfraControl): Promise<void> {
+  const { config } = run;
   for (const fault of plan) {
     while (state.driving && !run.aborted && run.legacyDriven + run.newDriven < fault.atChange) await sleep(200);
     if (run.aborted) return;
@@ -171,7 +179,8 @@ async function injectFaults(run: Run, state: DriveState, plan: readonly PlannedF
           driven: () => run.legacyDriven + run.newDriven,
           say,
           scenarios,
-          apps: APP_NAMES,
+          apps: replicaNames(config.replicas),
+          lastReplicas: replicatedApps(config.replicas).map((app) => replicaName(app, config.replicas[app] ?? 1)),
           pauseLegacy: (p: boolean) => (state.legacyPaused = p),
         },
         infra,

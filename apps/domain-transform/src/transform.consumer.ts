@@ -1,4 +1,4 @@
-import { type BatchConsumerRunner, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { type BatchConsumerRunner, type BatchContext, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { errorKind, errorMessage, EnvironmentError } from '@sync/errors';
 import type { MappingEngine, TransformOutput } from '@sync/mapping';
 import type { Direction, TransformMetrics } from './transform-metrics';
@@ -52,7 +52,7 @@ export class TransformConsumer {
         groupId: `${this.options.groupPrefix}.${GROUP_SUFFIX[direction]}`,
         topics: inputs[direction],
         fromBeginning: true,
-        handler: (messages) => this.handle(direction, messages),
+        handler: (messages, ctx) => this.handle(direction, messages, ctx),
         hooks: {
           onDeadLetter: (_message, kind, err) => {
             this.options.metrics.deadLetters.inc({ direction, kind });
@@ -85,7 +85,7 @@ export class TransformConsumer {
    * outputs keep the input order and are keyed by global id. A message that cannot be mapped fails
    * the batch; the runner then replays it message by message and dead-letters the bad one.
    */
-  private async handle(direction: Direction, messages: readonly InboundMessage[]): Promise<void> {
+  private async handle(direction: Direction, messages: readonly InboundMessage[], ctx: BatchContext): Promise<void> {
     const end = this.options.metrics.batchSeconds.startTimer({ direction });
     // Outputs are produced as they are (no copy per record); counters are added up per batch, not
     // incremented per message (a label lookup each).
@@ -101,6 +101,8 @@ export class TransformConsumer {
         else skipped.set(id, { rule: skip.rule, reason: skip.reason, count: 1 });
       }
     }
+    // A replica that lost the partition (paused past its session timeout) must not append stale outputs.
+    await ctx.confirmOwnership();
     try {
       await this.producer.send(records);
     } catch (err) {

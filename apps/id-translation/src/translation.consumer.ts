@@ -1,5 +1,5 @@
 import { Topics } from '@sync/contracts';
-import { type BatchConsumerRunner, type BatchDeferral, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { type BatchConsumerRunner, type BatchContext, type BatchDeferral, type InboundMessage, type KafkaConnection, type LogSink, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { errorMessage, EnvironmentError } from '@sync/errors';
 import type { KeymapRepository, TableIndex } from '@sync/keymap';
 import type { LegacyTranslator } from './legacy.translator';
@@ -58,7 +58,7 @@ export class TranslationConsumer {
         groupId: `${this.options.groupPrefix}.${direction}`,
         topics: inputs[direction],
         fromBeginning: true,
-        handler: (messages) => this.handle(direction, messages),
+        handler: (messages, ctx) => this.handle(direction, messages, ctx),
         hooks: { onDeadLetter: (_m, kind) => this.options.metrics.deadLetters.inc({ ...streamLabels(direction), kind }) },
       });
       this.runners.set(direction, runner);
@@ -87,11 +87,13 @@ export class TranslationConsumer {
     return undefined;
   }
 
-  private async handle(direction: Stream, messages: readonly InboundMessage[]): Promise<void | BatchDeferral> {
+  private async handle(direction: Stream, messages: readonly InboundMessage[], ctx: BatchContext): Promise<void | BatchDeferral> {
     const end = this.options.metrics.batchSeconds.startTimer(streamLabels(direction));
     switch (direction) {
       case 'legacy': {
         const { records, handled } = await this.legacy.translate(messages);
+        // A replica that lost the partition (paused past its session timeout) must not append stale events.
+        await ctx.confirmOwnership();
         try {
           await this.producer.send(records);
         } catch (err) {
@@ -107,10 +109,10 @@ export class TranslationConsumer {
         return;
       }
       case 'writeback':
-        await this.writeback.handleRequests(messages);
+        await this.writeback.handleRequests(messages, () => ctx.confirmOwnership());
         break;
       case 'links':
-        await this.writeback.handleLinks(messages);
+        await this.writeback.handleLinks(messages, () => ctx.confirmOwnership());
         break;
       default: {
         const never: never = direction;

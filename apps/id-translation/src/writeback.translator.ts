@@ -21,6 +21,9 @@ export interface WritebackTranslatorOptions {
 }
 
 type Send = (records: readonly OutboundRecord[]) => Promise<void>;
+/** Resolves while the batch's partition is still this replica's; throws (PartitionRevokedError) once it is not. */
+type Fence = () => Promise<void>;
+const unfenced: Fence = () => Promise.resolve();
 
 /**
  * writeback.* → resolved.*, idmap.links, and the parked commands in between. Every batch runs in
@@ -40,26 +43,26 @@ export class WritebackTranslator {
     this.cache = new LruCache(options.cacheSize);
   }
 
-  async handleRequests(messages: readonly InboundMessage[]): Promise<void> {
+  async handleRequests(messages: readonly InboundMessage[], fence: Fence = unfenced): Promise<void> {
     const items = messages.map((m) => itemFromMessage(m, this.index));
     const work = await this.locked(async (tx, session) => {
       await session.load(items.flatMap(keysOf), true);
       const work = emptyWork();
       await resolveItems(items, session, work);
-      await this.write(tx, session, work);
+      await this.write(tx, session, work, [], fence);
       return work;
     });
     this.count(work, 'writeback');
   }
 
-  async handleLinks(messages: readonly InboundMessage[]): Promise<void> {
+  async handleLinks(messages: readonly InboundMessage[], fence: Fence = unfenced): Promise<void> {
     const links = linksOf(messages, this.index);
     if (links.length === 0) return;
     const work = await this.locked(async (tx, session) => {
       await storeLinks(tx, links, this.options.log, this.options.metrics);
       const work = emptyWork();
       work.keyed.push(...links.map((l) => l.link.globalId));
-      await this.write(tx, session, work);
+      await this.write(tx, session, work, [], fence);
       return work;
     });
     this.count(work, 'links');
@@ -99,8 +102,10 @@ export class WritebackTranslator {
   }
 
   /** Stores and releases what the batch decided, then sends everything before the transaction commits. */
-  private async write(tx: KeymapTransaction, session: KeymapSession, work: Work, recheck: readonly RowKey[] = []): Promise<void> {
+  private async write(tx: KeymapTransaction, session: KeymapSession, work: Work, recheck: readonly RowKey[] = [], fence: Fence = unfenced): Promise<void> {
     await storeAndRelease(tx, session, work, this.index, recheck, this.options.metrics);
+    // Checked last before sending (and before the transaction commits): a replica that lost the partition sends and stores nothing.
+    await fence();
     try {
       await this.send(work.records);
     } catch (err) {

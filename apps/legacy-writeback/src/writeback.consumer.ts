@@ -209,6 +209,8 @@ export class WritebackConsumer {
         if (parkedRows.has(c.globalId)) await this.park(target, c, `waiting behind an earlier parked command for the same row (${c.globalId})`, parkedRows);
       }
       if (ready.length === 0) return;
+      // The inbox already makes a late write of a revoked batch a no-op; this also spares the database the attempt.
+      await ctx.confirmOwnership();
       const results = await this.apply(target, ready, ctx, parkedRows);
       if (results !== 'parked') await this.publish(target, ready, results);
     });

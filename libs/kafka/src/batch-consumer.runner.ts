@@ -2,9 +2,10 @@ import type { Batch, Consumer, ConsumerRunConfig, IHeaders, Kafka, KafkaMessage,
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
 import { ConsumerLagMonitor, GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { deadLetterRecord } from './dead-letter';
-import { errorKind, errorMessage, type ClassifiedKind } from '@sync/errors';
+import { EnvironmentError, errorKind, errorMessage, type ClassifiedKind } from '@sync/errors';
 import type { InboundMessage, LogSink } from './kafka.interface';
 import type { SyncProducer } from './sync-producer';
+import { membershipSignal, PartitionRevokedError } from './group-membership';
 
 export interface BatchContext {
   readonly topic: string;
@@ -13,6 +14,13 @@ export interface BatchContext {
   heartbeat(): Promise<void>;
   /** Aborted when the runner is stopping: long waits should end early. */
   readonly signal: AbortSignal;
+  /**
+   * Call right before writing an effect (producing, committing a transaction): resolves when this
+   * member still owns the partition, confirming it with the coordinator first when the last
+   * confirmation is older than the heartbeat interval (a replica paused past its session timeout);
+   * throws PartitionRevokedError otherwise, and the runner abandons the batch without committing.
+   */
+  confirmOwnership(): Promise<void>;
 }
 
 /**
@@ -106,6 +114,14 @@ export function toInboundMessage(topic: string, partition: number, m: KafkaMessa
   return { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: headerMap(m.headers), timestamp: m.timestamp };
 }
 
+/** A PartitionRevokedError, possibly wrapped by the handler (as a cause). */
+function isRevoked(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof PartitionRevokedError) return true;
+  }
+  return false;
+}
+
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
@@ -145,6 +161,17 @@ export class BatchConsumerRunner {
   /** Partitions held by a schema problem or an unwritable dead letter, by `topic/partition`. */
   private readonly blocked = new Map<string, BlockedPartition>();
   private readonly lagMonitor: ConsumerLagMonitor;
+  /**
+   * Group generations as this member saw them: one more on every join. A batch writes effects and
+   * commits only in the generation it was fetched in, and not once the coordinator said that
+   * generation is gone for this member (`lostGeneration`); in a generation that is rebalancing it
+   * finishes what it has in hand and starts nothing new.
+   */
+  private generation = 0;
+  private lostGeneration: number | undefined;
+  private rebalancingGeneration: number | undefined;
+  /** When the coordinator last confirmed this member (join, heartbeat, commit). */
+  private lastConfirmedAt = 0;
 
   constructor(
     kafka: Kafka,
@@ -180,8 +207,12 @@ export class BatchConsumerRunner {
     );
     const ev = this.consumer.events;
     this.consumer.on(ev.FETCH, () => this.progress());
+    this.consumer.on(ev.HEARTBEAT, () => (this.lastConfirmedAt = Date.now()));
+    this.consumer.on(ev.REBALANCING, () => (this.rebalancingGeneration = this.generation));
     this.consumer.on(ev.GROUP_JOIN, (e) => {
       this.progress();
+      this.generation++;
+      this.lastConfirmedAt = Date.now();
       this.joined = true;
       this.crashed = undefined;
       this.restarts = 0;
@@ -355,20 +386,32 @@ export class BatchConsumerRunner {
       this.consumer.pause([{ topic: batch.topic }]);
       return;
     }
+    const generation = this.generation;
+    // The coordinator dropped this member and kafkajs has not rejoined yet: not this member's work.
+    if (this.lostGeneration === generation) return;
     const messages = batch.messages.map((m) => toInboundMessage(batch.topic, batch.partition, m));
     const ctx: BatchContext = {
       topic: batch.topic,
       partition: batch.partition,
-      heartbeat: () => payload.heartbeat(),
+      heartbeat: () =>
+        payload.heartbeat().catch((err: unknown) => {
+          this.noteMembership(err, generation, batch);
+          throw err;
+        }),
       signal: this.stopping.signal,
+      confirmOwnership: () => this.confirmOwnership(payload, ctx, generation),
     };
-    const alive = (): boolean => payload.isRunning() && !payload.isStale();
+    // Work goes on only while the partition is this member's and no rebalance waits for it.
+    const alive = (): boolean => payload.isRunning() && !payload.isStale() && this.owns(generation) && this.rebalancingGeneration !== generation;
     const started = Date.now();
     this.progress();
     const timer = setInterval(() => {
       // A long batch (a slow or locked write) is work, not a stall.
       this.progress();
-      payload.heartbeat().catch((err: unknown) => this.options.log.debug({ err: errorMessage(err) }, 'heartbeat during batch failed'));
+      payload.heartbeat().catch((err: unknown) => {
+        this.options.log.debug({ err: errorMessage(err) }, 'heartbeat during batch failed');
+        this.noteMembership(err, generation, batch);
+      });
     }, this.options.heartbeatIntervalMs ?? 3_000);
     try {
       const outcome = await this.runWithTransientRetry(messages, ctx, alive);
@@ -389,20 +432,20 @@ export class BatchConsumerRunner {
           if (done.status === 'stop') return;
           if (done.status === 'defer') return this.defer(payload, ctx, done.retryAfterMs, done.blocked);
           payload.resolveOffset(message.offset);
-          await this.commit(payload, batch.topic, batch.partition, message.offset);
+          await this.commit(payload, batch.topic, batch.partition, message.offset, generation);
         }
       } else if (outcome.deferral !== undefined) {
         const handled = Math.max(0, Math.min(outcome.deferral.handled, messages.length));
         if (handled > 0) {
           const last = messages[handled - 1]!;
           payload.resolveOffset(last.offset);
-          await this.commit(payload, batch.topic, batch.partition, last.offset);
+          await this.commit(payload, batch.topic, batch.partition, last.offset, generation);
         }
         if (handled < messages.length) return this.defer(payload, ctx, outcome.deferral.retryAfterMs);
       } else {
         const last = messages[messages.length - 1]!;
         payload.resolveOffset(last.offset);
-        await this.commit(payload, batch.topic, batch.partition, last.offset);
+        await this.commit(payload, batch.topic, batch.partition, last.offset, generation);
       }
       this.setBlocked(batch.topic, batch.partition, undefined);
       this.options.hooks?.onBatchDone?.(batch.topic, batch.partition, messages.length, Date.now() - started);
@@ -427,6 +470,11 @@ export class BatchConsumerRunner {
         this.setTransient(undefined);
         return deferral ? { status: 'ok', deferral } : { status: 'ok' };
       } catch (err) {
+        // The partition is another member's now: its owner processes the batch from the last commit.
+        if (isRevoked(err)) {
+          this.options.log.warn({ topic: ctx.topic, partition: ctx.partition, err: errorMessage(err) }, 'batch abandoned: partition revoked');
+          return { status: 'abandoned' };
+        }
         // A failure during stop is the stop's doing (pool closing, aborted wait): neither committed nor dead-lettered.
         if (this.stopping.signal.aborted) return { status: 'abandoned' };
         const kind = errorKind(err);
@@ -520,14 +568,59 @@ export class BatchConsumerRunner {
     topic: string,
     partition: number,
     offset: string,
+    generation: number,
   ): Promise<void> {
+    if (!this.owns(generation)) {
+      // kafkajs commits with the member's current generation: a batch of an earlier one would
+      // commit for a partition that may be another member's now (its offset moved under it).
+      this.options.log.warn({ topic, partition, offset }, 'not committing: the partition was revoked while its batch was in hand');
+      return;
+    }
     try {
       await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: nextOffset(offset) }] }] });
+      this.lastConfirmedAt = Date.now();
       this.lagMonitor.committed(topic, partition, nextOffset(offset));
     } catch (err) {
       // Lost the partition in a rebalance: its new owner re-reads from the last commit (at-least-once).
+      this.noteMembership(err, generation, { topic, partition });
       this.options.log.warn({ topic, partition, offset, err: errorMessage(err) }, 'offset commit failed');
     }
+  }
+
+  /** True while `generation` is the current one and the coordinator has not said this member left it. */
+  private owns(generation: number): boolean {
+    return this.generation === generation && this.lostGeneration !== generation;
+  }
+
+  /** Records what a failed heartbeat or commit says about membership (see membershipSignal). */
+  private noteMembership(err: unknown, generation: number, at: { topic: string; partition: number }): void {
+    const signal = membershipSignal(err);
+    if (signal === 'lost' && this.lostGeneration !== generation) {
+      this.lostGeneration = generation;
+      this.options.log.warn({ groupId: this.options.groupId, topic: at.topic, partition: at.partition, err: errorMessage(err) }, 'group membership lost: the batch in hand is abandoned, nothing more is written or committed for it');
+    } else if (signal === 'rebalancing') {
+      this.rebalancingGeneration = generation;
+    }
+  }
+
+  private async confirmOwnership(payload: { heartbeat(): Promise<void> }, at: { topic: string; partition: number }, generation: number): Promise<void> {
+    const check = (): void => {
+      if (this.generation !== generation) throw new PartitionRevokedError(at.topic, at.partition, 'the group rebalanced while its batch was in hand');
+      if (this.lostGeneration === generation) throw new PartitionRevokedError(at.topic, at.partition, 'the coordinator no longer knows this member (session expired)');
+    };
+    check();
+    if (Date.now() - this.lastConfirmedAt < (this.options.heartbeatIntervalMs ?? 3_000)) return;
+    try {
+      // kafkajs sends it only when the last successful heartbeat is older than the interval.
+      await payload.heartbeat();
+      this.lastConfirmedAt = Date.now();
+    } catch (err) {
+      this.noteMembership(err, generation, at);
+      check();
+      // Rebalancing: still the owner until it rejoins, which waits for this batch.
+      if (membershipSignal(err) !== 'rebalancing') throw new EnvironmentError(`cannot confirm ownership of ${at.topic}/${at.partition}: ${errorMessage(err)}`, { cause: err });
+    }
+    check();
   }
 
   private setBlocked(topic: string, partition: number, reason: string | undefined): void {

@@ -20,3 +20,5 @@ export { kafkaAccessProblem } from './kafka-access';
 export type { KafkaAccessKind, KafkaAccessProblem } from './kafka-access';
 export { AclAdmin } from './acl-admin';
 export type { AclBinding } from './acl-admin';
+export { PartitionRevokedError, membershipSignal } from './group-membership';
+export type { MembershipSignal } from './group-membership';
