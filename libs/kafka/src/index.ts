@@ -1,5 +1,5 @@
 export { KafkaConnection } from './kafka-connection';
-export { SyncProducer, chunksBySize, recordBytes, isMessageTooLarge, type SyncProducerTuning } from './sync-producer';
+export { SyncProducer, syncProducerConfig, chunksBySize, recordBytes, isMessageTooLarge, type SyncProducerTuning } from './sync-producer';
 export type { KafkaConnectionSettings } from './kafka-connection';
 export { lagMessages, lagSeconds, observeCommit, observeEnd } from './consumer-lag';
 export type { ConsumerLagSample, PartitionLagState } from './consumer-lag';

@@ -1,4 +1,4 @@
-import { CompressionTypes, Partitioners, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Partitioners, type ProducerConfig, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { DataError } from '@sync/errors';
 import type { OutboundRecord } from './kafka.interface';
 
@@ -135,4 +135,12 @@ export class SyncProducer {
   async disconnect(): Promise<void> {
     await this.producer.disconnect();
   }
+}
+
+/**
+ * The producer settings of SyncProducer for a kafkajs producer another library creates (e.g.
+ * @nestjs/microservices' ClientKafka): idempotent, one request in flight, Java-compatible partitioning.
+ */
+export function syncProducerConfig(): ProducerConfig {
+  return { idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false };
 }
