@@ -142,6 +142,8 @@ interface Run {
   serviceRows: number | undefined;
   snapshotMetric: { rowsPerSecond: number; rowsDone: number } | undefined;
   partitions: Record<string, number>;
+  /** CPU-seconds of the PostgreSQL backends serving this run's three databases (their pools live for the whole run). */
+  postgresCpuSeconds: number | undefined;
   error: string | undefined;
 }
 
@@ -181,6 +183,7 @@ async function main(): Promise<void> {
     serviceRows: undefined,
     snapshotMetric: undefined,
     partitions: {},
+    postgresCpuSeconds: undefined,
     error: undefined,
   };
 
@@ -277,6 +280,7 @@ async function main(): Promise<void> {
       const text = await li.metrics().catch(() => '');
       run.snapshotMetric = { rowsPerSecond: metricSum(text, 'sync_snapshot_rows_per_second'), rowsDone: metricSum(text, 'sync_snapshot_rows_done') };
     }
+    run.postgresCpuSeconds = await backendCpuSeconds(legacy, dbs.map((d) => d.name));
     run.serviceRows = Number((await service.exec<{ n: number }>('SELECT count(*)::int AS n FROM orders'))[0]?.n ?? 0);
     for (const a of run.apps.values()) a.sample(true);
   } catch (err) {
@@ -300,6 +304,20 @@ async function main(): Promise<void> {
     clearTimeout(hardStop);
   }
   if (run.error !== undefined) throw new Error(run.error);
+}
+
+/** CPU time of the server processes connected to these databases now (this bench's own session excluded). */
+async function backendCpuSeconds(db: LegacyDatabase, databases: readonly string[]): Promise<number> {
+  const pids = await db.exec<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid()', [databases]);
+  let total = 0;
+  for (const { pid } of pids) {
+    try {
+      total += processCpuSeconds(pid);
+    } catch {
+      // ended meanwhile, or not readable (another user's cluster): not counted
+    }
+  }
+  return total;
 }
 
 /** Polls the topics' end offsets and the service's counter until every row is written, or the deadline. */
@@ -376,7 +394,7 @@ function report(run: Run, topics: Record<string, string>, machine: Machine): voi
   if (run.snapshotMetric !== undefined) console.log(`\nlegacy-import's own gauge: sync_snapshot_rows_per_second ${fmt(run.snapshotMetric.rowsPerSecond)} (rows done ${fmt(run.snapshotMetric.rowsDone)})`);
   console.log(`new service's orders table: ${fmt(run.serviceRows)} rows`);
   const appCpu = [...run.apps.values()].reduce((a, p) => a + p.cpuSeconds, 0);
-  console.log(`CPU-seconds: apps ${fmt(appCpu, 1)}, this bench ${fmt(machine.benchCpuSeconds, 1)}, whole machine from the clock start to the end ${fmt(machine.machineBusySeconds, 1)} (PostgreSQL, the broker and other users' processes included)`);
+  console.log(`CPU-seconds: apps ${fmt(appCpu, 1)}, PostgreSQL backends of this run's databases ${fmt(run.postgresCpuSeconds, 1)}, this bench ${fmt(machine.benchCpuSeconds, 1)}, whole machine from the clock start to the end ${fmt(machine.machineBusySeconds, 1)} (PostgreSQL, the broker and other users' processes included)`);
   if (run.error !== undefined) console.log(`\nRUN FAILED: ${run.error.slice(0, 4000)}`);
   const out = path.join(repoRoot, 'bench-results');
   mkdirSync(out, { recursive: true });
@@ -391,7 +409,7 @@ function report(run: Run, topics: Record<string, string>, machine: Machine): voi
         partitions: run.partitions,
         topics,
         loadAverage: { before: machine.loadBefore, after: machine.loadAfter },
-        cpuSeconds: { machine: machine.machineBusySeconds, bench: machine.benchCpuSeconds, ...Object.fromEntries([...run.apps].map(([a, p]) => [a, p.cpuSeconds])) },
+        cpuSeconds: { machine: machine.machineBusySeconds, bench: machine.benchCpuSeconds, postgresBackends: run.postgresCpuSeconds ?? null, ...Object.fromEntries([...run.apps].map(([a, p]) => [a, p.cpuSeconds])) },
         peakRssMb: Object.fromEntries([...run.apps].map(([a, p]) => [a, { vmHwm: p.hwmMb, sampled: p.peakRssMb }])),
         endToEndSeconds: { domain: domainAll === undefined ? null : domainAll / 1000, written: writtenAll === undefined ? null : writtenAll / 1000, finished: elapsedS ?? null },
         stages: run.stages.map((st) => ({ label: st.label, firstMs: st.timeline.started() ?? null, allMs: st.timeline.reached(n) ?? null, sustainedRowsPerS: st.timeline.sustainedRate(n) ?? null, timeline: st.timeline })),
