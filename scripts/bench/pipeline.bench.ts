@@ -144,6 +144,8 @@ interface Run {
   partitions: Record<string, number>;
   /** CPU-seconds of the PostgreSQL backends serving this run's three databases (their pools live for the whole run). */
   postgresCpuSeconds: number | undefined;
+  readonly backendCpu: Map<number, number>;
+  readonly databases: LegacyDatabase[];
   error: string | undefined;
 }
 
@@ -154,7 +156,7 @@ async function main(): Promise<void> {
     return;
   }
   const opts = parsed;
-  if (opts.debezium) throw new Error('bench:pipeline: --debezium is not available yet; compare with Debezium through npm run bench:compare');
+  if (opts.debezium) throw new Error('bench:pipeline: --debezium is not implemented yet (Debezium is compared with legacy-import alone by npm run bench:compare; docs/performance.md, Whole path)');
   const deadline = performance.now() + opts.timeoutS * 1000;
   const loadBefore = os.loadavg();
   let busyBefore = machineBusySeconds();
@@ -184,10 +186,12 @@ async function main(): Promise<void> {
     snapshotMetric: undefined,
     partitions: {},
     postgresCpuSeconds: undefined,
+    backendCpu: new Map(),
+    databases: [],
     error: undefined,
   };
 
-  const dbs: LegacyDatabase[] = [];
+  const dbs = run.databases;
   const kafka = new KafkaConnection({ brokers: testBrokers(), clientId: `${names.prefix}-bench` }, silentLog);
   const admin = kafka.admin();
   // Children are killed by pid even if this process is interrupted or fails.
@@ -280,7 +284,8 @@ async function main(): Promise<void> {
       const text = await li.metrics().catch(() => '');
       run.snapshotMetric = { rowsPerSecond: metricSum(text, 'sync_snapshot_rows_per_second'), rowsDone: metricSum(text, 'sync_snapshot_rows_done') };
     }
-    run.postgresCpuSeconds = await backendCpuSeconds(legacy, dbs.map((d) => d.name));
+    await sampleBackends(legacy, dbs.map((d) => d.name), run.backendCpu);
+    run.postgresCpuSeconds = [...run.backendCpu.values()].reduce((a, b) => a + b, 0);
     run.serviceRows = Number((await service.exec<{ n: number }>('SELECT count(*)::int AS n FROM orders'))[0]?.n ?? 0);
     for (const a of run.apps.values()) a.sample(true);
   } catch (err) {
@@ -306,18 +311,21 @@ async function main(): Promise<void> {
   if (run.error !== undefined) throw new Error(run.error);
 }
 
-/** CPU time of the server processes connected to these databases now (this bench's own session excluded). */
-async function backendCpuSeconds(db: LegacyDatabase, databases: readonly string[]): Promise<number> {
-  const pids = await db.exec<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid()', [databases]);
-  let total = 0;
+/**
+ * CPU time of the server processes connected to these databases, per pid, sampled during the
+ * run (pools close idle connections, so a backend seen earlier keeps its last reading). The
+ * bench's own sessions are excluded; a connection that came and went between two samples is not
+ * counted, so the sum is a lower bound.
+ */
+async function sampleBackends(db: LegacyDatabase, databases: readonly string[], cpu: Map<number, number>): Promise<void> {
+  const pids = await db.exec<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid()", [databases]);
   for (const { pid } of pids) {
     try {
-      total += processCpuSeconds(pid);
+      cpu.set(pid, Math.max(cpu.get(pid) ?? 0, processCpuSeconds(pid)));
     } catch {
       // ended meanwhile, or not readable (another user's cluster): not counted
     }
   }
-  return total;
 }
 
 /** Polls the topics' end offsets and the service's counter until every row is written, or the deadline. */
@@ -326,6 +334,7 @@ async function watch(run: Run, admin: TopicAdmin, topics: Record<'legacy' | 'key
   const service = run.apps.get('new-service')!;
   const [snap, keyed, domain, written] = run.stages as [Stage, Stage, Stage, Stage];
   let lastLog = 0;
+  let lastBackendSample = 0;
   for (;;) {
     const at = performance.now() - run.startedAt;
     const [l, k, d] = await Promise.all([admin.messageCount(topics.legacy), admin.messageCount(topics.keyed), admin.messageCount(topics.domain)]);
@@ -335,6 +344,10 @@ async function watch(run: Run, admin: TopicAdmin, topics: Record<'legacy' | 'key
     domain.timeline.add(at, d);
     written.timeline.add(at, applied);
     for (const a of run.apps.values()) a.sample();
+    if (at - lastBackendSample > 2000) {
+      lastBackendSample = at;
+      await sampleBackends(run.databases[0]!, run.databases.map((d) => d.name), run.backendCpu).catch(() => undefined);
+    }
     if (at - lastLog > 5000) {
       lastLog = at;
       console.error(`[pipeline] ${(at / 1000).toFixed(0)} s: legacy ${l}, keyed ${k}, domain ${d}, written ${applied} / ${n}`);
