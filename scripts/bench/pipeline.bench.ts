@@ -146,6 +146,7 @@ interface Run {
   postgresCpuSeconds: number | undefined;
   readonly backendCpu: Map<number, number>;
   readonly databases: LegacyDatabase[];
+  interrupted: boolean;
   error: string | undefined;
 }
 
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
     postgresCpuSeconds: undefined,
     backendCpu: new Map(),
     databases: [],
+    interrupted: false,
     error: undefined,
   };
 
@@ -199,12 +201,17 @@ async function main(): Promise<void> {
     for (const a of run.apps.values()) if (a.running()) a.proc.kill('SIGKILL');
   };
   process.once('exit', killAll);
+  // First Ctrl-C / SIGTERM: stop waiting, report what was measured, stop the apps, clean up. Second: kill at once.
   const onSignal = (): void => {
-    killAll();
-    process.exit(130);
+    if (run.interrupted) {
+      killAll();
+      process.exit(130);
+    }
+    run.interrupted = true;
+    console.error('[pipeline] interrupted: reporting and cleaning up (again to kill at once)');
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // A last resort if cleanup itself hangs: everything stops a minute after the deadline.
   const hardStop = setTimeout(() => {
     console.error('[pipeline] hard deadline passed: killing the apps');
@@ -358,6 +365,7 @@ async function watch(run: Run, admin: TopicAdmin, topics: Record<'legacy' | 'key
     }
     const dead = [...run.apps.values()].filter((a) => !a.running());
     if (dead.length > 0) throw new Error(`exited during the run: ${dead.map((a) => `${a.app}\n${a.logs()}`).join('\n')}`);
+    if (run.interrupted) throw new Error(`interrupted with ${applied} of ${n} rows written`);
     if (performance.now() > deadline) throw new Error(`deadline of ${run.opts.timeoutS} s passed with ${applied} of ${n} rows written`);
     await sleep(250);
   }
