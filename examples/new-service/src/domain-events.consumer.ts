@@ -18,7 +18,7 @@ export class DomainEventsConsumer {
     private readonly producer: SyncProducer,
     private readonly repository: ServiceRepository,
     private readonly stats: ServiceStats,
-    private readonly options: { groupId: string; topics: readonly string[]; origin: string; log: LogSink },
+    private readonly options: { groupId: string; topics: readonly string[]; origin: string; log: LogSink; concurrency?: number },
   ) {}
 
   async start(): Promise<void> {
@@ -27,6 +27,8 @@ export class DomainEventsConsumer {
       groupId: this.options.groupId,
       topics: this.options.topics,
       fromBeginning: true,
+      // Partitions in parallel (each batch is one partition, applied in order): a key stays on its partition.
+      partitionsConsumedConcurrently: this.options.concurrency ?? 2,
       log: this.options.log,
       handler: (messages) => this.handle(messages),
     });

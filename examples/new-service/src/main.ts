@@ -12,12 +12,15 @@ import { ServiceStats } from './service-stats';
 
 const USAGE = `Usage: node dist/examples/new-service/src/main.js --brokers HOST:PORT --database-url URL
          [--user-aggregate user] [--order-aggregate order] [--name profile] [--port 8090]
-         [--simulate-seconds N] [--simulate-interval-ms 500]
+         [--simulate-seconds N] [--simulate-interval-ms 500] [--concurrency 2]
 
 A sample new service: keeps users, addresses and orders (by global id) in its own PostgreSQL
 tables from the domain events, and publishes its own changes as CloudEvents. With
 --simulate-seconds it also makes changes of its own for that long: it creates users and moves
-the users it created. /metrics (Prometheus) and /health on --port.`;
+the users it created. /metrics (Prometheus) and /health on --port. Each fetched batch (one
+topic-partition) is written in one transaction with set-based statements; --concurrency
+partitions are applied at the same time (default 2; order per key is kept, a key lives on
+one partition).`;
 
 const { values } = parseArgs({
   options: {
@@ -29,12 +32,18 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8090' },
     'simulate-seconds': { type: 'string', default: '0' },
     'simulate-interval-ms': { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '2' },
     help: { type: 'boolean' },
   },
 });
 if (values.help || !values.brokers || !values['database-url']) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(values.help ? 0 : 2);
+}
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+  process.stderr.write(`new-service: --concurrency must be an integer from 1 to 64, got '${values.concurrency}'\n`);
+  process.exit(2);
 }
 
 const CITIES = ['Springfield', 'Shelbyville', 'Ogdenville', 'North Haverbrook', 'Capital City', 'Brockway'];
@@ -60,7 +69,7 @@ async function main(): Promise<void> {
   await admin.ensureTopics([{ topic: userTopic }, { topic: orderTopic }, { topic: Topics.dlq('new-service') }]);
   await admin.disconnect();
   const origin = `service:${name}`;
-  const consumer = new DomainEventsConsumer(connection, producer, repository, stats, { groupId: `new-service.${name}.${values['user-aggregate']}`, topics: [userTopic, orderTopic], origin, log });
+  const consumer = new DomainEventsConsumer(connection, producer, repository, stats, { groupId: `new-service.${name}.${values['user-aggregate']}`, topics: [userTopic, orderTopic], origin, log, concurrency });
   await consumer.start();
   const publisher = new ChangePublisher(producer, stats, { topic: userTopic, aggregate: values['user-aggregate']!, source: `/services/${name}`, origin });
 

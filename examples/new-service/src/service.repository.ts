@@ -1,4 +1,5 @@
 import { DataSource, type EntityManager } from 'typeorm';
+import { freshEvents, planBatch, type BatchPlan } from './batch-plan';
 import { SERVICE_SCHEMA_SQL } from './service-schema';
 
 /** A domain event as the service applies it. */
@@ -31,19 +32,19 @@ export class ServiceRepository {
     await this.ds.query(SERVICE_SCHEMA_SQL);
   }
 
-  /** Applies a batch in one transaction; an event seen before (same CloudEvents id) is skipped. Returns the applied types. */
+  /**
+   * Applies a batch in one transaction with a few set-based statements, whatever its size: the
+   * event ids are recorded in one multi-row insert (an id seen before, or twice in the batch, is
+   * skipped), then the batch is folded per key (planBatch: the last write per key wins, in event
+   * order) and written with one statement per table and kind. Returns the applied types.
+   */
   async apply(events: readonly ServiceEvent[]): Promise<string[]> {
+    if (events.length === 0) return [];
     return this.ds.transaction(async (tx) => {
-      const applied: string[] = [];
-      for (const e of events) {
-        const fresh = (await tx.query('INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id', [e.id])) as unknown[];
-        if (fresh.length === 0) continue;
-        if (await applyOne(tx, e)) applied.push(e.type);
-        if (e.legacyVersion !== undefined && e.type !== 'UserRemoved' && e.type !== 'OrderPlaced') {
-          await tx.query('UPDATE users SET legacy_version = $2 WHERE id = $1', [e.subject, e.legacyVersion]);
-        }
-      }
-      return applied;
+      const recorded = (await tx.query('INSERT INTO processed_events (event_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING RETURNING event_id', [events.map((e) => e.id)])) as Array<{ event_id: string }>;
+      const plan = planBatch(freshEvents(events, new Set(recorded.map((r) => r.event_id))));
+      await writePlan(tx, plan);
+      return [...plan.applied];
     });
   }
 
@@ -110,29 +111,39 @@ async function removeUser(tx: EntityManager, id: string): Promise<void> {
   await tx.query('DELETE FROM users WHERE id = $1', [id]);
 }
 
-async function applyOne(tx: EntityManager, e: ServiceEvent): Promise<boolean> {
-  switch (e.type) {
-    case 'UserChanged':
-      await upsertUser(tx, e.subject, e.data['name'], e.data['email']);
-      return true;
-    case 'AddressChanged':
-      await upsertAddress(tx, e.subject, e.data);
-      return true;
-    case 'UserRemoved':
-      await removeUser(tx, e.subject);
-      return true;
-    case 'OrderRemoved':
-      await tx.query('DELETE FROM orders WHERE id = $1', [e.subject]);
-      return true;
-    case 'OrderPlaced':
-      await tx.query(
-        `INSERT INTO orders (id, user_id, total, placed_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, total = EXCLUDED.total, placed_at = EXCLUDED.placed_at, updated_at = now()`,
-        [e.subject, text(e.data['userId']), text(e.data['total']), text(e.data['placedAt'])],
-      );
-      return true;
-    default:
-      // An event type this service does not keep: acknowledged and ignored.
-      return false;
+/** One statement per non-empty list, in the order BatchPlan prescribes; values travel as arrays (unnest). */
+async function writePlan(tx: EntityManager, plan: BatchPlan): Promise<void> {
+  if (plan.userDeletes.length > 0) await tx.query('DELETE FROM users WHERE id = ANY($1::text[])', [plan.userDeletes]);
+  if (plan.userVersions.length > 0) {
+    await tx.query('UPDATE users u SET legacy_version = v.version FROM unnest($1::text[], $2::text[]) AS v (id, version) WHERE u.id = v.id', [
+      plan.userVersions.map((v) => v.id),
+      plan.userVersions.map((v) => v.legacyVersion),
+    ]);
+  }
+  if (plan.userUpserts.length > 0) {
+    const rows = plan.userUpserts;
+    await tx.query(
+      `INSERT INTO users (id, name, email, legacy_version) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, updated_at = now(), legacy_version = COALESCE(EXCLUDED.legacy_version, users.legacy_version)`,
+      [rows.map((r) => r.id), rows.map((r) => r.name), rows.map((r) => r.email), rows.map((r) => r.legacyVersion)],
+    );
+  }
+  if (plan.addressDeletes.length > 0) await tx.query('DELETE FROM addresses WHERE user_id = ANY($1::text[])', [plan.addressDeletes]);
+  if (plan.addressUpserts.length > 0) {
+    const rows = plan.addressUpserts;
+    await tx.query(
+      `INSERT INTO addresses (user_id, street, city, zip) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+       ON CONFLICT (user_id) DO UPDATE SET street = EXCLUDED.street, city = EXCLUDED.city, zip = EXCLUDED.zip, updated_at = now()`,
+      [rows.map((r) => r.userId), rows.map((r) => r.street), rows.map((r) => r.city), rows.map((r) => r.zip)],
+    );
+  }
+  if (plan.orderDeletes.length > 0) await tx.query('DELETE FROM orders WHERE id = ANY($1::text[])', [plan.orderDeletes]);
+  if (plan.orderUpserts.length > 0) {
+    const rows = plan.orderUpserts;
+    await tx.query(
+      `INSERT INTO orders (id, user_id, total, placed_at) SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[])
+       ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, total = EXCLUDED.total, placed_at = EXCLUDED.placed_at, updated_at = now()`,
+      [rows.map((r) => r.id), rows.map((r) => r.userId), rows.map((r) => r.total), rows.map((r) => r.placedAt)],
+    );
   }
 }
