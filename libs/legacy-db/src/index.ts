@@ -5,7 +5,7 @@ export type { LegacyDialect } from './core/dialect';
 export { LegacyDbModule, LegacyDbRegistry } from './legacy-db.module';
 export { PostgresLegacyDb } from './postgres/postgres.legacy-db';
 export type { LegacyDb, LegacyDbOptions, Dialect } from './core/legacy-db.interface';
-export type { CaptureSource, CaptureBatch, CapturedChange, CaptureOp } from './core/capture-source.interface';
+export type { CaptureSource, CaptureBatch, CapturedChange, CaptureOp, ReplicationLag } from './core/capture-source.interface';
 export { changelogNames, NOTIFY_CHANNEL } from './core/changelog-names';
 export type { WritebackSink, SinkCommand, SinkResult, SinkOutcome, SinkConflict, LegacyVersion, ParkedCommand } from './core/writeback-sink.interface';
 export { SinkError } from './core/sink-error';
