@@ -1,6 +1,6 @@
 // The public API of @sync/legacy-db: what the apps, scripts and other libs use. Tests reach
 // internals by path (the lint rule allows that from test/ only); docs/architecture.md.
-export { createLegacyDb, createCaptureSource, createWritebackSink, changelogDdl, applyDdl, createInboxRetentionStore, legacyDialect } from './dialects';
+export { createLegacyDb, createCaptureSource, createWritebackSink, changelogDdl, applyDdl, prepareCapture, captureProblems, createInboxRetentionStore, legacyDialect } from './dialects';
 export type { LegacyDialect } from './core/dialect';
 export { LegacyDbModule, LegacyDbRegistry } from './legacy-db.module';
 export { PostgresLegacyDb } from './postgres/postgres.legacy-db';

@@ -19,8 +19,19 @@ export function jsonLikeValue(text: string | null, kind: ValueKind | undefined):
       const iso = text.replace(/^(\d{4,}-\d\d-\d\d) (\d)/, '$1T$2');
       return /[+-]\d\d$/.test(iso) ? `${iso}:00` : iso;
     }
-    default:
+    case 'decimal':
+    case 'int':
+    case 'bigint':
+    case 'float':
+    case 'binary':
+    case 'date':
+    case 'text':
+    case undefined:
       return text;
+    default: {
+      const never: never = kind;
+      return never;
+    }
   }
 }
 

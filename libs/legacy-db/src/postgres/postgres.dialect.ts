@@ -10,6 +10,7 @@ import { describePostgres } from './postgres-table-description';
 import { PostgresTriggerSource } from './postgres-trigger.source';
 import { PostgresLogicalSource } from './postgres-logical.source';
 import { postgresLogicalDdl, postgresLogicalDropDdl } from './postgres-logical.ddl';
+import { postgresLogicalProblems, preparePostgresLogical } from './postgres-logical.check';
 import { PostgresWritebackSink } from './postgres-writeback.sink';
 import { PostgresLegacyDb } from './postgres.legacy-db';
 
@@ -39,6 +40,8 @@ export const postgresDialect: LegacyDialect = {
     ...postgresLogicalDdl(system),
   ],
   dropDdl: (system) => [...postgresChangelogDropDdl(system), ...postgresLogicalDropDdl(system)],
+  prepareCapture: (db, system, drop) => preparePostgresLogical(pg(db).pool, system, drop),
+  captureProblems: (db, system) => postgresLogicalProblems(pg(db).pool, system),
   async applyDdl(db, statements) {
     // DDL is transactional on PostgreSQL: all or nothing.
     const client = await pg(db).pool.connect();
