@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pgSetOrigin } from '../../../libs/legacy-db/src/postgres/postgres-writeback.sql';
-import { repoRoot, testLogicalUrl } from '../../support/test-env';
+import { repoRoot, testBrokers, testLogicalUrl } from '../../support/test-env';
 import { TopicCollector, type Collected } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';
 import { ImportHarness, type ChangeValue } from './import-harness';
@@ -166,21 +167,38 @@ describe('legacy-import in logical mode (pgoutput slot) on a wal_level=logical c
     assert.match(metrics, new RegExp(`sync_capture_echo_skipped_total\\{entity="${h.system}.public.users",app="legacy-import"\\} 1`));
   });
 
-  it('exports the slot lag in bytes and seconds, and the slot releases WAL once changes are published', async () => {
+  it('exports the slot lag in bytes and seconds: it grows while one entity holds the slot (paused) and falls when it resumes', async () => {
     const app = h.apps[h.apps.length - 1]!;
     const gauge = async (name: string): Promise<number | undefined> => {
       const text = await fetch(app.url('/metrics')).then((r) => r.text());
       const m = new RegExp(`^${name}\\{slot="${slot()}"[^}]*\\} (\\S+)$`, 'm').exec(text);
       return m ? Number(m[1]) : undefined;
     };
+    const syncCtl = (...args: string[]): void => {
+      const run = spawnSync(process.execPath, [path.join(repoRoot, 'dist/apps/sync-ctl/src/main.js'), ...args, '--by', 'tester', '--reason', 'lag test'], {
+        env: { PATH: process.env['PATH'] ?? '', PIPELINE_FILE: h.pipelineFile, KAFKA_BROKERS: testBrokers().join(','), LEGACY_DATABASE_URL: h.db.url },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+    };
     await waitFor('slot gauges', async () => ((await gauge('sync_capture_slot_lag_bytes')) !== undefined ? true : undefined), 30_000, 500);
-    assert.ok((await gauge('sync_capture_slot_lag_seconds')) !== undefined);
-    // The slot's confirmed position follows the published changes.
-    const confirmed = async (): Promise<string> => (await h.db.exec<{ c: string }>('SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1', [slot()]))[0]!.c;
-    const start = await confirmed();
-    await h.db.exec(`INSERT INTO users (id, name) SELECT g, 'lag' FROM generate_series(20000, 22000) g`);
-    await waitFor('rows published', () => (seenIds(events, h.topic('users')).has(22000) ? true : undefined), 60_000);
-    await waitFor('slot confirmed position moves on', async () => ((await confirmed()) !== start ? true : undefined), 30_000, 500);
+    // A paused entity acknowledges nothing: the slot must keep the WAL from its position on.
+    syncCtl('pause', `${h.system}.public.Order Lines`, '--direction', 'legacy-to-new');
+    await new Promise((res) => setTimeout(res, 2_000));
+    const low = (await gauge('sync_capture_slot_lag_bytes'))!;
+    for (let i = 0; i < 5; i++) await h.db.exec(`INSERT INTO users (id, name) SELECT g, repeat('x', 200) FROM generate_series($1::int, $1::int + 999) g`, [20_000 + i * 1000]);
+    await waitFor('users published while the other entity is paused', () => (seenIds(events, h.topic('users')).has(24_999) ? true : undefined), 60_000);
+    const high = await waitFor('slot lag grows', async () => {
+      const bytes = (await gauge('sync_capture_slot_lag_bytes'))!;
+      return bytes > low + 500_000 ? bytes : undefined;
+    }, 30_000, 500);
+    assert.ok((await gauge('sync_capture_slot_lag_seconds'))! > 0, 'received changes wait for the paused entity');
+    syncCtl('resume', `${h.system}.public.Order Lines`, '--direction', 'legacy-to-new');
+    await waitFor('slot lag falls after resume', async () => {
+      const bytes = (await gauge('sync_capture_slot_lag_bytes'))!;
+      return bytes < high / 2 && (await gauge('sync_capture_slot_lag_seconds')) === 0 ? true : undefined;
+    }, 60_000, 500);
   });
 
   it('loses nothing when legacy-import is killed (-9) mid-stream and restarted', async () => {
