@@ -60,6 +60,8 @@ class Feed {
   /** Everything up to here is published and its position saved; undefined until the runner says so. */
   acked: bigint | undefined;
   overflowed = false;
+  /** When the table's loop last read: a queue read recently is waited for, an idle one is dropped when full. */
+  lastReadAt = 0;
   readonly listeners: Array<() => void> = [];
   constructor(readonly table: TableConfig, readonly capacity: number) {}
 }
@@ -73,6 +75,8 @@ interface OpenTxn {
 }
 
 const STATUS_EVERY_MS = 5_000;
+/** A table read within this time is being read: a full queue pauses the stream instead of being dropped. */
+const ACTIVE_READER_MS = 10_000;
 
 /**
  * The logical replication stream of one system: one slot and one publication for all its tables
@@ -81,8 +85,9 @@ const STATUS_EVERY_MS = 5_000;
  * its queue by position (the end LSN of the last transaction it published) and acknowledges what
  * it published and saved; the slot's flush position sent to the server is the lowest of those,
  * so PostgreSQL keeps every WAL record a table has not safely published (docs/legacy-import.md).
- * A queue that outgrows its capacity (a paused or snapshotting table) is emptied and the stream
- * is rewound from the slot when that table reads again; the other tables drop the repeats.
+ * A full queue whose table is being read pauses the stream (backpressure) until it drains; the
+ * queue of a table nobody reads (paused, snapshotting) is emptied instead and the stream is rewound
+ * from the slot when that table reads again; the other tables drop the repeats.
  */
 export class PostgresLogicalHub {
   readonly slot: string;
@@ -102,6 +107,7 @@ export class PostgresLogicalHub {
   private pending: Array<{ end: bigint; time: number }> = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private paused = false;
   /** LSN at which this process had to create the slot (it was missing), if it did. */
   createdAt: bigint | undefined;
 
@@ -110,6 +116,8 @@ export class PostgresLogicalHub {
     private readonly config: PoolConfig,
     readonly system: SystemConfig,
     private readonly onError: (err: Error) => void,
+    /** Smallest queue a table gets (changes); the default is for production, tests lower it. */
+    private readonly minQueueCapacity = 50_000,
   ) {
     ({ slot: this.slot, publication: this.publication } = logicalNames(system));
   }
@@ -118,10 +126,15 @@ export class PostgresLogicalHub {
     const name = `${table.schema}.${table.name}`;
     let feed = this.feeds.get(name);
     if (!feed) {
-      feed = new Feed(table, Math.max(50_000, table.capture.batchSize * 20));
+      feed = new Feed(table, Math.max(this.minQueueCapacity, table.capture.batchSize * 20));
       this.feeds.set(name, feed);
     }
     return feed;
+  }
+
+  /** The table's loop is about to read: from now on a full queue of it pauses the stream rather than being dropped. */
+  reading(feed: Feed): void {
+    feed.lastReadAt = Date.now();
   }
 
   onChanges(feed: Feed, listener: () => void): void {
@@ -188,6 +201,7 @@ export class PostgresLogicalHub {
    * position every transaction received so far is past.
    */
   read(feed: Feed, position: bigint, limit: number): { txns: LogicalTxn[]; next: bigint; full: boolean } {
+    feed.lastReadAt = Date.now();
     if (feed.overflowed) {
       this.rewind(feed, position);
       return { txns: [], next: position, full: false };
@@ -202,6 +216,7 @@ export class PostgresLogicalHub {
       txns.push(t);
       count += t.changes.length;
     }
+    this.relieve();
     const drained = txns.length === feed.queue.length;
     const last = txns[txns.length - 1];
     const next = drained ? maxLsn(position, last?.end ?? 0n, this.decodedThrough) : last!.end;
@@ -221,6 +236,33 @@ export class PostgresLogicalHub {
       while (this.pending.length > 0 && this.pending[0]!.end <= low) this.pending.shift();
       this.sendStatus();
     }
+  }
+
+  /**
+   * Resumes a paused stream once no queue is over its capacity; a full queue whose table stopped
+   * reading is emptied (it re-reads from the slot later) rather than holding up the others.
+   */
+  private relieve(now = Date.now()): void {
+    if (!this.paused) return;
+    let full = false;
+    for (const f of this.feeds.values()) {
+      if (f.queued <= f.capacity) continue;
+      if (now - f.lastReadAt >= ACTIVE_READER_MS) this.overflow(f);
+      else full = true;
+    }
+    if (full) return;
+    this.paused = false;
+    this.socket()?.resume();
+  }
+
+  private overflow(feed: Feed): void {
+    feed.queue = [];
+    feed.queued = 0;
+    feed.overflowed = true;
+  }
+
+  private socket(): { pause(): void; resume(): void } | undefined {
+    return (this.client as unknown as { connection?: { stream?: { pause(): void; resume(): void } } } | undefined)?.connection?.stream;
   }
 
   private rewind(feed: Feed, position: bigint): void {
@@ -276,7 +318,10 @@ export class PostgresLogicalHub {
           },
         );
     });
-    this.timer = setInterval(() => this.sendStatus(), STATUS_EVERY_MS);
+    this.timer = setInterval(() => {
+      this.relieve();
+      this.sendStatus();
+    }, STATUS_EVERY_MS);
     this.timer.unref();
   }
 
@@ -288,6 +333,7 @@ export class PostgresLogicalHub {
     const client = this.client;
     this.client = undefined;
     this.txn = undefined;
+    this.paused = false;
     if (client) {
       client.removeAllListeners('error');
       client.on('error', () => undefined);
@@ -370,11 +416,16 @@ export class PostgresLogicalHub {
       if (end <= feed.lastQueued || feed.overflowed) continue;
       feed.lastQueued = end;
       if (feed.queued + changes.length > feed.capacity && feed.queue.length > 0) {
-        // Nobody reads this table now (paused, snapshotting): forget, re-read from the slot later.
-        feed.queue = [];
-        feed.queued = 0;
-        feed.overflowed = true;
-        continue;
+        if (Date.now() - feed.lastReadAt >= ACTIVE_READER_MS) {
+          // Nobody reads this table now (paused, snapshotting): forget, re-read from the slot later.
+          this.overflow(feed);
+          continue;
+        }
+        // Its loop is reading: stop taking WAL until it caught up (relieve resumes).
+        if (!this.paused) {
+          this.paused = true;
+          this.socket()?.pause();
+        }
       }
       feed.queue.push({ end, xid: txn.xid, commitTime: txn.commitTime, changes });
       feed.queued += changes.length;

@@ -37,6 +37,7 @@ export class PostgresLogicalSource implements CaptureSource {
 
   async readChanges(position: string, limit: number): Promise<CaptureBatch> {
     const from = parseLsn(position);
+    this.hub.reading(this.feed);
     await this.hub.ensureRunning();
     const page = this.hub.read(this.feed, from, limit);
     const items: Item[] = page.txns.flatMap((txn) => txn.changes.map((change) => ({ txn, change })));
