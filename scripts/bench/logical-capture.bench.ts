@@ -6,7 +6,9 @@
  *   2. capture throughput: that backlog through the importer's capture loop (batchSize 5,000,
  *      acks=all), timed until the last row is published, with this process's CPU seconds;
  *   3. latency p50/p99 of single-row commits at a fixed rate (default 500/s for 15 s, 4 writers).
- * node dist/scripts/bench/logical-capture.bench.js [rows=100000] [rate=500] [seconds=15]
+ * node dist/scripts/bench/logical-capture.bench.js [rows=100000] [rate=500] [seconds=15] [mode=logical]
+ * `mode=trigger` runs the same steps with the trigger changelog (on the same cluster), for a
+ * comparison under the same load.
  */
 import { parsePipeline, ENV_DEFAULTS } from '@sync/config';
 import { Topics } from '@sync/contracts';
@@ -24,6 +26,8 @@ async function main(): Promise<void> {
   const N = Number(process.argv[2] ?? 100_000);
   const rate = Number(process.argv[3] ?? 500);
   const seconds = Number(process.argv[4] ?? 15);
+  const mode = process.argv[5] ?? 'logical';
+  if (mode !== 'logical' && mode !== 'trigger') throw new Error(`mode ${mode}: use logical or trigger`);
   const baseUrl = process.env['PG_LOGICAL_URL'] ?? 'postgres://postgres@127.0.0.1:55452/postgres';
   const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
   const result = await withBenchDatabase(baseUrl, 'bench_logical', async (url) => {
@@ -37,7 +41,7 @@ systems:
     tables:
       - name: rows
         key: [id]
-        capture: { mode: logical, batchSize: 5000, pollIntervalMs: 200 }
+        capture: { mode: ${mode}, batchSize: 5000, pollIntervalMs: 200${mode === 'trigger' ? ', retentionMs: 0' : ''} }
 `,
       'bench',
     ).systems.get(system)!;
@@ -77,6 +81,7 @@ systems:
       const cpu = process.cpuUsage(cpu0);
       const latency = await fixedRateLatency({ kafka, dlqProducer: producer, url, table: 'rows', topic, firstId: N + 1, workload: { rows: N, rate, seconds, writers: 4 } });
       return {
+        mode,
         rows: N,
         insert_unpublished_rows_per_s: ratePerSecond(N, plainMs),
         insert_published_rows_per_s: ratePerSecond(N, publishedMs),

@@ -223,6 +223,11 @@ export class PostgresLogicalHub {
     return { txns, next, full: !drained };
   }
 
+  /** Changes received for `feed` after `position` and not yet read past it (no side effects). */
+  unread(feed: Feed, position: bigint): number {
+    return feed.queue.reduce((n, t) => (t.end > position ? n + t.changes.length : n), 0);
+  }
+
   /** The runner published and saved everything of `feed` up to `position`: the slot may move to the lowest such position. */
   acknowledge(feed: Feed, position: bigint): void {
     if (feed.acked === undefined || position > feed.acked) feed.acked = position;

@@ -103,8 +103,7 @@ export class PostgresLogicalSource implements CaptureSource {
 
   /** Transactions received for this table and not yet read past `position`. */
   backlog(position: string): Promise<number> {
-    const page = this.hub.read(this.feed, parseLsn(position), Number.MAX_SAFE_INTEGER);
-    return Promise.resolve(page.txns.reduce((n, t) => n + t.changes.length, 0));
+    return Promise.resolve(this.hub.unread(this.feed, parseLsn(position)));
   }
 
   /** Nothing to purge: the slot's flush position releases WAL. */
