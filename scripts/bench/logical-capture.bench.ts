@@ -79,6 +79,8 @@ systems:
       await waitUntil(`${N} rows captured`, async () => (await captured()) >= N, 600_000, 50);
       const captureMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
+      // Time the loop waited for reads (the rest is publishing to Kafka and saving positions).
+      const readSeconds = (await metrics.pollSeconds.get()).values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
       const latency = await fixedRateLatency({ kafka, dlqProducer: producer, url, table: 'rows', topic, firstId: N + 1, workload: { rows: N, rate, seconds, writers: 4 } });
       return {
         mode,
@@ -89,6 +91,7 @@ systems:
         capture_rows_per_s: ratePerSecond(N, captureMs),
         capture_seconds: Math.round(captureMs) / 1000,
         capture_cpu_seconds: Math.round((cpu.user + cpu.system) / 1000) / 1000,
+        capture_read_wait_seconds: Math.round(readSeconds * 1000) / 1000,
         latency,
         load_average: loadavg().map((l) => Math.round(l * 10) / 10),
       };
