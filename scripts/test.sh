@@ -38,7 +38,8 @@ fi
 started_pg_logical=0
 if [ "$tier" = all ] || [ "$tier" = integration ]; then
   if [ -z "${PG_LOGICAL_URL:-}" ]; then
-    bash scripts/pg-logical.sh up && started_pg_logical=1
+    if ! bash scripts/pg-logical.sh status; then started_pg_logical=1; fi
+    bash scripts/pg-logical.sh up
     eval "$(bash scripts/pg-logical.sh env)"
   fi
   export PG_LOGICAL_URL
