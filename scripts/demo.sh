@@ -6,12 +6,17 @@
 # progress per entity and direction; then proves both sides agree with `sync-ctl verify`.
 #   npm run demo                    (= scripts/demo.sh)
 #   DEMO_SECONDS=20 npm run demo    shorter
+#   DEMO_CAPTURE=logical npm run demo   capture by PostgreSQL logical decoding instead of triggers: the
+#                                   legacy database then lives on a wal_level=logical cluster on
+#                                   127.0.0.1:55452 that scripts/pg-logical.sh starts
 # Interactive: keeps everything running after the verify until Ctrl-C. Not on a terminal (CI):
 # exits after the verify with its exit code (0 = both sides agree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in -h|--help) sed -n '2,11p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,14p' "$0"; exit 0 ;; esac
 seconds=${DEMO_SECONDS:-60}
+capture=${DEMO_CAPTURE:-trigger}
+case "$capture" in trigger|logical) ;; *) echo "DEMO_CAPTURE=$capture: use trigger or logical" >&2; exit 64 ;; esac
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
@@ -26,20 +31,28 @@ run=$(printf '%x' "$(date +%s)")
 dir=.run/demo
 mkdir -p "$dir"
 rm -f "$dir"/*.log
-sed "s/\${RUN}/$run/g" examples/new-service/pipeline.demo.yaml >"$dir/pipeline.yaml"
+sed -e "s/\${RUN}/$run/g" -e "s/mode: trigger/mode: $capture/" examples/new-service/pipeline.demo.yaml >"$dir/pipeline.yaml"
 pg() { PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+legacy_port=5432
+if [ "$capture" = logical ]; then
+  bash scripts/pg-logical.sh up
+  legacy_port=55452
+  # A database with a replication slot cannot be dropped: the previous run's slot goes first.
+  pg -p "$legacy_port" -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = 'legacy_demo' AND NOT active" >/dev/null
+fi
 for db in legacy_demo keymap_demo service_demo; do
-  pg -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+  port=5432; if [ "$db" = legacy_demo ]; then port=$legacy_port; fi
+  pg -p "$port" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 done
-pg -d legacy_demo -f examples/new-service/legacy-crm.sql >/dev/null
-export CRM_DATABASE_URL="postgres://postgres@127.0.0.1:5432/legacy_demo"
+pg -p "$legacy_port" -d legacy_demo -f examples/new-service/legacy-crm.sql >/dev/null
+export CRM_DATABASE_URL="postgres://postgres@127.0.0.1:$legacy_port/legacy_demo"
 export KEYMAP_DATABASE_URL="postgres://postgres@127.0.0.1:5432/keymap_demo"
 export SERVICE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/service_demo"
 export PIPELINE_FILE="$PWD/$dir/pipeline.yaml"
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
 sync_ctl() { node dist/apps/sync-ctl/src/main.js "$@"; }
 sync_ctl schema --apply >"$dir/capture-ddl.sql"
-echo "Legacy database legacy_demo: 200 users, 300 orders, change capture installed (DDL in $dir/capture-ddl.sql)"
+echo "Legacy database legacy_demo: 200 users, 300 orders, change capture ($capture mode) installed (DDL in $dir/capture-ddl.sql)"
 
 apps=(legacy-import id-translation domain-transform legacy-writeback)
 ports=(8081 8082 8083 8084)

@@ -33,7 +33,21 @@ if [ "$tier" != unit ]; then
   eval "$(bash scripts/infra.sh env)"
   export KAFKA_BROKERS
 fi
-cleanup() { if [ "$started_kafka" = 1 ] && [ -z "${KEEP_INFRA:-}" ]; then bash scripts/infra.sh down || true; fi; }
+# The logical-decoding capture tests need wal_level=logical: a throwaway cluster on 55452
+# (scripts/pg-logical.sh); PG_LOGICAL_URL points at another such server instead.
+started_pg_logical=0
+if [ "$tier" = all ] || [ "$tier" = integration ]; then
+  if [ -z "${PG_LOGICAL_URL:-}" ]; then
+    if ! bash scripts/pg-logical.sh status; then started_pg_logical=1; fi
+    bash scripts/pg-logical.sh up
+    eval "$(bash scripts/pg-logical.sh env)"
+  fi
+  export PG_LOGICAL_URL
+fi
+cleanup() {
+  if [ "$started_kafka" = 1 ] && [ -z "${KEEP_INFRA:-}" ]; then bash scripts/infra.sh down || true; fi
+  if [ "$started_pg_logical" = 1 ] && [ -z "${KEEP_INFRA:-}" ]; then bash scripts/pg-logical.sh down || true; fi
+}
 trap cleanup EXIT
 
 dirs=()

@@ -3,18 +3,19 @@ import { testDatabaseUrl, uniqueName } from './test-env';
 
 /** A throwaway PostgreSQL database on the local cluster, playing a legacy system. */
 export class LegacyDatabase {
-  private constructor(readonly name: string, readonly url: string) {}
+  private constructor(readonly name: string, readonly url: string, private readonly adminUrl = testDatabaseUrl('postgres')) {}
 
-  static async create(prefix = 'legacy'): Promise<LegacyDatabase> {
+  /** `server` gives a database's URL on another cluster (the logical-decoding one: testLogicalUrl). */
+  static async create(prefix = 'legacy', server: (database: string) => string = testDatabaseUrl): Promise<LegacyDatabase> {
     const name = uniqueName(prefix).toLowerCase();
-    const admin = new Client({ connectionString: testDatabaseUrl('postgres') });
+    const admin = new Client({ connectionString: server('postgres') });
     await admin.connect();
     try {
       await admin.query(`CREATE DATABASE "${name}"`);
     } finally {
       await admin.end();
     }
-    return new LegacyDatabase(name, testDatabaseUrl(name));
+    return new LegacyDatabase(name, server(name), server('postgres'));
   }
 
   /** Runs statements on a fresh connection (each call its own session). */
@@ -46,7 +47,7 @@ export class LegacyDatabase {
   }
 
   async drop(): Promise<void> {
-    const admin = new Client({ connectionString: testDatabaseUrl('postgres') });
+    const admin = new Client({ connectionString: this.adminUrl });
     await admin.connect();
     try {
       await admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`);

@@ -17,6 +17,19 @@ export function testDatabaseUrl(database = 'postgres'): string {
 }
 
 /**
+ * A database's URL on the PostgreSQL cluster with wal_level=logical (PG_LOGICAL_URL, which
+ * scripts/test.sh sets after starting scripts/pg-logical.sh), or undefined: the logical-decoding
+ * tests are skipped then.
+ */
+export function testLogicalUrl(database = 'postgres'): string | undefined {
+  const base = process.env['PG_LOGICAL_URL']?.trim();
+  if (!base) return undefined;
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/**
  * The SQL Server the SQL Server variants of the integration suites run against, or undefined
  * (they are skipped then): `mssql://user:password@host:port/database` (docs/sqlserver.md).
  */

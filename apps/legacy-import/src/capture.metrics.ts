@@ -21,6 +21,9 @@ export function captureMetrics(registry: MetricsRegistry) {
     snapshotRowsPerSecond: registry.gauge('sync_snapshot_rows_per_second', 'Average rows/s of the running (or last) snapshot since it began', ['entity']),
     snapshotEtaSeconds: registry.gauge('sync_snapshot_eta_seconds', 'Seconds the running snapshot needs at its average rate; 0 when none is running', ['entity']),
     snapshotRows: registry.gauge('sync_capture_snapshot_rows', "Rows published by the entity's snapshot in progress (or its last one), counted since this process took it up", ['entity']),
+    slotLagBytes: registry.gauge('sync_capture_slot_lag_bytes', 'Logical decoding: WAL bytes written since the replication slot\'s acknowledged position', ['slot']),
+    slotLagSeconds: registry.gauge('sync_capture_slot_lag_seconds', 'Logical decoding: seconds since the commit of the oldest change received and not yet acknowledged to the slot; 0 when none', ['slot']),
+    slotRetainedBytes: registry.gauge('sync_capture_slot_retained_bytes', 'Logical decoding: WAL bytes the replication slot keeps on the server', ['slot']),
     stopped: registry.gauge('sync_capture_entity_stopped', '1 while an entity is stopped by a schema or position problem', ['entity']),
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TableConfig } from '@sync/config';
-import { isRepublishOrigin, type CaptureBatch, type CaptureSource, type CapturedChange } from '@sync/legacy-db';
+import { isRepublishOrigin, type CaptureBatch, type CaptureSource, type CapturedChange, type ReplicationLag } from '@sync/legacy-db';
 import { backoffDelay, recordBytes, type OutboundRecord } from '@sync/kafka';
 import { DataError, errorKind, errorMessage } from '@sync/errors';
 import type { Row } from '@sync/contracts';
@@ -35,6 +35,20 @@ const SCHEMA_CHECK_EVERY_MS = 5_000;
 const SAVE_IDLE_POSITION_EVERY_MS = 10_000;
 const PURGE_EVERY_MS = 60_000;
 const PURGE_BATCH = 5_000;
+const SLOT_PROBE_EVERY_MS = 5_000;
+const SLOT_WARN_EVERY_MS = 60_000;
+
+/**
+ * Why a replication slot's lag needs an operator, or undefined: WAL it keeps is past half of what
+ * max_slot_wal_keep_size allows (safe_wal_size below the retained size), or the server already
+ * marked it unreserved / lost.
+ */
+export function slotWarning(lag: ReplicationLag): string | undefined {
+  if (lag.walStatus === 'lost') return 'replication slot lost its WAL: the entities re-snapshot';
+  if (lag.walStatus === 'unreserved') return 'replication slot is past max_slot_wal_keep_size: it will be invalidated at the next checkpoint';
+  if (lag.safeBytes !== null && lag.safeBytes < lag.retainedBytes) return 'replication slot retains over half of max_slot_wal_keep_size: capture is falling behind or an entity is paused';
+  return undefined;
+}
 
 /**
  * Captures one table: snapshot (resumable, keyset chunks) then streaming, publishing each batch
@@ -56,6 +70,8 @@ export class TableCaptureRunner {
   private lastSaved = 0;
   private lastPurge = 0;
   private lastLagProbe = 0;
+  private lastSlotProbe = 0;
+  private lastSlotWarning = 0;
   private resnapshotRequested = false;
   private snapshotProgress: { snapshotId: string; rows: number } | undefined;
   private control: SyncState = 'enabled';
@@ -73,6 +89,8 @@ export class TableCaptureRunner {
   ) {
     this.entity = entityName(table);
     this.state = saved;
+    // A streaming source says when changes arrived: read them at once rather than at the next poll.
+    source.onChanges?.(() => this.wake());
   }
 
   start(): void {
@@ -267,6 +285,8 @@ export class TableCaptureRunner {
       if (batch.changes.length > 0 || now - this.lastSaved > SAVE_IDLE_POSITION_EVERY_MS) {
         await this.ports.saveState(this.entity, this.state);
         this.lastSaved = now;
+        // Published and saved: a replication slot may now release what lies before it.
+        this.source.acknowledge?.(batch.next);
       }
     }
     await this.housekeeping(batch.next, now);
@@ -347,7 +367,8 @@ export class TableCaptureRunner {
   }
 
   private async onPositionGap(gap: string): Promise<boolean> {
-    if (this.table.capture.mode === 'cdc' && this.table.capture.resnapshotOnGap) {
+    // A logical slot that was dropped and re-created, or lost its WAL: the only way back is a snapshot.
+    if ((this.table.capture.mode === 'cdc' && this.table.capture.resnapshotOnGap) || this.table.capture.mode === 'logical') {
       this.log.warn({ entity: this.entity, reason: gap }, 'saved position no longer readable, re-snapshotting');
       this.state = { phase: 'snapshot', snapshotId: randomUUID(), afterKey: null, streamFrom: await this.source.startPosition() };
       await this.ports.saveState(this.entity, this.state);
@@ -357,7 +378,23 @@ export class TableCaptureRunner {
     return false;
   }
 
+  /** Slot lag (logical decoding) as metrics, and a warning while the slot nears max_slot_wal_keep_size. */
+  private async probeSlot(now: number): Promise<void> {
+    if (!this.source.replicationLag || now - this.lastSlotProbe < SLOT_PROBE_EVERY_MS) return;
+    this.lastSlotProbe = now;
+    const lag = await this.source.replicationLag();
+    this.metrics.slotLagBytes.set({ slot: lag.slot }, lag.bytes);
+    this.metrics.slotLagSeconds.set({ slot: lag.slot }, lag.seconds);
+    this.metrics.slotRetainedBytes.set({ slot: lag.slot }, lag.retainedBytes);
+    const warning = slotWarning(lag);
+    if (warning && now - this.lastSlotWarning >= SLOT_WARN_EVERY_MS) {
+      this.lastSlotWarning = now;
+      this.log.warn({ entity: this.entity, slot: lag.slot, lagBytes: lag.bytes, retainedBytes: lag.retainedBytes, safeBytes: lag.safeBytes, walStatus: lag.walStatus }, warning);
+    }
+  }
+
   private async housekeeping(position: string, now: number): Promise<void> {
+    await this.probeSlot(now);
     const retention = this.table.capture.mode === 'trigger' ? this.table.capture.retentionMs : 0;
     // Short retentions are purged more often, but never more than once a second.
     const every = retention > 0 ? Math.min(PURGE_EVERY_MS, Math.max(1_000, retention / 2)) : PURGE_EVERY_MS;

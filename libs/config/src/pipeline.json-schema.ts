@@ -96,7 +96,7 @@ function define(cls: SchemaClass, defs: Map<string, JsonSchema>): string {
 // Per mode: the fields of other modes are not allowed, and changelog mode requires its columns.
 function captureModeRules(): JsonSchema[] {
   const specific = [...new Set(Object.values(MODE_FIELDS).flat())];
-  const required: Record<CaptureMode, readonly string[]> = { trigger: [], changelog: ['changelogTable', 'positionColumns', 'operationColumn'], cdc: [] };
+  const required: Record<CaptureMode, readonly string[]> = { trigger: [], changelog: ['changelogTable', 'positionColumns', 'operationColumn'], cdc: [], logical: [] };
   return CAPTURE_MODES.map((mode) => {
     const forbidden = specific.filter((field) => !MODE_FIELDS[mode].includes(field));
     const modeIs = mode === 'trigger' ? { anyOf: [{ not: { required: ['mode'] } }, { properties: { mode: { const: mode } }, required: ['mode'] }] } : { properties: { mode: { const: mode } }, required: ['mode'] };

@@ -213,6 +213,8 @@ function normalizeCapture(
     case 'cdc':
       // SQL Server names a capture instance <schema>_<table> unless told otherwise.
       return { mode: 'cdc', ...common, captureInstance: capture.captureInstance ?? `${schema}_${table}`, resnapshotOnGap: capture.resnapshotOnGap ?? false };
+    case 'logical':
+      return { mode: 'logical', ...common };
     default:
       return assertNever(capture.mode);
   }

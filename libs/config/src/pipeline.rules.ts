@@ -22,6 +22,7 @@ export const MODE_FIELDS: Record<CaptureMode, readonly (keyof CaptureSchema)[]> 
   trigger: ['changelogTable', 'retentionMs', 'notify'],
   changelog: ['changelogTable', 'positionColumns', 'operationColumn', 'operationValues', 'keysOnly', 'changelogSchema', 'watermarkColumn', 'keyColumns', 'rowImageColumn'],
   cdc: ['captureInstance', 'resnapshotOnGap'],
+  logical: [],
 };
 const MODE_SPECIFIC_FIELDS = [...new Set(Object.values(MODE_FIELDS).flat())];
 
@@ -211,8 +212,11 @@ function captureRules(capture: CaptureSchema, at: PathSegments, dialect: Dialect
   if (mode === 'cdc' && dialect === 'postgres') {
     issues.push({
       at: [...at, 'mode'],
-      message: 'cdc is only available for mssql systems; use trigger or changelog for postgres',
+      message: 'cdc is only available for mssql systems; use trigger, changelog or logical for postgres',
     });
+  }
+  if (mode === 'logical' && dialect === 'mssql') {
+    issues.push({ at: [...at, 'mode'], message: 'logical is only available for postgres systems; use trigger, changelog or cdc for mssql' });
   }
   for (const field of MODE_SPECIFIC_FIELDS) {
     if (capture[field] != null && !MODE_FIELDS[mode].includes(field)) {

@@ -1,7 +1,7 @@
 import type { Dialect } from './identifier';
 import type { SecretRef } from './secret';
 
-export const CAPTURE_MODES = ['trigger', 'changelog', 'cdc'] as const;
+export const CAPTURE_MODES = ['trigger', 'changelog', 'cdc', 'logical'] as const;
 export type CaptureMode = (typeof CAPTURE_MODES)[number];
 
 export const CONFLICT_POLICIES = ['legacy-wins', 'new-wins', 'last-writer-wins'] as const;
@@ -246,6 +246,13 @@ export type CaptureConfig =
       readonly captureInstance: string;
       /** Re-snapshot the entity when its saved LSN fell out of the CDC retention window (default: stop and report). */
       readonly resnapshotOnGap: boolean;
+    })
+  | (CaptureCommon & {
+      /**
+       * PostgreSQL logical decoding: one publication and one replication slot (pgoutput) per system,
+       * streamed over the replication protocol; the slot is acknowledged only after Kafka acked.
+       */
+      readonly mode: 'logical';
     });
 
 export interface ForeignKeyConfig {

@@ -46,6 +46,16 @@ export function applyDdl(db: LegacyDb, statements: readonly string[]): Promise<v
   return legacyDialect(db.dialect).applyDdl(db, statements);
 }
 
+/** After the DDL: what capture needs beyond it (PostgreSQL logical decoding: the slot). Returns what was done. */
+export async function prepareCapture(db: LegacyDb, system: SystemConfig, drop = false): Promise<string[]> {
+  return (await legacyDialect(db.dialect).prepareCapture?.(db, system, drop)) ?? [];
+}
+
+/** What keeps capture of a system from working (`sync-ctl schema --verify`); empty when ready. */
+export async function captureProblems(db: LegacyDb, system: SystemConfig): Promise<string[]> {
+  return (await legacyDialect(db.dialect).captureProblems?.(db, system)) ?? [];
+}
+
 export function createInboxRetentionStore(db: LegacyDb, system: SystemConfig): InboxRetentionStore {
   return legacyDialect(db.dialect).inboxRetention(db, system);
 }

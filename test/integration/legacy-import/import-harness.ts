@@ -27,8 +27,8 @@ export class ImportHarness {
   }
 
   /** Creates the database, runs `setupSql`, installs the capture DDL for `tablesYaml`. */
-  static async create(setupSql: string, tablesYaml: string): Promise<ImportHarness> {
-    const db = await LegacyDatabase.create('it_import');
+  static async create(setupSql: string, tablesYaml: string, server?: (database: string) => string): Promise<ImportHarness> {
+    const db = await LegacyDatabase.create('it_import', server);
     await db.exec(setupSql);
     const harness = new ImportHarness(db, tablesYaml);
     await harness.installCapture();

@@ -76,6 +76,30 @@ export interface CaptureSource {
    * none. Optional: sources without it report lag only from the changes they read.
    */
   pendingAgeSeconds?(position: string): Promise<number>;
+  /**
+   * Everything before `position` is published and the position saved: a source that holds data
+   * for the reader (a replication slot) may release it. Optional: changelog sources keep rows by retention.
+   */
+  acknowledge?(position: string): void;
+  /** Calls `listener` when new changes arrive (a stream): the reader polls at once instead of waiting. */
+  onChanges?(listener: () => void): void;
+  /** The replication slot's lag (logical decoding); sources without a slot lack it. */
+  replicationLag?(): Promise<ReplicationLag>;
+}
+
+/** How far a replication slot is behind (logical decoding). */
+export interface ReplicationLag {
+  readonly slot: string;
+  /** WAL bytes written since the slot's confirmed (acknowledged) position. */
+  readonly bytes: number;
+  /** Seconds since the commit of the oldest change received and not yet acknowledged; 0 when none. */
+  readonly seconds: number;
+  /** WAL bytes the slot keeps on the server. */
+  readonly retainedBytes: number;
+  /** Bytes that can still be written before max_slot_wal_keep_size invalidates the slot; null when unlimited. */
+  readonly safeBytes: number | null;
+  /** pg_replication_slots.wal_status: reserved, extended, unreserved, lost. */
+  readonly walStatus: string | null;
 }
 
 /** Creates the capture source for one table. */

@@ -24,6 +24,13 @@ export interface LegacyDialect {
   schemaDdl(system: SystemConfig): string[];
   /** Statements that remove the capture objects (never the inbox: it records what was applied). */
   dropDdl(system: SystemConfig): string[];
+  /**
+   * After applying (or with `drop`, dropping) the DDL: what capture needs that DDL cannot create
+   * (PostgreSQL logical decoding: the replication slot). Returns what was done, for the operator.
+   */
+  prepareCapture?(db: LegacyDb, system: SystemConfig, drop: boolean): Promise<string[]>;
+  /** What keeps capture of the system from working (server settings, privileges, table settings); empty when ready. */
+  captureProblems?(db: LegacyDb, system: SystemConfig): Promise<string[]>;
   /** Runs DDL the way the dialect can (one transaction where DDL is transactional). */
   applyDdl(db: LegacyDb, statements: readonly string[]): Promise<void>;
   inboxRetention(db: LegacyDb, system: SystemConfig): InboxRetentionStore;

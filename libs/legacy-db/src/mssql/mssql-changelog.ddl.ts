@@ -58,6 +58,7 @@ export function mssqlChangelogDdl(system: SystemConfig): string[] {
         batches.push(...existingChangelogDdl(table, table.capture.changelogSchema, table.capture.changelogTable, table.capture.watermarkColumn));
         break;
       case 'cdc':
+      case 'logical': // refused for mssql systems by the pipeline rules
         break;
       default: {
         const never: never = table.capture;

@@ -27,6 +27,8 @@ export const mssqlDialect: LegacyDialect = {
         return new MssqlChangelogSource(ms(db), system, table);
       case 'cdc':
         return new MssqlCdcSource(ms(db), system, table);
+      case 'logical':
+        throw new Error(`${system.name}.${table.schema}.${table.name}: logical capture needs PostgreSQL`);
     }
   },
   writebackSink: (db, system) => new MssqlWritebackSink(ms(db), system),

@@ -27,6 +27,7 @@ import {
   pgUnpark,
   pgSequenceQuery,
   pgSetOrigin,
+  PG_ORIGIN_MESSAGE,
   pgUpdate,
   isInboxDuplicate,
   isKeyTaken,
@@ -218,7 +219,7 @@ export class PostgresWritebackSink implements WritebackSink {
     if (taken.rowCount) {
       throw new SinkError('data', `command ${item.command.commandId}: cannot move ${qualified(table)} ${JSON.stringify(from)} to ${JSON.stringify(to)}: a row with that key exists`);
     }
-    await client.query('SELECT set_config(\'sync.origin\', $1, true), set_config($2, \'\', true)', [item.command.origin, SELF_LOGGED_SETTING]);
+    await client.query(`SELECT set_config('sync.origin', $1, true), set_config($2, '', true), ${PG_ORIGIN_MESSAGE}`, [item.command.origin, SELF_LOGGED_SETTING]);
     const fks = (await client.query<{ child: string; on_update: string; child_columns: string[]; parent_columns: string[] }>(pgReferencingKeysQuery, [qualified(table), table.key])).rows.map(
       (r): PgReferencingKey => ({ child: r.child, onUpdate: r.on_update, childColumns: r.child_columns, parentColumns: r.parent_columns }),
     );

@@ -308,8 +308,16 @@ export const pgBegin = 'BEGIN; SET LOCAL jit = off';
  * statements that follow record their rows in the changelog themselves.
  */
 export function pgSetOrigin(origin: string, selfLogged = ''): PgStatement {
-  return { text: `SELECT set_config('sync.origin', $1, true), set_config('${SELF_LOGGED_SETTING}', $2, true)`, values: [origin, selfLogged] };
+  return { text: `SELECT set_config('sync.origin', $1, true), set_config('${SELF_LOGGED_SETTING}', $2, true), ${PG_ORIGIN_MESSAGE}`, values: [origin, selfLogged] };
 }
+
+/**
+ * The same marker for logical decoding (capture.mode logical), which sees no session settings: a
+ * transactional message in the WAL, decoded in order with the rows, so the rows after it carry
+ * this origin (postgres-logical.hub.ts). Any user may emit one, on every wal_level; it costs one
+ * small WAL record per origin run.
+ */
+export const PG_ORIGIN_MESSAGE = "pg_logical_emit_message(true, 'sync.origin', $1::text)";
 
 /** Recorded commands among `commandIds`: one primary-key lookup per id (never a scan of the inbox, which only grows). */
 export function pgInboxLookup(syncSchema: string, commandIds: readonly string[]): PgStatement {

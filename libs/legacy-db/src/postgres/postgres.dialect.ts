@@ -8,6 +8,9 @@ import { postgresInboxPrune } from './postgres-inbox-retention.sql';
 import { classifyPostgresError } from './postgres-sink-error';
 import { describePostgres } from './postgres-table-description';
 import { PostgresTriggerSource } from './postgres-trigger.source';
+import { PostgresLogicalSource } from './postgres-logical.source';
+import { postgresLogicalDdl, postgresLogicalDropDdl } from './postgres-logical.ddl';
+import { postgresLogicalProblems, preparePostgresLogical } from './postgres-logical.check';
 import { PostgresWritebackSink } from './postgres-writeback.sink';
 import { PostgresLegacyDb } from './postgres.legacy-db';
 
@@ -25,11 +28,20 @@ export const postgresDialect: LegacyDialect = {
         return new PostgresChangelogSource(pg(db).pool, system, table);
       case 'cdc':
         throw new Error(`${system.name}.${table.schema}.${table.name}: cdc capture needs SQL Server`);
+      case 'logical':
+        return new PostgresLogicalSource(pg(db).pool, pg(db).logicalHub(system), table);
     }
   },
   writebackSink: (db, system) => new PostgresWritebackSink(pg(db).pool, system),
-  schemaDdl: (system) => [...postgresChangelogDdl(system), ...postgresInboxDdl(system.syncSchema), ...system.tables.flatMap((t) => postgresConflictIndexDdl(system.syncSchema, t))],
-  dropDdl: (system) => postgresChangelogDropDdl(system),
+  schemaDdl: (system) => [
+    ...postgresChangelogDdl(system),
+    ...postgresInboxDdl(system.syncSchema),
+    ...system.tables.flatMap((t) => postgresConflictIndexDdl(system.syncSchema, t)),
+    ...postgresLogicalDdl(system),
+  ],
+  dropDdl: (system) => [...postgresChangelogDropDdl(system), ...postgresLogicalDropDdl(system)],
+  prepareCapture: (db, system, drop) => preparePostgresLogical(pg(db).pool, system, drop),
+  captureProblems: (db, system) => postgresLogicalProblems(pg(db).pool, system),
   async applyDdl(db, statements) {
     // DDL is transactional on PostgreSQL: all or nothing.
     const client = await pg(db).pool.connect();

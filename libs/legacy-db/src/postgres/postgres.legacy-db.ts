@@ -1,5 +1,7 @@
 import { Client, Pool, type PoolConfig } from 'pg';
+import type { SystemConfig } from '@sync/config';
 import type { LegacyDb, LegacyDbOptions } from '../core/legacy-db.interface';
+import { PostgresLogicalHub } from './postgres-logical.hub';
 
 export function postgresPoolConfig(o: LegacyDbOptions): PoolConfig {
   const tls = o.tls ? { rejectUnauthorized: o.tls.rejectUnauthorized, ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key?.reveal() } : undefined;
@@ -19,6 +21,7 @@ export class PostgresLegacyDb implements LegacyDb {
   private listener: Client | undefined;
   private listening = false;
   private readonly config: PoolConfig;
+  private hub: PostgresLogicalHub | undefined;
 
   constructor(options: LegacyDbOptions, private readonly onError: (err: Error) => void) {
     this.system = options.system;
@@ -61,6 +64,12 @@ export class PostgresLegacyDb implements LegacyDb {
     void connect();
   }
 
+  /** The logical replication stream of this system (one slot, one publication), created on first use. */
+  logicalHub(system: SystemConfig): PostgresLogicalHub {
+    this.hub ??= new PostgresLogicalHub(this.pool, this.config, system, this.onError);
+    return this.hub;
+  }
+
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }
@@ -68,6 +77,7 @@ export class PostgresLegacyDb implements LegacyDb {
   async close(): Promise<void> {
     this.listening = false;
     await this.listener?.end().catch(() => undefined);
+    await this.hub?.close();
     await this.pool.end();
   }
 }
