@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pgSetOrigin } from '../../../libs/legacy-db/src/postgres/postgres-writeback.sql';
+import { kafkaBroker } from '../../support/infra';
 import { repoRoot, testBrokers, testLogicalUrl } from '../../support/test-env';
 import { TopicCollector, type Collected } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';
@@ -233,6 +234,34 @@ describe('legacy-import in logical mode (pgoutput slot) on a wal_level=logical c
       for (let id = 40000; id < 40200; id++) if (!seen.has(id)) return undefined;
       return true;
     }, 120_000);
+  });
+
+  it('loses nothing when the broker stops mid-stream and comes back (the slot is not acknowledged past what Kafka acked)', async () => {
+    const wanted: number[] = [];
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; i < 400 && !stop; i++) {
+        const from = 50_000 + i * 10;
+        await h.db.transaction([[`INSERT INTO users (id, name) SELECT g, 'b' FROM generate_series($1::int, $1::int + 9) g`, [from]]]);
+        for (let k = 0; k < 10; k++) wanted.push(from + k);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    await waitFor('some rows before the broker stops', () => (seenIds(events, h.topic('users')).has(50_050) ? true : undefined), 60_000);
+    kafkaBroker('stop');
+    try {
+      // Changes keep committing into the WAL while Kafka is away.
+      await new Promise((res) => setTimeout(res, 8_000));
+    } finally {
+      kafkaBroker('start');
+    }
+    await new Promise((res) => setTimeout(res, 3_000));
+    stop = true;
+    await writer;
+    await waitFor(`all ${wanted.length} rows after the broker came back`, () => {
+      const seen = seenIds(events, h.topic('users'));
+      return wanted.every((id) => seen.has(id)) ? true : undefined;
+    }, 180_000);
   });
 
   it('re-creates a dropped slot and re-snapshots, saying so', async () => {
