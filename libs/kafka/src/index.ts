@@ -16,3 +16,4 @@ export { silentLog } from './kafka.interface';
 export { kafkaLogBridge } from './kafka-log.bridge';
 export type { KafkaLogLine } from './kafka-log.bridge';
 export type { KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';
+export type { LeaseGroup, LeaseAssignment, LeaseListener, LeaseGroupOptions } from './lease-group';
