@@ -4,7 +4,7 @@ import { APP_CONTEXT, ControlWatcher, KafkaCoreService, type AppContext } from '
 import type { SystemConfig, TableConfig } from '@sync/config';
 import { Topics } from '@sync/contracts';
 import { errorMessage } from '@sync/errors';
-import { backoffDelay, sleep, type LeaseAssignment, type LeaseGroup, type OutboundRecord } from '@sync/kafka';
+import { backoffDelay, sleep, type LeaseAssignment, type LeaseGroup, type LeaseListener, type OutboundRecord } from '@sync/kafka';
 import { createCaptureSource, createImportLeaseStore, LegacyDbRegistry, NOTIFY_CHANNEL, PostgresLegacyDb, type ImportLeaseStore } from '@sync/legacy-db';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import { captureMetrics, type CaptureMetrics } from './capture.metrics';
@@ -99,23 +99,44 @@ export class LegacyImportService implements OnModuleInit {
       heartbeatIntervalMs: heartbeatInterval(leases.sessionTimeoutMs),
     });
     this.leases = group;
-    await group.start({
-      onRevoke: () => {
-        this.generation++;
-        this.enqueue(() => this.stopAll('rebalance'));
-      },
-      onAssign: (assignment) => {
-        this.lostBecause = undefined;
-        const generation = ++this.generation;
-        this.enqueue(() => this.assign(assignment, generation));
-      },
-      onLost: (reason) => {
-        this.generation++;
-        this.lostBecause = `left the lease group: ${reason}`;
-        this.enqueue(() => this.stopAll('lease group lost'));
-      },
-    });
+    await group.start(this.listener);
     this.ctx.logger.info({ topic: this.leaseTopic, units: this.order.length }, 'joining the lease group');
+  }
+
+  private readonly listener: LeaseListener = {
+    onRevoke: () => {
+      this.generation++;
+      this.enqueue(() => this.stopAll('rebalance'));
+    },
+    onAssign: (assignment) => {
+      this.lostBecause = undefined;
+      const generation = ++this.generation;
+      this.enqueue(() => this.assign(assignment, generation));
+    },
+    onLost: (reason) => {
+      this.generation++;
+      this.lostBecause = `left the lease group: ${reason}`;
+      this.enqueue(async () => {
+        await this.stopAll('lease group lost');
+        await this.rejoin();
+      });
+    },
+  };
+
+  /** After the lease consumer crashed for good (kafkajs gave up): a fresh member, with backoff. */
+  private async rejoin(): Promise<void> {
+    for (let attempt = 1; !this.stopping && this.leases; attempt++) {
+      await sleep(backoffDelay(attempt, { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 }));
+      if (this.stopping) return;
+      try {
+        await this.leases.stop();
+        await this.leases.start(this.listener);
+        this.ctx.logger.info({ topic: this.leaseTopic, attempt }, 'rejoined the lease group');
+        return;
+      } catch (err) {
+        this.ctx.logger.warn({ attempt, err: errorMessage(err) }, 'rejoining the lease group failed, retrying');
+      }
+    }
   }
 
   /** Lease events are handled one at a time, in the order they arrived. */
