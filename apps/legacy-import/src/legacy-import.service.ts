@@ -37,6 +37,8 @@ export class LegacyImportService implements OnModuleInit {
   /** Bumped on every revoke and assignment, so a takeover still retrying for an older one gives up. */
   private generation = 0;
   private stopping = false;
+  /** Cuts retry waits short on shutdown. */
+  private readonly shutdown = new AbortController();
   private lostBecause: string | undefined;
   private metrics: CaptureMetrics | undefined;
   private lease: LeaseMetrics | undefined;
@@ -126,7 +128,7 @@ export class LegacyImportService implements OnModuleInit {
   /** After the lease consumer crashed for good (kafkajs gave up): a fresh member, with backoff. */
   private async rejoin(): Promise<void> {
     for (let attempt = 1; !this.stopping && this.leases; attempt++) {
-      await sleep(backoffDelay(attempt, { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 }));
+      await sleep(backoffDelay(attempt, { initialMs: 1_000, maxMs: 30_000, jitter: 0.2 }), this.shutdown.signal);
       if (this.stopping) return;
       try {
         await this.leases.stop();
@@ -151,12 +153,17 @@ export class LegacyImportService implements OnModuleInit {
     let fallback: Map<string, CaptureState> | undefined;
     for (const entity of mine) {
       const unit = this.units.get(entity)!;
-      const taken = await this.takeOver(entity, unit, `${hostname()}:${process.pid}:${assignment.memberId}`, generation);
+      const owner = `${hostname()}:${process.pid}:${assignment.memberId}`;
+      const taken = await this.retrying(`taking ${entity} over`, generation, () => unit.store.takeOver(entity, owner));
       if (!taken) return;
       let saved = taken.state === null ? undefined : decodeState(taken.state);
       if (taken.state !== null && saved === undefined) this.ctx.logger.warn({ entity }, 'ignoring an unreadable state in the import lease table');
       // States saved before leases existed are in sync.offsets: read once, only when needed.
-      if (taken.state === null) saved = (fallback ??= await this.loadOffsets()).get(entity);
+      if (taken.state === null) {
+        fallback ??= await this.retrying('reading sync.offsets', generation, () => this.loadOffsets());
+        if (!fallback) return;
+        saved = fallback.get(entity);
+      }
       if (generation !== this.generation || this.stopping) return;
       this.startUnit(entity, unit, taken.epoch, saved);
     }
@@ -164,15 +171,15 @@ export class LegacyImportService implements OnModuleInit {
     this.ctx.logger.info({ units: [...this.runners.keys()], partitions: assignment.partitions, leader: assignment.isLeader }, 'work units assigned');
   }
 
-  /** Increments the unit's epoch, retrying while the database is unreachable; undefined when a newer lease event supersedes it. */
-  private async takeOver(entity: string, unit: Unit, owner: string, generation: number): Promise<{ epoch: number; state: string | null } | undefined> {
+  /** Runs `work` until it succeeds, backing off while the database or Kafka fails; undefined once a newer lease event supersedes it. */
+  private async retrying<T>(what: string, generation: number, work: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 1; generation === this.generation && !this.stopping; attempt++) {
       try {
-        return await unit.store.takeOver(entity, owner);
+        return await work();
       } catch (err) {
         const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000, jitter: 0.2 });
-        this.ctx.logger.warn({ entity, attempt, delayMs: delay, err: errorMessage(err) }, 'taking the unit over failed, retrying');
-        await sleep(delay);
+        this.ctx.logger.warn({ attempt, delayMs: delay, err: errorMessage(err) }, `${what} failed, retrying`);
+        await sleep(delay, this.shutdown.signal);
       }
     }
     return undefined;
@@ -243,6 +250,7 @@ export class LegacyImportService implements OnModuleInit {
   /** Shutdown: finish the batches in hand (published, position saved), then leave the group so the others take over at once. */
   private async stop(): Promise<void> {
     this.stopping = true;
+    this.shutdown.abort();
     this.generation++;
     this.enqueue(() => this.stopAll('shutdown'));
     await this.queue;
