@@ -194,3 +194,27 @@ describe('legacy-import with two replicas', () => {
     assert.equal(result.duplicates, dupsBefore, `graceful handover repeats nothing: ${JSON.stringify(result)}`);
   });
 });
+
+describe('legacy-import replicas beyond the number of tables', () => {
+  let h: ImportHarness;
+  const apps: AppProcess[] = [];
+  after(async () => {
+    for (const app of apps) await app.stop('SIGKILL').catch(() => undefined);
+    await h?.close();
+  });
+
+  it('the replica without a unit is a ready standby', async () => {
+    h = await ImportHarness.create('CREATE TABLE users (id int PRIMARY KEY)', `      - name: users\n        key: [id]\n        capture: { mode: trigger, pollIntervalMs: 100 }\n`);
+    for (let i = 0; i < 2; i++) {
+      const app = await AppProcess.start('legacy-import', { KAFKA_BROKERS: testBrokers().join(','), LOG_LEVEL: 'warn', PIPELINE_FILE: h.pipelineFile, LEGACY_DATABASE_URL: h.db.url, ADMIN_TOKEN, LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS: String(SESSION_MS) });
+      apps.push(app);
+      await waitFor('replica ready', async () => (await app.status('/health/ready')) === 200 || (app.isRunning() ? undefined : Promise.reject(new Error(app.logs()))), 90_000, 200);
+    }
+    const counts = await waitFor('one owner, one standby', async () => {
+      const c = await Promise.all(apps.map(owned));
+      return c.every((n) => n !== undefined) && (c as number[]).sort().join() === '0,1' ? c : undefined;
+    }, 60_000, 200);
+    assert.deepEqual((counts as number[]).sort(), [0, 1]);
+    assert.deepEqual(await Promise.all(apps.map((a) => a.status('/health/ready'))), [200, 200], 'both ready');
+  });
+});
