@@ -6,7 +6,7 @@ import { testBrokers } from '../support/test-env';
 import { TopicCollector } from '../support/topic-collector';
 import { waitFor } from '../support/wait-for';
 
-// Two legacy-import replicas on one pipeline (docs/scaling.md "legacy-import replicas"): units
+// Two legacy-import replicas on one pipeline (docs/legacy-import.md "Replicas"): units
 // split between them, each change published once in steady state, a killed replica's units taken
 // over with nothing lost, a paused replica (zombie) fenced, SIGTERM handing over without repeats.
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Pure rules of legacy-import's work units (docs/scaling.md "legacy-import replicas"): a unit is
+ * Pure rules of legacy-import's work units (docs/legacy-import.md "Replicas"): a unit is
  * one entity; partition i of the lease topic leases the i-th entity in sorted order; each
  * takeover gets a new epoch and only the current epoch may publish or save a state.
  */

@@ -1,6 +1,6 @@
 import type { MetricsRegistry } from '@sync/observability';
 
-/** Work-unit leases of this replica (docs/scaling.md "legacy-import replicas"). */
+/** Work-unit leases of this replica (docs/legacy-import.md "Replicas"). */
 export function leaseMetrics(registry: MetricsRegistry) {
   return {
     owned: registry.gauge('sync_import_units_owned', 'Work units (entities) this replica holds now; 0 on a standby'),

@@ -24,7 +24,7 @@ interface Unit {
  * Runs one capture loop per work unit (entity) this replica holds. Units are leased through a
  * consumer group on the lease topic; every assignment is a takeover that increments the unit's
  * epoch in the legacy database, and a unit publishes and saves its position only while that epoch
- * is current (docs/scaling.md "legacy-import replicas").
+ * is current (docs/legacy-import.md "Replicas").
  */
 @Injectable()
 export class LegacyImportService implements OnModuleInit {

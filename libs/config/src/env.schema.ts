@@ -74,7 +74,7 @@ export interface AppEnv {
   /** sync-ctl: how long a command waits to reach Kafka or a database (SYNC_CTL_CONNECT_TIMEOUT, seconds); undefined: its default. */
   readonly syncCtl: { readonly connectTimeoutMs: number | undefined };
   /**
-   * legacy-import replicas (docs/scaling.md "legacy-import replicas"): the lease topic and group
+   * legacy-import replicas (docs/legacy-import.md "Replicas"): the lease topic and group
    * (undefined: derived from the pipeline's system names) and the group session timeout.
    */
   readonly leases: { readonly topic: string | undefined; readonly group: string | undefined; readonly sessionTimeoutMs: number };

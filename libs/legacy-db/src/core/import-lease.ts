@@ -9,7 +9,7 @@ export interface LeaseTakeover {
 }
 
 /**
- * Per-unit epochs and capture states of legacy-import (docs/scaling.md "legacy-import replicas").
+ * Per-unit epochs and capture states of legacy-import (docs/legacy-import.md "Replicas").
  * A takeover increments the epoch; a state is saved only under the current epoch, so a replica
  * that lost the unit (a zombie) can no longer move the watermark: its save answers false.
  */
