@@ -10,10 +10,13 @@ import { changeRecords, keyOf, snapshotRecord } from './change-record.builder';
 import type { CaptureMetrics } from './capture.metrics';
 import { entityName, snapshotRate, type CaptureState, type SnapshotProgress } from './capture-state';
 import { importDeadLetter, type RejectedImport } from './import-dead-letter.builder';
+import { isLeaseLost, type LeaseLostError } from './import-leases';
 
 export interface CapturePorts {
   publish(records: readonly OutboundRecord[]): Promise<void>;
   saveState(entity: string, state: CaptureState): Promise<void>;
+  /** The unit was taken over by another replica: the runner has stopped for good, nothing more is published. */
+  leaseLost?(err: LeaseLostError): void;
 }
 
 export interface CaptureLimits {
@@ -162,6 +165,14 @@ export class TableCaptureRunner {
         this.lastError = undefined;
         if (!busy) await this.idle(this.stoppedBecause ? SCHEMA_CHECK_EVERY_MS : this.table.capture.pollIntervalMs);
       } catch (err) {
+        if (isLeaseLost(err)) {
+          // Fenced: another replica owns the unit now. Never retry, never publish again.
+          this.running = false;
+          this.prefetch = undefined;
+          this.log.warn({ entity: this.entity, err: err.message }, 'capture fenced: the unit was taken over');
+          this.ports.leaseLost?.(err);
+          return;
+        }
         attempt++;
         this.failingSince ??= Date.now();
         this.lastError = errorMessage(err);

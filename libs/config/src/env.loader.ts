@@ -102,6 +102,11 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     metrics: { consumerLagRefreshMs: toInteger(variables.CONSUMER_LAG_REFRESH_MS) ?? ENV_DEFAULTS.consumerLagRefreshMs },
     console: { metricsUrls: variables.CONSOLE_METRICS_URLS === undefined ? undefined : metricsSources(variables.CONSOLE_METRICS_URLS) },
     syncCtl: { connectTimeoutMs: variables.SYNC_CTL_CONNECT_TIMEOUT === undefined ? undefined : Math.round(Number(variables.SYNC_CTL_CONNECT_TIMEOUT) * 1000) },
+    leases: {
+      topic: variables.LEGACY_IMPORT_LEASE_TOPIC,
+      group: variables.LEGACY_IMPORT_LEASE_GROUP,
+      sessionTimeoutMs: toInteger(variables.LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS) ?? ENV_DEFAULTS.leaseSessionTimeoutMs,
+    },
   });
 }
 

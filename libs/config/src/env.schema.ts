@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { IsDefined, IsOptional, ValidateIf, getMetadataStorage } from 'class-validator';
 import {
   IsBrokerListText,
+  IsGroupPrefix,
   IsIntegerText,
   IsMetricsSourceListText,
   IsModuleLevelsText,
@@ -42,6 +43,7 @@ export const ENV_DEFAULTS = {
   kafkaMaxMessageBytes: 1_048_588,
   consumerLagRefreshMs: 15_000,
   kafkaAccessFailureExitMs: 60_000,
+  leaseSessionTimeoutMs: 10_000,
 } as const;
 
 /** Validated process settings, grouped by concern. Sensitive values are Secrets. Deeply frozen. */
@@ -79,6 +81,11 @@ export interface AppEnv {
   readonly console: { readonly metricsUrls: Readonly<Record<string, string>> | undefined };
   /** sync-ctl: how long a command waits to reach Kafka or a database (SYNC_CTL_CONNECT_TIMEOUT, seconds); undefined: its default. */
   readonly syncCtl: { readonly connectTimeoutMs: number | undefined };
+  /**
+   * legacy-import replicas (docs/legacy-import.md "Replicas"): the lease topic and group
+   * (undefined: derived from the pipeline's system names) and the group session timeout.
+   */
+  readonly leases: { readonly topic: string | undefined; readonly group: string | undefined; readonly sessionTimeoutMs: number };
 }
 
 const sensitiveVariables = new Set<string>();
@@ -123,6 +130,10 @@ export class EnvVariables {
   @IsOptional() @IsIntegerText(1_000, 3_600_000) CONSUMER_LAG_REFRESH_MS?: string;
   @IsOptional() @IsMetricsSourceListText() CONSOLE_METRICS_URLS?: string;
   @IsOptional() @IsSecondsText(0.1, 600) SYNC_CTL_CONNECT_TIMEOUT?: string;
+  @IsOptional() @IsGroupPrefix() LEGACY_IMPORT_LEASE_TOPIC?: string;
+  @IsOptional() @IsGroupPrefix() LEGACY_IMPORT_LEASE_GROUP?: string;
+  // The broker's group.min.session.timeout.ms default is 6 s and group.max.session.timeout.ms 30 min.
+  @IsOptional() @IsIntegerText(6_000, 1_800_000) LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS?: string;
 }
 
 /** Names of every variable this lib reads, taken from the decorators above. */

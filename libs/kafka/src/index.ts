@@ -22,3 +22,4 @@ export { AclAdmin } from './acl-admin';
 export type { AclBinding } from './acl-admin';
 export { PartitionRevokedError, membershipSignal } from './group-membership';
 export type { MembershipSignal } from './group-membership';
+export type { LeaseGroup, LeaseAssignment, LeaseListener, LeaseGroupOptions } from './lease-group';

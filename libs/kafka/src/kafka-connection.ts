@@ -5,6 +5,7 @@ import { readCompactedTopic, readTopicToEnd } from './compacted-topic.reader';
 import { GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { createKafkaClient } from './kafka-client.factory';
 import { latestMessageTime } from './latest-message.reader';
+import { LeaseGroup, type LeaseGroupOptions } from './lease-group';
 import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
 import { SyncProducer, type SyncProducerTuning } from './sync-producer';
 import { TopicAdmin, type TopicPolicy } from './topic-admin';
@@ -60,6 +61,11 @@ export class KafkaConnection {
   /** Timestamp (ms) of a topic's newest message; undefined when it is empty. */
   latestMessageTime(topic: string, timeoutMs?: number): Promise<number | undefined> {
     return latestMessageTime(this.kafka, topic, timeoutMs);
+  }
+
+  /** Leases through a consumer group on `options.topic` (legacy-import's work units). */
+  leaseGroup(options: Omit<LeaseGroupOptions, 'log'>): LeaseGroup {
+    return new LeaseGroup(this.kafka, { ...options, log: this.log });
   }
 
   /** A batch consumer whose dead letters go out through `dlqProducer`. */

@@ -261,6 +261,15 @@ export class TopicAdmin {
    * Deletes every record below `offset` in each given partition (Kafka DeleteRecords: it moves the
    * log start offset; single records in the middle cannot be deleted).
    */
+  /** Raises a topic's partition count to at least `count` (partitions can never be removed); true when it grew. */
+  async growPartitions(topic: string, count: number): Promise<boolean> {
+    await this.connect();
+    const current = (await this.admin.fetchTopicOffsets(topic)).length;
+    if (current >= count) return false;
+    await this.admin.createPartitions({ topicPartitions: [{ topic, count }] });
+    return true;
+  }
+
   async deleteRecordsBefore(topic: string, partitions: ReadonlyArray<{ partition: number; offset: string }>): Promise<void> {
     if (partitions.length === 0) return;
     await this.connect();

@@ -3,6 +3,7 @@ import type { CaptureSource } from './core/capture-source.interface';
 import type { LegacyDialect } from './core/dialect';
 import type { TableDescription } from './core/table-description';
 import type { InboxRetentionStore } from './core/inbox-retention';
+import type { ImportLeaseStore } from './core/import-lease';
 import type { Dialect, LegacyDb, LegacyDbOptions } from './core/legacy-db.interface';
 import type { WritebackSink } from './core/writeback-sink.interface';
 import { mssqlDialect } from './mssql/mssql.dialect';
@@ -63,4 +64,9 @@ export function createInboxRetentionStore(db: LegacyDb, system: SystemConfig): I
 /** A table's columns and unique keys as its database describes them; undefined when it does not exist. */
 export function describeTable(db: LegacyDb, schema: string, table: string): Promise<TableDescription | undefined> {
   return legacyDialect(db.dialect).describeTable(db, schema, table);
+}
+
+/** legacy-import's lease table of a system: per-unit epochs and the capture states saved under them. */
+export function createImportLeaseStore(db: LegacyDb, system: SystemConfig): ImportLeaseStore {
+  return legacyDialect(db.dialect).importLeases(db, system);
 }

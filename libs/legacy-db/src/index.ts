@@ -1,6 +1,6 @@
 // The public API of @sync/legacy-db: what the apps, scripts and other libs use. Tests reach
 // internals by path (the lint rule allows that from test/ only); docs/architecture.md.
-export { createLegacyDb, createCaptureSource, createWritebackSink, changelogDdl, applyDdl, prepareCapture, captureProblems, createInboxRetentionStore, legacyDialect } from './dialects';
+export { createLegacyDb, createCaptureSource, createWritebackSink, changelogDdl, applyDdl, prepareCapture, captureProblems, createInboxRetentionStore, createImportLeaseStore, legacyDialect } from './dialects';
 export type { LegacyDialect } from './core/dialect';
 export { LegacyDbModule, LegacyDbRegistry } from './legacy-db.module';
 export { PostgresLegacyDb } from './postgres/postgres.legacy-db';
@@ -17,3 +17,5 @@ export { keyString } from './core/writeback-plan';
 export type { InboxRetentionStore } from './core/inbox-retention';
 export { describeTable } from './dialects';
 export type { TableDescription } from './core/table-description';
+export type { ImportLeaseStore, LeaseTakeover } from './core/import-lease';
+export { IMPORT_LEASE_TABLE } from './core/import-lease';

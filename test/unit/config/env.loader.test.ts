@@ -25,6 +25,20 @@ describe('KAFKA_MAX_MESSAGE_BYTES', () => {
   });
 });
 
+describe('legacy-import lease settings', () => {
+  it('reads the lease topic, group and session timeout', () => {
+    const env = loadEnv({ LEGACY_IMPORT_LEASE_TOPIC: 'crm.import-leases', LEGACY_IMPORT_LEASE_GROUP: 'crm-importers', LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS: '30000' });
+    assert.deepEqual({ ...env.leases }, { topic: 'crm.import-leases', group: 'crm-importers', sessionTimeoutMs: 30_000 });
+  });
+
+  it('rejects an illegal topic name and a session timeout the broker would refuse, naming each variable', () => {
+    const issues = issuesOf(() => loadEnv({ LEGACY_IMPORT_LEASE_TOPIC: 'leases/crm', LEGACY_IMPORT_LEASE_GROUP: ' ', LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS: '2000' }));
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['LEGACY_IMPORT_LEASE_GROUP', 'LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS', 'LEGACY_IMPORT_LEASE_TOPIC']);
+    const big = issuesOf(() => loadEnv({ LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS: '10s' }));
+    assert.equal(big[0]!.path, 'LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS');
+  });
+});
+
 describe('LOG_LEVEL_MODULES', () => {
   it('sets a level per module, and names every bad entry', () => {
     assert.deepEqual(loadEnv({ LOG_LEVEL_MODULES: 'kafkajs=error, nest=debug' }).log.modules, { kafkajs: 'error', nest: 'debug' });
@@ -52,6 +66,7 @@ describe('loadEnv defaults', () => {
       metrics: { consumerLagRefreshMs: 15_000 },
       console: {},
       syncCtl: {},
+      leases: { sessionTimeoutMs: 10_000 },
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
@@ -205,6 +220,9 @@ describe('describeEnv', () => {
       'metrics.consumerLagRefreshMs': '15000',
       'console.metricsUrls': '(not set)',
       'syncCtl.connectTimeoutMs': '(not set)',
+      'leases.topic': '(not set)',
+      'leases.group': '(not set)',
+      'leases.sessionTimeoutMs': '10000',
       'log.modules': '(not set)',
     });
     const printed = JSON.stringify(description) + JSON.stringify(env);

@@ -22,9 +22,9 @@ const TARGETS = {
 type Target = keyof typeof TARGETS;
 
 const EXPECTED_REPLICAS: Record<Target, Record<AppName, number>> = {
-  base: { 'legacy-import': 1, 'id-translation': 1, 'domain-transform': 1, 'legacy-writeback': 1 },
+  base: { 'legacy-import': 2, 'id-translation': 1, 'domain-transform': 1, 'legacy-writeback': 1 },
   dev: { 'legacy-import': 1, 'id-translation': 1, 'domain-transform': 1, 'legacy-writeback': 1 },
-  prod: { 'legacy-import': 1, 'id-translation': 3, 'domain-transform': 3, 'legacy-writeback': 2 },
+  prod: { 'legacy-import': 2, 'id-translation': 3, 'domain-transform': 3, 'legacy-writeback': 2 },
 };
 
 const rendered = new Map<Target, K8sObject[]>();
@@ -246,15 +246,16 @@ for (const target of Object.keys(TARGETS) as Target[]) {
       }
     });
 
-    it('sets the replica counts; legacy-import always exactly one, never rolling', () => {
+    it('sets the replica counts; legacy-import rolls without ever dropping below its replica count', () => {
       const objects = render(target);
       for (const app of APP_NAMES) {
         const spec = asObject(find(objects, 'Deployment', app)['spec'], 'spec');
         assert.equal(spec['replicas'], EXPECTED_REPLICAS[target][app], `${target} ${app} replicas`);
       }
       const importer = asObject(find(objects, 'Deployment', 'legacy-import')['spec'], 'spec');
-      assert.equal(importer['replicas'], 1);
-      assert.equal(asObject(importer['strategy'], 'strategy')['type'], 'Recreate');
+      const strategy = asObject(importer['strategy'], 'strategy');
+      assert.equal(strategy['type'], 'RollingUpdate');
+      assert.equal(asObject(strategy['rollingUpdate'], 'rollingUpdate')['maxUnavailable'], 0);
     });
 
     it('places every object in the overlay namespace', () => {

@@ -1,5 +1,6 @@
 import type { SystemConfig, TableConfig } from '@sync/config';
 import type { CaptureSource } from './capture-source.interface';
+import type { ImportLeaseStore } from './import-lease';
 import type { InboxRetentionStore } from './inbox-retention';
 import type { Dialect, LegacyDb, LegacyDbOptions } from './legacy-db.interface';
 import type { SinkError } from './sink-error';
@@ -34,6 +35,8 @@ export interface LegacyDialect {
   /** Runs DDL the way the dialect can (one transaction where DDL is transactional). */
   applyDdl(db: LegacyDb, statements: readonly string[]): Promise<void>;
   inboxRetention(db: LegacyDb, system: SystemConfig): InboxRetentionStore;
+  /** legacy-import's per-unit epochs and capture states (fencing of replicas). */
+  importLeases(db: LegacyDb, system: SystemConfig): ImportLeaseStore;
   /** A table's columns and unique keys from the catalog (`sync-ctl validate --db`); undefined when it does not exist. */
   describeTable(db: LegacyDb, schema: string, table: string): Promise<TableDescription | undefined>;
   /** What a driver error means for a write (environment, schema, foreign-key, data). */

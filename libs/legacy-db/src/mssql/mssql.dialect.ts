@@ -5,6 +5,7 @@ import { MssqlCdcSource } from './mssql-cdc.source';
 import { mssqlChangelogDdl, mssqlChangelogDropDdl } from './mssql-changelog.ddl';
 import { MssqlChangelogSource } from './mssql-changelog.source';
 import { mssqlInboxDdl } from './mssql-inbox.ddl';
+import { MssqlImportLeaseStore, mssqlImportLeaseDdl } from './mssql-import-lease';
 import { mssqlInboxPrune } from './mssql-inbox-retention.sql';
 import { classifyMssqlError } from './mssql-sink-error';
 import { describeMssql } from './mssql-table-description';
@@ -32,7 +33,7 @@ export const mssqlDialect: LegacyDialect = {
     }
   },
   writebackSink: (db, system) => new MssqlWritebackSink(ms(db), system),
-  schemaDdl: (system) => [...mssqlChangelogDdl(system), ...mssqlInboxDdl(system.syncSchema)],
+  schemaDdl: (system) => [...mssqlChangelogDdl(system), ...mssqlInboxDdl(system.syncSchema), ...mssqlImportLeaseDdl(system.syncSchema).slice(1)],
   dropDdl: (system) => mssqlChangelogDropDdl(system),
   async applyDdl(db, statements) {
     // Batch by batch: CREATE TRIGGER / CREATE SCHEMA must each be alone in a batch.
@@ -47,6 +48,7 @@ export const mssqlDialect: LegacyDialect = {
       prune: (rule) => pruneInRounds(async () => (await runMssql(await legacy.connected(), mssqlInboxPrune(system.syncSchema, { ...rule, system: system.name }))).rowsAffected, rule.limit),
     };
   },
+  importLeases: (db, system) => new MssqlImportLeaseStore(ms(db), system.syncSchema),
   describeTable: (db, schema, table) => describeMssql(ms(db), schema, table),
   classifyError: classifyMssqlError,
 };

@@ -4,6 +4,7 @@ import { INBOX_CLOCK_SQL, pruneInRounds } from '../core/inbox-retention';
 import { postgresChangelogDdl, postgresChangelogDropDdl } from './postgres-changelog.ddl';
 import { PostgresChangelogSource } from './postgres-changelog.source';
 import { postgresConflictIndexDdl, postgresInboxDdl } from './postgres-inbox.ddl';
+import { PostgresImportLeaseStore, postgresImportLeaseDdl } from './postgres-import-lease';
 import { postgresInboxPrune } from './postgres-inbox-retention.sql';
 import { classifyPostgresError } from './postgres-sink-error';
 import { describePostgres } from './postgres-table-description';
@@ -36,6 +37,7 @@ export const postgresDialect: LegacyDialect = {
   schemaDdl: (system) => [
     ...postgresChangelogDdl(system),
     ...postgresInboxDdl(system.syncSchema),
+    ...postgresImportLeaseDdl(system.syncSchema).slice(1),
     ...system.tables.flatMap((t) => postgresConflictIndexDdl(system.syncSchema, t)),
     ...postgresLogicalDdl(system),
   ],
@@ -67,6 +69,7 @@ export const postgresDialect: LegacyDialect = {
         }, rule.limit),
     };
   },
+  importLeases: (db, system) => new PostgresImportLeaseStore(pg(db).pool, system.syncSchema),
   describeTable: (db, schema, table) => describePostgres(pg(db), schema, table),
   classifyError: classifyPostgresError,
 };
