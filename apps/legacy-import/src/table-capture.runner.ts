@@ -107,6 +107,7 @@ export class TableCaptureRunner {
     this.running = false;
     this.wake();
     await this.loop;
+    this.source.release?.();
   }
 
   /** Poll now (a NOTIFY arrived, or a control change). */

@@ -99,4 +99,24 @@ systems:
     const low = parseLsn(fromA.position) < parseLsn(fromB.position) ? parseLsn(fromA.position) : parseLsn(fromB.position);
     await waitFor('slot flushed to the lowest acknowledged position', async () => ((await confirmed()) === low ? true : undefined), 30_000, 200);
   });
+
+  it('frees the slot once every table of the system is released (its lease moved), and streams again from the slot when taken over', async () => {
+    const [ta, tb] = system.tables as [SystemConfig['tables'][0], SystemConfig['tables'][0]];
+    const active = async (): Promise<boolean> => ((await pool.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sync_hub' AND active")).rowCount ?? 0) > 0;
+    const a = new PostgresLogicalSource(pool, hub, ta);
+    const b = new PostgresLogicalSource(pool, hub, tb);
+    const startA = await a.startPosition();
+    await b.readChanges(await b.startPosition(), 1);
+    await waitFor('the stream holds the slot', async () => ((await active()) ? true : undefined), 30_000, 200);
+    a.release();
+    await new Promise((res) => setTimeout(res, 1_000));
+    assert.equal(await active(), true, 'one table still captured here: the stream stays');
+    b.release();
+    await waitFor('the slot is free for another replica', async () => ((await active()) ? undefined : true), 30_000, 200);
+    // Taken over (here by the same process): a new source of the table reads what was committed meanwhile.
+    await db.exec(`INSERT INTO a VALUES (1001, 'after release')`);
+    const again = new PostgresLogicalSource(pool, hub, ta);
+    const read = await drain(again, startA, (ids) => ids.includes(1001));
+    assert.ok(read.ids.includes(1001));
+  });
 });

@@ -85,6 +85,11 @@ export interface CaptureSource {
   onChanges?(listener: () => void): void;
   /** The replication slot's lag (logical decoding); sources without a slot lack it. */
   replicationLag?(): Promise<ReplicationLag>;
+  /**
+   * The table's loop stopped (its lease moved to another replica, or the app stops): a stream held
+   * for it may end, so the replica taking over can attach (a replication slot serves one connection).
+   */
+  release?(): void;
 }
 
 /** How far a replication slot is behind (logical decoding). */

@@ -60,6 +60,8 @@ class Feed {
   /** Everything up to here is published and its position saved; undefined until the runner says so. */
   acked: bigint | undefined;
   overflowed = false;
+  /** Its loop stopped (lease moved): it holds nothing back and, once every feed is released, the stream ends. */
+  released = false;
   /** When the table's loop last read: a queue read recently is waited for, an idle one is dropped when full. */
   lastReadAt = 0;
   readonly listeners: Array<() => void> = [];
@@ -125,11 +127,29 @@ export class PostgresLogicalHub {
   register(table: TableConfig): Feed {
     const name = `${table.schema}.${table.name}`;
     let feed = this.feeds.get(name);
+    if (feed?.released) {
+      // Taken over again: start clean, from what the slot and the saved position say.
+      this.feeds.delete(name);
+      feed = undefined;
+    }
     if (!feed) {
       feed = new Feed(table, Math.max(this.minQueueCapacity, table.capture.batchSize * 20));
       this.feeds.set(name, feed);
     }
     return feed;
+  }
+
+  /**
+   * The table's loop stopped. When no feed of the system is captured any more, the stream ends and
+   * the slot is free: another replica that took the system's lease over attaches to it and resumes
+   * from the slot's confirmed position (nothing past what every table acknowledged).
+   */
+  release(feed: Feed): void {
+    feed.released = true;
+    feed.queue = [];
+    feed.queued = 0;
+    feed.listeners.length = 0;
+    if ([...this.feeds.values()].every((f) => f.released)) this.stopStream(undefined);
   }
 
   /** The table's loop is about to read: from now on a full queue of it pauses the stream rather than being dropped. */

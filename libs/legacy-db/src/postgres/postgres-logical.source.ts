@@ -56,6 +56,10 @@ export class PostgresLogicalSource implements CaptureSource {
     this.hub.acknowledge(this.feed, parseLsn(position));
   }
 
+  release(): void {
+    this.hub.release(this.feed);
+  }
+
   onChanges(listener: () => void): void {
     this.hub.onChanges(this.feed, listener);
   }
