@@ -75,7 +75,7 @@ usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # Replicas of the --replicas run. legacy-import stays at 1 until it runs as several replicas with a
 # lease and fencing (issue 19); then set it to 2 here.
-FAULTS_REPLICAS_PRESET="legacy-import=1,id-translation=2,domain-transform=2,legacy-writeback=2"
+FAULTS_REPLICAS_PRESET="legacy-import=2,id-translation=2,domain-transform=2,legacy-writeback=2"
 
 run() {
   if [[ "${1:-}" == "--ci" ]]; then
