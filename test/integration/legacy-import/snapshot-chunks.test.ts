@@ -34,11 +34,19 @@ function fold(events: readonly Collected[]): Map<number, Record<string, unknown>
 }
 
 async function foldsToTable(h: ImportHarness, events: TopicCollector, table: string): Promise<void> {
+  let last = '';
   await waitFor(`${table}: the published changes fold to the table state`, async () => {
     const rows = await h.db.exec<UserRow>(`SELECT id, name, n FROM ${table}`);
     const state = fold(events.on(h.topic(table)));
-    return state.size === rows.length && rows.every((r) => isDeepStrictEqual(state.get(r.id), r)) ? true : undefined;
-  }, 120_000, 250);
+    const wrong = rows.filter((r) => !isDeepStrictEqual(state.get(r.id), r));
+    const extra = [...state.keys()].filter((id) => !rows.some((r) => r.id === id));
+    if (wrong.length === 0 && extra.length === 0) return true;
+    const w = wrong[0];
+    last = `${wrong.length} rows differ (e.g. table ${JSON.stringify(w)}, events ${JSON.stringify(w && state.get(w.id))}), ${extra.length} extra (e.g. ${extra[0]}), ${events.on(h.topic(table)).length} events`;
+    return undefined;
+  }, 300_000, 500).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}: ${last}`);
+  });
 }
 
 function gauge(metrics: string, name: string, entity: string): number {
@@ -86,6 +94,7 @@ describe('legacy-import: pipelined snapshot with chunks of 1, 7 and 1000 rows wh
           ]);
         }
         i++;
+        await new Promise((r) => setTimeout(r, 20));
       }
     })();
     try {
