@@ -3,6 +3,7 @@
  * Debezium's PostgreSQL connector (pgoutput) on the Kafka Connect worker that
  * scripts/debezium.sh runs, talking to it over its REST API.
  */
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { KafkaConnection, silentLog } from '@sync/kafka';
 import {
@@ -20,6 +21,17 @@ import {
   type LatencyResult,
 } from './capture-bench.support';
 import { waitUntil } from '../lib/wait';
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses; utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** poll.interval.ms of the second, tuned latency probe (Debezium's default is 500). */
 export const TUNED_POLL_INTERVAL_MS = 10;
@@ -174,4 +186,82 @@ export async function runDebeziumCapture(opts: {
       await admin.disconnect().catch(() => undefined);
     }
   });
+}
+
+/** One Debezium initial snapshot of an existing table (snapshotDebezium). */
+export interface DebeziumSnapshotRun {
+  readonly rows: number;
+  /** From creating the connector until the topic's high watermark holds every row. */
+  readonly ms: number;
+  /** CPU seconds of the Connect worker JVM over that time. */
+  readonly cpuS: number;
+  /** Peak VmRSS of the Connect worker JVM while the snapshot ran. */
+  readonly peakRssMb: number;
+  readonly topic: string;
+}
+
+/**
+ * Debezium's initial snapshot (`snapshot.mode=initial`, its default settings otherwise, numeric as
+ * strings as our events carry it) of `table` in `url`'s database (wal_level=logical), which holds
+ * `rows` rows: a new connector, slot and topic prefix each time; timed from the connector's
+ * creation until the topic's high watermark (acknowledged records) reaches `rows`. The connector
+ * and its slot are removed afterwards.
+ */
+export async function snapshotDebezium(opts: {
+  readonly url: string;
+  readonly brokers: string[];
+  readonly connectUrl: string;
+  readonly connectPid: number;
+  readonly table: string;
+  readonly rows: number;
+}): Promise<DebeziumSnapshotRun> {
+  const rest = new ConnectRest(opts.connectUrl);
+  const u = new URL(opts.url);
+  const name = `snap_${Date.now().toString(36)}`;
+  const topic = `${name}.public.${opts.table}`;
+  const kafka = new KafkaConnection({ brokers: opts.brokers, clientId: 'bench-debezium-snapshot' }, silentLog);
+  const admin = kafka.admin();
+  let created = false;
+  try {
+    await admin.ensureTopics([{ topic }]);
+    const config: Record<string, string> = {
+      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+      'tasks.max': '1',
+      'plugin.name': 'pgoutput',
+      'database.hostname': u.hostname,
+      'database.port': u.port,
+      'database.user': 'postgres',
+      'database.password': 'unused',
+      'database.dbname': u.pathname.slice(1),
+      'topic.prefix': name,
+      'table.include.list': `public.${opts.table}`,
+      'slot.name': name,
+      'publication.name': `${name}_pub`,
+      'publication.autocreate.mode': 'filtered',
+      'snapshot.mode': 'initial',
+      'decimal.handling.mode': 'string',
+    };
+    const cpu0 = processCpuSeconds(opts.connectPid);
+    const rss = rssSampler(() => vmRssBytes(opts.connectPid));
+    const t0 = performance.now();
+    try {
+      await rest.call('PUT', `/connectors/${name}/config`, config);
+      created = true;
+      let polls = 0;
+      await waitUntil(`${opts.rows} Debezium snapshot records`, async () => {
+        // A failed task would never fill the topic: ask Connect now and then (it costs the worker CPU).
+        if (polls++ % 40 === 0) await rest.taskStates(name);
+        return (await admin.messageCount(topic)) >= opts.rows;
+      }, 1_800_000, 50);
+    } finally {
+      rss.stop();
+    }
+    const ms = performance.now() - t0;
+    return { rows: opts.rows, ms, cpuS: processCpuSeconds(opts.connectPid) - cpu0, peakRssMb: rss.peakMb(), topic };
+  } finally {
+    if (created) await rest.call('DELETE', `/connectors/${name}`).catch((err: unknown) => console.error(err));
+    await dropSlot(opts.url, name).catch((err: unknown) => console.error(err));
+    await exec(opts.url, `DROP PUBLICATION IF EXISTS ${name}_pub`).catch((err: unknown) => console.error(err));
+    await admin.disconnect().catch(() => undefined);
+  }
 }

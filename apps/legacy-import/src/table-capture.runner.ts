@@ -6,11 +6,12 @@ import { DataError, errorKind, errorMessage } from '@sync/errors';
 import type { Row } from '@sync/contracts';
 import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
-import { changeRecords, keyOf, snapshotRecord } from './change-record.builder';
+import { changeRecords, keyOf, snapshotRecords } from './change-record.builder';
 import type { CaptureMetrics } from './capture.metrics';
 import { entityName, snapshotRate, type CaptureState, type SnapshotProgress } from './capture-state';
 import { importDeadLetter, type RejectedImport } from './import-dead-letter.builder';
 import { isLeaseLost, type LeaseLostError } from './import-leases';
+import { publishInSlices, ReadAhead } from './snapshot-pipeline';
 
 export interface CapturePorts {
   publish(records: readonly OutboundRecord[]): Promise<void>;
@@ -52,6 +53,9 @@ export function slotWarning(lag: ReplicationLag): string | undefined {
   if (lag.safeBytes !== null && lag.safeBytes < lag.retainedBytes) return 'replication slot retains over half of max_slot_wal_keep_size: capture is falling behind or an entity is paused';
   return undefined;
 }
+/** Snapshot rows encoded and handed to the producer at a time; two such slices are in flight. */
+const SNAPSHOT_SLICE_ROWS = 2_000;
+const SNAPSHOT_SLICES_IN_FLIGHT = 2;
 
 /**
  * Captures one table: snapshot (resumable, keyset chunks) then streaming, publishing each batch
@@ -80,6 +84,8 @@ export class TableCaptureRunner {
   private control: SyncState = 'enabled';
   /** The next batch, read while the current one is being published (only after a full batch). */
   private prefetch: { position: string; batch: Promise<CaptureBatch> } | undefined;
+  /** The next snapshot chunk, read while the current one is published (only after a full chunk). */
+  private readonly snapshotReads = new ReadAhead<Row[]>();
 
   constructor(
     readonly table: TableConfig,
@@ -156,6 +162,7 @@ export class TableCaptureRunner {
     while (this.running) {
       if (this.control !== 'enabled') {
         this.prefetch = undefined;
+        this.snapshotReads.clear();
         await this.idle(this.table.capture.pollIntervalMs);
         continue;
       }
@@ -221,30 +228,37 @@ export class TableCaptureRunner {
     this.metrics.snapshotEtaSeconds.set(labels, running ? (etaSeconds ?? 0) : 0);
   }
 
+  /**
+   * One chunk of the snapshot: keyset read (or the one read ahead), then, when the chunk was full,
+   * the next chunk's read starts while this one is encoded and published in slices; the position
+   * (the chunk's last key) is saved only after every record of the chunk was acknowledged.
+   */
   private async snapshotStep(state: Extract<CaptureState, { phase: 'snapshot' }>): Promise<boolean> {
-    const { batchSize } = this.table.capture;
-    const rows = await this.source.snapshotChunk(state.afterKey, batchSize);
+    const size = this.table.capture.snapshotChunkSize;
+    const read = (afterKey: Row | null) => () => this.source.snapshotChunk(afterKey, size);
+    const rows = await this.snapshotReads.take(chunkToken(state.snapshotId, state.afterKey), read(state.afterKey));
+    const done = rows.length < size;
+    const lastKey = rows.length > 0 ? keyOf(this.table, rows[rows.length - 1]!) : null;
+    if (!done) this.snapshotReads.prefetch(chunkToken(state.snapshotId, lastKey), read(lastKey));
     const now = Date.now();
     if (rows.length > 0) {
-      const candidates = rows.map((row) => {
-        const record = snapshotRecord(this.table, state.snapshotId, row, now);
-        const key = keyOf(this.table, row);
-        return { record, key, changeId: `snapshot:${state.snapshotId}:${JSON.stringify(key)}`, txId: null };
+      const slices = await publishInSlices(rows, SNAPSHOT_SLICE_ROWS, SNAPSHOT_SLICES_IN_FLIGHT, (slice) => {
+        const candidates: Candidate[] = snapshotRecords(this.table, state.snapshotId, slice, now).map((r) => ({ record: r.record, key: r.key, changeId: r.position, txId: null }));
+        return this.publishOrDeadLetter(candidates, [], now);
       });
-      const published = await this.publishOrDeadLetter(candidates, [], now);
-      this.metrics.rows.inc({ entity: this.entity, op: 'r' }, published.length);
+      const published = slices.reduce((n, ids) => n + ids.length, 0);
+      this.metrics.rows.inc({ entity: this.entity, op: 'r' }, published);
       // Progress of this snapshot run (a new snapshotId, whatever started it, counts from 0).
-      const done = this.snapshotProgress?.snapshotId === state.snapshotId ? this.snapshotProgress.rows : 0;
-      this.snapshotProgress = { snapshotId: state.snapshotId, rows: done + published.length };
+      const before = this.snapshotProgress?.snapshotId === state.snapshotId ? this.snapshotProgress.rows : 0;
+      this.snapshotProgress = { snapshotId: state.snapshotId, rows: before + published };
       this.metrics.snapshotRows.set({ entity: this.entity }, this.snapshotProgress.rows);
     }
-    const done = rows.length < batchSize;
     // A table that grew during the snapshot: the total follows what was read.
     const progress = state.progress && { ...state.progress, done: state.progress.done + rows.length, total: Math.max(state.progress.total, state.progress.done + rows.length) };
     this.reportSnapshot(progress, now, !done);
     this.state = done
       ? { phase: 'streaming', position: state.streamFrom, lastSnapshot: { snapshotId: state.snapshotId, finishedAt: new Date(now).toISOString(), rows: progress?.done ?? this.snapshotProgress?.rows ?? 0 } }
-      : { ...state, afterKey: keyOf(this.table, rows[rows.length - 1]!), ...(progress ? { progress } : {}) };
+      : { ...state, afterKey: lastKey, ...(progress ? { progress } : {}) };
     await this.ports.saveState(this.entity, this.state);
     this.lastSaved = now;
     if (done) this.log.info({ entity: this.entity }, 'snapshot finished, streaming');
@@ -461,4 +475,9 @@ export class TableCaptureRunner {
       this.wakeUp = done;
     });
   }
+}
+
+/** Which chunk a read is: the snapshot run and the key it starts after. */
+function chunkToken(snapshotId: string, afterKey: Row | null): string {
+  return `${snapshotId}:${JSON.stringify(afterKey)}`;
 }

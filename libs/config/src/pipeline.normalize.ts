@@ -28,6 +28,7 @@ export const PIPELINE_DEFAULTS = {
   poolSize: 10,
   port: { postgres: 5432, mssql: 1433 } satisfies Record<Dialect, number>,
   batchSize: 1_000,
+  snapshotChunkSize: 10_000,
   pollIntervalMs: 500,
   conflictPolicy: 'legacy-wins',
   staleAfterMs: 300_000,
@@ -176,11 +177,19 @@ function normalizeCapture(
   key: readonly string[],
 ): CaptureConfig {
   if (capture == null) {
-    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs, notify: true };
+    return {
+      mode: 'trigger',
+      batchSize: PIPELINE_DEFAULTS.batchSize,
+      pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs,
+      snapshotChunkSize: PIPELINE_DEFAULTS.snapshotChunkSize,
+      retentionMs: PIPELINE_DEFAULTS.retentionMs,
+      notify: true,
+    };
   }
   const common = {
     batchSize: capture.batchSize ?? PIPELINE_DEFAULTS.batchSize,
     pollIntervalMs: capture.pollIntervalMs ?? PIPELINE_DEFAULTS.pollIntervalMs,
+    snapshotChunkSize: capture.snapshotChunkSize ?? PIPELINE_DEFAULTS.snapshotChunkSize,
   };
   switch (capture.mode) {
     case 'trigger':

@@ -129,6 +129,7 @@ export class CaptureSchema {
   @IsOneOf(CAPTURE_MODES) mode: CaptureMode = 'trigger';
   @IsOptional() @IsIntegerIn(1, 100_000) batchSize?: number;
   @IsOptional() @IsIntegerIn(10, 3_600_000) pollIntervalMs?: number;
+  @IsOptional() @IsIntegerIn(1, 100_000) snapshotChunkSize?: number;
 
   // Trigger mode names the table it generates (optional); changelog mode names the existing one.
   @ValidateIf((o: CaptureSchema) => o.mode === 'changelog' || (o.mode === 'trigger' && o.changelogTable != null))

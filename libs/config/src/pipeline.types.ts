@@ -199,6 +199,8 @@ export interface MergeConfig {
 interface CaptureCommon {
   readonly batchSize: number;
   readonly pollIntervalMs: number;
+  /** Rows per keyset read of a snapshot; the next chunk is read while this one is published. */
+  readonly snapshotChunkSize: number;
 }
 
 export interface OperationValues {

@@ -12,7 +12,7 @@ import { mssqlChangelogDdl, mssqlChangelogDropDdl } from '../../../libs/legacy-d
 import { MssqlTestDatabase } from '../../support/mssql-database';
 import { waitFor } from '../../support/wait-for';
 
-const common = { batchSize: 500, pollIntervalMs: 100 };
+const common = { batchSize: 500, pollIntervalMs: 100, snapshotChunkSize: 10_000 };
 
 function table(name: string, key: string[], capture: CaptureConfig, schema = 'dbo'): TableConfig {
   return { system: 'erp', schema, name, key, capture, foreignKeys: [], conflictPolicy: 'legacy-wins', staleAfterMs: 60_000, generatedKey: false, identityInsert: false, initialState: 'enabled' };

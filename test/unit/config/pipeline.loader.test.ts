@@ -62,7 +62,7 @@ describe('valid pipeline file', () => {
     assert.equal(erp?.syncSchema, 'sync_bridge');
     assert.equal(erp?.tables[0]?.schema, 'dbo');
     const orders = crmSystem?.tables[1];
-    assert.deepEqual(orders?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, retentionMs: 86_400_000, notify: true });
+    assert.deepEqual(orders?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, snapshotChunkSize: 10_000, retentionMs: 86_400_000, notify: true });
     assert.equal(orders?.staleAfterMs, 300_000);
     assert.equal(orders?.generatedKey, false);
     assert.equal(crmSystem?.tables[0]?.conflictPolicy, 'legacy-wins');
@@ -71,6 +71,7 @@ describe('valid pipeline file', () => {
       mode: 'cdc',
       batchSize: 1000,
       pollIntervalMs: 250,
+      snapshotChunkSize: 10_000,
       captureInstance: 'sales_Order Line',
       resnapshotOnGap: false,
     });
@@ -81,7 +82,7 @@ describe('valid pipeline file', () => {
   it('defaults an omitted capture to trigger mode', () => {
     const pipeline = parsePipeline(crm(`      - name: users
         key: [id]`), 'no-capture.yaml');
-    assert.deepEqual(pipeline.systems.get('crm')?.tables[0]?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, retentionMs: 86_400_000, notify: true });
+    assert.deepEqual(pipeline.systems.get('crm')?.tables[0]?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, snapshotChunkSize: 10_000, retentionMs: 86_400_000, notify: true });
   });
 
   it('resolves foreign key references to a full system.schema.table', () => {
@@ -368,6 +369,7 @@ describe('capture mode defaults', () => {
       mode: 'changelog',
       batchSize: 1000,
       pollIntervalMs: 500,
+      snapshotChunkSize: 10_000,
       changelogTable: 'CustomerLog',
       positionColumns: ['LogVersion'],
       operationColumn: 'Op',
@@ -377,7 +379,7 @@ describe('capture mode defaults', () => {
       watermarkColumn: 'sync_rv',
       keyColumns: ['CustomerNo'],
     });
-    assert.deepEqual(pipeline.systems.get('erp')?.tables[1]?.capture, { mode: 'cdc', batchSize: 1000, pollIntervalMs: 250, captureInstance: 'sales_Order Line', resnapshotOnGap: false });
+    assert.deepEqual(pipeline.systems.get('erp')?.tables[1]?.capture, { mode: 'cdc', batchSize: 1000, pollIntervalMs: 250, snapshotChunkSize: 10_000, captureInstance: 'sales_Order Line', resnapshotOnGap: false });
   });
 
   it('rejects a field of another capture mode, naming it', () => {
@@ -425,5 +427,21 @@ describe('consumer-group prefixes', () => {
     assert.match(messageAt(`${crm(USERS)}idTranslation: { groupPrefix: "" }\n`, 'idTranslation.groupPrefix'), /consumer-group prefix/);
     assert.match(messageAt(`${crm(USERS)}domainTransform: { groupPrefix: "a b" }\n`, 'domainTransform.groupPrefix'), /consumer-group prefix/);
     assert.match(messageAt(`${crm(USERS)}domainTransform: { groupPrefix: 7 }\n`, 'domainTransform.groupPrefix'), /not 7/);
+  });
+});
+
+describe('capture.snapshotChunkSize', () => {
+  const table = (capture: string): string => `      - name: users\n        key: [id]\n        capture: ${capture}`;
+
+  it('defaults to 10000 in every mode and takes a value from 1 to 100000', () => {
+    assert.equal(parsePipeline(crm(table('{ mode: trigger }')), 'x.yaml').systems.get('crm')?.tables[0]?.capture.snapshotChunkSize, 10_000);
+    assert.equal(parsePipeline(crm(table('{ mode: trigger, snapshotChunkSize: 1 }')), 'x.yaml').systems.get('crm')?.tables[0]?.capture.snapshotChunkSize, 1);
+    assert.equal(parsePipeline(crm(table('{ notify: false, snapshotChunkSize: 100000 }')), 'x.yaml').systems.get('crm')?.tables[0]?.capture.snapshotChunkSize, 100_000);
+  });
+
+  it('refuses 0, fractions, too large values and text, naming the path', () => {
+    for (const bad of ['0', '2.5', '100001', 'lots']) {
+      assert.match(messageAt(crm(table(`{ mode: trigger, snapshotChunkSize: ${bad} }`)), 'systems.crm.tables[0].capture.snapshotChunkSize'), /1|100000|integer/, bad);
+    }
   });
 });

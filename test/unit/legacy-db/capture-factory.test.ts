@@ -18,7 +18,7 @@ describe('capture source per dialect and mode', () => {
     try {
       assert.ok(createCaptureSource(db, erp, erp.tables[0]!) instanceof MssqlChangelogSource);
       assert.ok(createCaptureSource(db, erp, erp.tables[1]!) instanceof MssqlCdcSource);
-      assert.ok(createCaptureSource(db, erp, { ...erp.tables[0]!, capture: { mode: 'trigger', batchSize: 10, pollIntervalMs: 100, retentionMs: 0, notify: true } }) instanceof MssqlTriggerSource);
+      assert.ok(createCaptureSource(db, erp, { ...erp.tables[0]!, capture: { mode: 'trigger', batchSize: 10, pollIntervalMs: 100, snapshotChunkSize: 10, retentionMs: 0, notify: true } }) instanceof MssqlTriggerSource);
     } finally {
       await db.close();
     }
@@ -28,7 +28,7 @@ describe('capture source per dialect and mode', () => {
     const crm = pipeline.systems.get('crm')!;
     const db = createLegacyDb({ system: 'crm', dialect: 'postgres', host: '127.0.0.1', port: 1, poolSize: 1 }, () => undefined);
     try {
-      assert.throws(() => createCaptureSource(db, crm, { ...crm.tables[0]!, capture: { mode: 'cdc', batchSize: 1, pollIntervalMs: 10, captureInstance: 'x', resnapshotOnGap: false } }), /cdc capture needs SQL Server/);
+      assert.throws(() => createCaptureSource(db, crm, { ...crm.tables[0]!, capture: { mode: 'cdc', batchSize: 1, pollIntervalMs: 10, snapshotChunkSize: 1, captureInstance: 'x', resnapshotOnGap: false } }), /cdc capture needs SQL Server/);
     } finally {
       await db.close();
     }
@@ -48,7 +48,7 @@ describe('NOTIFY wake-up in the PostgreSQL trigger', () => {
   it('is on by default and can be turned off per table', () => {
     const crm = pipeline.systems.get('crm')!;
     assert.match(changelogDdl(crm).join('\n'), /pg_notify\('sync_changes'/);
-    const quiet = { ...crm, tables: crm.tables.map((t) => ({ ...t, capture: { mode: 'trigger' as const, batchSize: 10, pollIntervalMs: 100, retentionMs: 0, notify: false } })) };
+    const quiet = { ...crm, tables: crm.tables.map((t) => ({ ...t, capture: { mode: 'trigger' as const, batchSize: 10, pollIntervalMs: 100, snapshotChunkSize: 10, retentionMs: 0, notify: false } })) };
     assert.doesNotMatch(changelogDdl(quiet).join('\n'), /pg_notify/);
   });
 });

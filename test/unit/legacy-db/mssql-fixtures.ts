@@ -1,6 +1,6 @@
 import type { CaptureConfig, SystemConfig, TableConfig } from '@sync/config';
 
-const common = { batchSize: 500, pollIntervalMs: 1000 };
+const common = { batchSize: 500, pollIntervalMs: 1000, snapshotChunkSize: 10_000 };
 
 export function mssqlTable(name: string, key: string[], capture: CaptureConfig, schema = 'dbo'): TableConfig {
   return {

@@ -66,7 +66,8 @@ function toBase64(value: unknown, dialect: Dialect): unknown {
   return value;
 }
 
-function normaliseValue(value: unknown, kind: ValueKind, dialect: Dialect): unknown {
+/** One value of a row image (parsed exactly) as events carry it, by its column's kind. */
+export function normaliseValue(value: unknown, kind: ValueKind, dialect: Dialect): unknown {
   if (value === null || value === undefined) return null;
   switch (kind) {
     case 'decimal':

@@ -204,7 +204,7 @@ function logged(statement: string, changelog: string): string {
 INSERT INTO ${changelog} ("op", "before", "after", "origin") SELECT w.op, w.before, w.after, ${ORIGIN} FROM w`;
 }
 
-const DELETED = "RETURNING 'd'::char(1) AS op, to_jsonb(t) AS before, NULL::jsonb AS after";
+const DELETED = "RETURNING 'd'::char(1) AS op, to_jsonb(t.*) AS before, NULL::jsonb AS after";
 
 /**
  * Deletes rows this transaction holds locked (pgLockRows), located by one key lookup each and
@@ -249,7 +249,7 @@ export function pgUpdate(table: TableConfig, meta: PgTableMeta, columns: readonl
   CROSS JOIN LATERAL (SELECT o.ctid AS row_id FROM ${qualified(table)} AS o WHERE ${keyMatch(table, 'o')} LIMIT 1) AS x
   WHERE t.ctid = x.row_id`;
   return {
-    text: changelog ? logged(`${update}\n  RETURNING 'u'::char(1) AS op, NULL::jsonb AS before, to_jsonb(t) AS after`, changelog) : update,
+    text: changelog ? logged(`${update}\n  RETURNING 'u'::char(1) AS op, NULL::jsonb AS before, to_jsonb(t.*) AS after`, changelog) : update,
     values: a.values,
   };
 }
@@ -276,7 +276,7 @@ export function pgInsert(table: TableConfig, meta: PgTableMeta, columns: readonl
   SELECT * FROM ${a.unnest}${onConflict}`;
   const op = plain ? "'c'::char(1)" : "(CASE WHEN t.xmax = 0 THEN 'c' ELSE 'u' END)::char(1)";
   return {
-    text: changelog ? logged(`${insert}\n  RETURNING ${op} AS op, NULL::jsonb AS before, to_jsonb(t) AS after`, changelog) : insert,
+    text: changelog ? logged(`${insert}\n  RETURNING ${op} AS op, NULL::jsonb AS before, to_jsonb(t.*) AS after`, changelog) : insert,
     values: a.values,
   };
 }
