@@ -33,6 +33,9 @@ export const PIPELINE_DEFAULTS = {
   staleAfterMs: 300_000,
   operationValues: { insert: 'I', update: 'U', delete: 'D' },
   retentionMs: 86_400_000,
+  // NOTIFY is opt-in: notifying transactions commit one at a time (docs/performance.md).
+  notify: false,
+  triggerLevel: 'statement',
   parkTimeoutMs: 3_600_000,
   mergeWaitMs: 300_000,
   rekeyWaitMs: 30_000,
@@ -176,7 +179,7 @@ function normalizeCapture(
   key: readonly string[],
 ): CaptureConfig {
   if (capture == null) {
-    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs, notify: true };
+    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs, notify: PIPELINE_DEFAULTS.notify, triggerLevel: PIPELINE_DEFAULTS.triggerLevel };
   }
   const common = {
     batchSize: capture.batchSize ?? PIPELINE_DEFAULTS.batchSize,
@@ -189,7 +192,8 @@ function normalizeCapture(
         ...common,
         ...(capture.changelogTable != null && { changelogTable: capture.changelogTable }),
         retentionMs: capture.retentionMs ?? PIPELINE_DEFAULTS.retentionMs,
-        notify: capture.notify ?? true,
+        notify: capture.notify ?? PIPELINE_DEFAULTS.notify,
+        triggerLevel: capture.triggerLevel ?? PIPELINE_DEFAULTS.triggerLevel,
       };
     case 'changelog': {
       const values = capture.operationValues;

@@ -18,7 +18,7 @@ describe('capture source per dialect and mode', () => {
     try {
       assert.ok(createCaptureSource(db, erp, erp.tables[0]!) instanceof MssqlChangelogSource);
       assert.ok(createCaptureSource(db, erp, erp.tables[1]!) instanceof MssqlCdcSource);
-      assert.ok(createCaptureSource(db, erp, { ...erp.tables[0]!, capture: { mode: 'trigger', batchSize: 10, pollIntervalMs: 100, retentionMs: 0, notify: true } }) instanceof MssqlTriggerSource);
+      assert.ok(createCaptureSource(db, erp, { ...erp.tables[0]!, capture: { mode: 'trigger', batchSize: 10, pollIntervalMs: 100, retentionMs: 0, notify: true, triggerLevel: 'statement' } }) instanceof MssqlTriggerSource);
     } finally {
       await db.close();
     }
@@ -48,7 +48,7 @@ describe('NOTIFY wake-up in the PostgreSQL trigger', () => {
   it('is on by default and can be turned off per table', () => {
     const crm = pipeline.systems.get('crm')!;
     assert.match(changelogDdl(crm).join('\n'), /pg_notify\('sync_changes'/);
-    const quiet = { ...crm, tables: crm.tables.map((t) => ({ ...t, capture: { mode: 'trigger' as const, batchSize: 10, pollIntervalMs: 100, retentionMs: 0, notify: false } })) };
+    const quiet = { ...crm, tables: crm.tables.map((t) => ({ ...t, capture: { mode: 'trigger' as const, batchSize: 10, pollIntervalMs: 100, retentionMs: 0, notify: false, triggerLevel: 'statement' as const } })) };
     assert.doesNotMatch(changelogDdl(quiet).join('\n'), /pg_notify/);
   });
 });
