@@ -44,8 +44,8 @@ describe('PostgreSQL capture trigger DDL: capture.triggerLevel', () => {
     assert.match(move[1]!, /ROW\(OLD\."OrderNo", OLD\."LineNo"\) IS DISTINCT FROM ROW\(NEW\."OrderNo", NEW\."LineNo"\) OR OLD\."OrderNo" IS NULL OR OLD\."LineNo" IS NULL/);
     assert.match(move[1]!, /current_setting\('sync\.self_logged', true\) IS DISTINCT FROM '"sales"\."Order Lines"'/);
     // Updates are paired on the whole key, leaving out the keys this statement's moves left or took.
-    assert.match(all, /FROM sync_new AS n JOIN sync_old AS o ON o\."OrderNo" = n\."OrderNo" AND o\."LineNo" = n\."LineNo"/);
-    assert.match(all, /moved\.new_key = jsonb_build_array\(to_jsonb\(n\."OrderNo"\), to_jsonb\(n\."LineNo"\)\)/);
+    assert.match(all, /FROM \(SELECT row_number\(\) OVER \(\) AS ord, n FROM sync_new AS n\) AS s JOIN sync_old AS o ON o\."OrderNo" = \(s\.n\)\."OrderNo" AND o\."LineNo" = \(s\.n\)\."LineNo"/);
+    assert.match(all, /moved\.new_key = jsonb_build_array\(to_jsonb\(\(s\.n\)\."OrderNo"\), to_jsonb\(\(s\.n\)\."LineNo"\)\)/);
     assert.match(all, /moved\.old_key = jsonb_build_array\(to_jsonb\(o\."OrderNo"\), to_jsonb\(o\."LineNo"\)\)/);
     assert.match(all, /jsonb_build_array\(m\."after" -> 'OrderNo', m\."after" -> 'LineNo'\) AS new_key/);
   });

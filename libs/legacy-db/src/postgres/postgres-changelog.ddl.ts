@@ -88,6 +88,7 @@ $capture$`;
  * pairs old and new rows by key, which is right only for rows whose key did not change: rows
  * that moved key are recorded by the row-level key-move trigger (its WHEN clause costs nothing
  * for other rows), and the pairing leaves out every key a move of this statement left or took.
+ * Rows keep the statement's order (the new transition table's), as the row level writes them.
  * "This statement" is the changelog rows of this transaction above a mark taken by the BEFORE
  * UPDATE statement trigger (per table and trigger depth, so a nested statement has its own).
  * docs/legacy-import.md "Trigger level" explains the choice.
@@ -96,7 +97,7 @@ function statementFunctionDdl(schema: string, table: TableConfig): string {
   const names = changelogNames(table);
   const changelog = `${schema}.${q(names.table)}`;
   const keys = table.key.map(q);
-  const join = keys.map((k) => `o.${k} = n.${k}`).join(' AND ');
+  const join = keys.map((k) => `o.${k} = (s.n).${k}`).join(' AND ');
   const image = (alias: string): string => `jsonb_build_array(${table.key.map((k) => `${alias} -> ${literal(k)}`).join(', ')})`;
   const keyOf = (alias: string): string => `jsonb_build_array(${keys.map((k) => `to_jsonb(${alias}.${k})`).join(', ')})`;
   const notifyLine = notify(table, '    ').trimEnd();
@@ -123,10 +124,11 @@ BEGIN
          AND ${image('m."before"')} IS DISTINCT FROM ${image('m."after"')}
     )
     INSERT INTO ${changelog} ("op", "before", "after", "origin")
-    SELECT 'u', to_jsonb(o), to_jsonb(n), ${ORIGIN}
-      FROM sync_new AS n JOIN sync_old AS o ON ${join}
-     WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.new_key = ${keyOf('n')})
-       AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.old_key = ${keyOf('o')});
+    SELECT 'u', to_jsonb(o), to_jsonb(s.n), ${ORIGIN}
+      FROM (SELECT row_number() OVER () AS ord, n FROM sync_new AS n) AS s JOIN sync_old AS o ON ${join}
+     WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.new_key = ${keyOf('(s.n)')})
+       AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.old_key = ${keyOf('o')})
+     ORDER BY s.ord;
   END IF;${notifyLine === '' ? '' : `
   IF FOUND THEN
     ${notifyLine}
