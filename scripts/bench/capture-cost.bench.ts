@@ -58,7 +58,10 @@ interface ModeResult {
   readonly mode: string;
   readonly bulkInsertMs?: number;
   readonly updateMs?: number;
-  readonly writeDbCpuS?: number;
+  readonly insertDbCpuS?: number;
+  readonly updateDbCpuS?: number;
+  /** Database CPU per single-row commit of the capacity run, in microseconds. */
+  readonly commitDbCpuUs?: number;
   readonly captureRowsPerS?: number;
   readonly latency?: LatencyResult;
   readonly commitsPerS?: number;
@@ -273,8 +276,10 @@ async function runMode(ctx: Ctx, mode: BenchMode, index: number): Promise<ModeRe
     if (runs('writes')) {
       const cpu0 = clusterCpuSeconds();
       const bulkInsertMs = await insertRows(ctx.url, table, N);
+      const cpu1 = clusterCpuSeconds();
       const updateMs = await updateRows(ctx.url, table, N);
-      result = { ...result, bulkInsertMs, updateMs, writeDbCpuS: Number((clusterCpuSeconds() - cpu0).toFixed(1)) };
+      const cpu2 = clusterCpuSeconds();
+      result = { ...result, bulkInsertMs, updateMs, insertDbCpuS: Number((cpu1 - cpu0).toFixed(2)), updateDbCpuS: Number((cpu2 - cpu1).toFixed(2)) };
     }
     if (capture !== undefined) {
       const backlog = runs('writes') ? 2 * N : 0;
@@ -285,7 +290,12 @@ async function runMode(ctx: Ctx, mode: BenchMode, index: number): Promise<ModeRe
         result = { ...result, latency };
       }
     }
-    if (runs('capacity')) result = { ...result, commitsPerS: await singleRowCommitRate(ctx.url, table, 100_000_000, CAPACITY_SECONDS, WRITERS) };
+    if (runs('capacity')) {
+      const cpu0 = clusterCpuSeconds();
+      const commitsPerS = await singleRowCommitRate(ctx.url, table, 100_000_000, CAPACITY_SECONDS, WRITERS);
+      const cpu = clusterCpuSeconds() - cpu0;
+      result = { ...result, commitsPerS, commitDbCpuUs: Math.round((cpu / (commitsPerS * CAPACITY_SECONDS)) * 1e6) };
+    }
     return result;
   } finally {
     await capture?.stop();
@@ -312,16 +322,24 @@ function report(results: readonly ModeResult[]): string {
   const baseCommits = mean((r) => r.commitsPerS);
   const fmt = (v: number | undefined, digits = 0): string => (v === undefined || Number.isNaN(v) ? '' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
   const ratio = (v: number | undefined, b: number | undefined): string => (v === undefined || b === undefined ? '' : `${(v / b).toFixed(2)}×`);
-  const head = ['mode', 'bulk insert s', '× none', 'update s', '× none', 'DB CPU s (writes)', 'commits/s (8 sessions)', '× none', 'capture rows/s', `latency p50 ms at ${RATE}/s`, 'p99 ms', 'note'];
+  const baseInsertCpu = mean((r) => r.insertDbCpuS);
+  const baseUpdateCpu = mean((r) => r.updateDbCpuS);
+  const baseCommitCpu = mean((r) => r.commitDbCpuUs);
+  const head = ['mode', 'bulk insert s', '× none', 'DB CPU s', '× none', 'update s', '× none', 'DB CPU s', '× none', 'commits/s (8 sessions)', '× none', 'DB CPU µs/commit', '× none', 'capture rows/s', `latency p50 ms at ${RATE}/s`, 'p99 ms', 'note'];
   const rows = results.map((r) => [
     r.mode,
     fmt(r.bulkInsertMs === undefined ? undefined : r.bulkInsertMs / 1000, 1),
     ratio(r.bulkInsertMs, baseInsert),
+    fmt(r.insertDbCpuS, 1),
+    ratio(r.insertDbCpuS, baseInsertCpu),
     fmt(r.updateMs === undefined ? undefined : r.updateMs / 1000, 1),
     ratio(r.updateMs, baseUpdate),
-    fmt(r.writeDbCpuS, 1),
+    fmt(r.updateDbCpuS, 1),
+    ratio(r.updateDbCpuS, baseUpdateCpu),
     fmt(r.commitsPerS),
     ratio(r.commitsPerS, baseCommits),
+    fmt(r.commitDbCpuUs),
+    ratio(r.commitDbCpuUs, baseCommitCpu),
     fmt(r.captureRowsPerS),
     r.latency === undefined ? '' : fmt(r.latency.p50),
     r.latency === undefined ? '' : fmt(r.latency.p99),

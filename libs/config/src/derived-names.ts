@@ -43,7 +43,7 @@ export interface ChangelogNames {
   readonly statementFunction: string;
   readonly trigger: string;
   /** PostgreSQL statement-level triggers, one per event (transition tables need one event each). */
-  readonly statementTriggers: { readonly insert: string; readonly update: string; readonly delete: string; readonly mark: string; readonly keyMove: string };
+  readonly statementTriggers: { readonly insert: string; readonly update: string; readonly delete: string; readonly keyMove: string };
   readonly txIndex: string;
   /** Partial index of legacy changes by key, for the write-back's conflict check. */
   readonly conflictIndex: string;
@@ -62,7 +62,6 @@ export function changelogNames(table: DerivationInput): ChangelogNames {
       insert: 'sync_capture_insert',
       update: 'sync_capture_update',
       delete: 'sync_capture_delete',
-      mark: 'sync_capture_update_mark',
       keyMove: 'sync_capture_key_move',
     },
     txIndex: fitName(`${changelog}_tx`),

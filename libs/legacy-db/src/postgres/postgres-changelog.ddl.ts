@@ -56,9 +56,7 @@ function tableDdl(schema: string, table: TableConfig): string[] {
   "changed_at" timestamptz NOT NULL DEFAULT clock_timestamp()
 )`,
     `CREATE INDEX IF NOT EXISTS ${q(names.txIndex)} ON ${changelog} ("tx")`,
-    // The row function serves the row level and, at the statement level, primary-key moves.
-    rowFunctionDdl(schema, table),
-    ...(level === 'statement' ? [statementFunctionDdl(schema, table)] : []),
+    level === 'statement' ? statementFunctionDdl(schema, table) : rowFunctionDdl(schema, table),
     // Switching levels replaces the other level's triggers: at most one set is ever installed.
     ...dropTriggers(base, names),
     ...(level === 'statement' ? statementTriggers(schema, table) : rowTrigger(schema, table)),
@@ -86,11 +84,12 @@ $capture$`;
 /**
  * The statement level: one INSERT … SELECT per statement from its transition tables. An UPDATE
  * pairs old and new rows by key, which is right only for rows whose key did not change: rows
- * that moved key are recorded by the row-level key-move trigger (its WHEN clause costs nothing
- * for other rows), and the pairing leaves out every key a move of this statement left or took.
- * Rows keep the statement's order (the new transition table's), as the row level writes them.
- * "This statement" is the changelog rows of this transaction above a mark taken by the BEFORE
- * UPDATE statement trigger (per table and trigger depth, so a nested statement has its own).
+ * that moved key are recorded one by one by the key-move row trigger (its WHEN clause costs
+ * nothing for other rows; TG_LEVEL = 'ROW' below), and the pairing then leaves out every key a
+ * move of this statement left or took. The first move of a statement notes its changelog id in
+ * a transaction-local setting (per table and trigger depth, so a nested statement has its own);
+ * the statement's UPDATE trigger reads the moves from there on, and clears the note. Without a
+ * move (the usual case) the UPDATE is one plain join. Rows keep the statement's order.
  * docs/legacy-import.md "Trigger level" explains the choice.
  */
 function statementFunctionDdl(schema: string, table: TableConfig): string {
@@ -100,15 +99,28 @@ function statementFunctionDdl(schema: string, table: TableConfig): string {
   const join = keys.map((k) => `o.${k} = (s.n).${k}`).join(' AND ');
   const image = (alias: string): string => `jsonb_build_array(${table.key.map((k) => `${alias} -> ${literal(k)}`).join(', ')})`;
   const keyOf = (alias: string): string => `jsonb_build_array(${keys.map((k) => `to_jsonb(${alias}.${k})`).join(', ')})`;
-  const notifyLine = notify(table, '    ').trimEnd();
+  const notifyLines = notify(table, '    ').trimEnd();
+  const notifyIfFound = notifyLines === '' ? '' : `\n  IF FOUND THEN\n${notifyLines}\n  END IF;`;
+  const pairs = `SELECT 'u', to_jsonb(o), to_jsonb(s.n), ${ORIGIN}
+      FROM (SELECT row_number() OVER () AS ord, n FROM sync_new AS n) AS s JOIN sync_old AS o ON ${join}`;
+  // Dynamic, so the plan sees the id literally and reads the moves by the primary key's range.
+  const withMoves = `WITH moved AS MATERIALIZED (
+        SELECT ${image('m."before"')} AS old_key, ${image('m."after"')} AS new_key
+          FROM ${changelog} AS m
+         WHERE m."id" >= %s AND m."tx" = pg_current_xact_id() AND m."op" = 'u'
+           AND ${image('m."before"')} IS DISTINCT FROM ${image('m."after"')}
+      )
+    INSERT INTO ${changelog} ("op", "before", "after", "origin")
+    ${pairs}
+     WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.new_key = ${keyOf('(s.n)')})
+       AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.old_key = ${keyOf('o')})
+     ORDER BY s.ord`;
   return `CREATE OR REPLACE FUNCTION ${schema}.${q(names.statementFunction)}() RETURNS trigger LANGUAGE plpgsql AS $capture$
 DECLARE
-  mark_name text := 'sync.capture_mark_' || TG_RELID::text || '_' || pg_trigger_depth()::text;
+  moves_setting text;
+  first_move text;
+  move_id bigint;
 BEGIN
-  IF TG_WHEN = 'BEFORE' THEN
-    PERFORM set_config(mark_name, (SELECT coalesce(max("id"), 0)::text FROM ${changelog}), true);
-    RETURN NULL;
-  END IF;
   IF TG_OP = 'INSERT' THEN
     INSERT INTO ${changelog} ("op", "after", "origin")
     SELECT 'c', to_jsonb(n), ${ORIGIN} FROM sync_new AS n;
@@ -116,23 +128,26 @@ BEGIN
     INSERT INTO ${changelog} ("op", "before", "origin")
     SELECT 'd', to_jsonb(o), ${ORIGIN} FROM sync_old AS o;
   ELSE
-    WITH moved AS MATERIALIZED (
-      SELECT ${image('m."before"')} AS old_key, ${image('m."after"')} AS new_key
-        FROM ${changelog} AS m
-       WHERE m."id" > coalesce(NULLIF(current_setting(mark_name, true), ''), '0')::bigint
-         AND m."tx" = pg_current_xact_id() AND m."op" = 'u'
-         AND ${image('m."before"')} IS DISTINCT FROM ${image('m."after"')}
-    )
-    INSERT INTO ${changelog} ("op", "before", "after", "origin")
-    SELECT 'u', to_jsonb(o), to_jsonb(s.n), ${ORIGIN}
-      FROM (SELECT row_number() OVER () AS ord, n FROM sync_new AS n) AS s JOIN sync_old AS o ON ${join}
-     WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.new_key = ${keyOf('(s.n)')})
-       AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.old_key = ${keyOf('o')})
-     ORDER BY s.ord;
-  END IF;${notifyLine === '' ? '' : `
-  IF FOUND THEN
-    ${notifyLine}
-  END IF;`}
+    moves_setting := 'sync.capture_moves_' || TG_RELID::text || '_' || pg_trigger_depth()::text;
+    IF TG_LEVEL = 'ROW' THEN
+      INSERT INTO ${changelog} ("op", "before", "after", "origin")
+      VALUES ('u', to_jsonb(OLD), to_jsonb(NEW), ${ORIGIN})
+      RETURNING "id" INTO move_id;
+      IF coalesce(current_setting(moves_setting, true), '') = '' THEN
+        PERFORM set_config(moves_setting, move_id::text, true);
+      END IF;
+    ELSE
+      first_move := coalesce(current_setting(moves_setting, true), '');
+      IF first_move = '' THEN
+        INSERT INTO ${changelog} ("op", "before", "after", "origin")
+        ${pairs}
+         ORDER BY s.ord;
+      ELSE
+        PERFORM set_config(moves_setting, '', true);
+        EXECUTE format($moves$${withMoves}$moves$, first_move::bigint);
+      END IF;
+    END IF;
+  END IF;${notifyIfFound}
   RETURN NULL;
 END
 $capture$`;
@@ -169,12 +184,9 @@ function statementTriggers(schema: string, table: TableConfig): string[] {
     `CREATE TRIGGER ${q(t.delete)} AFTER DELETE ON ${base} REFERENCING OLD TABLE AS sync_old FOR EACH STATEMENT
   ${when}
   EXECUTE FUNCTION ${fn}`,
-    `CREATE TRIGGER ${q(t.mark)} BEFORE UPDATE ON ${base} FOR EACH STATEMENT
-  ${when}
-  EXECUTE FUNCTION ${fn}`,
     `CREATE TRIGGER ${q(t.keyMove)} AFTER UPDATE ON ${base} FOR EACH ROW
   WHEN (${selfLoggedCondition(table)} AND (${moved}))
-  EXECUTE FUNCTION ${schema}.${q(names.captureFunction)}()`,
+  EXECUTE FUNCTION ${fn}`,
     `CREATE TRIGGER ${q(t.update)} AFTER UPDATE ON ${base} REFERENCING OLD TABLE AS sync_old NEW TABLE AS sync_new FOR EACH STATEMENT
   ${when}
   EXECUTE FUNCTION ${fn}`,
