@@ -29,6 +29,8 @@ export const PIPELINE_DEFAULTS = {
   port: { postgres: 5432, mssql: 1433 } satisfies Record<Dialect, number>,
   batchSize: 1_000,
   pollIntervalMs: 500,
+  // Trigger mode polls more often: without NOTIFY the interval is its latency (bench:capture-cost).
+  triggerPollIntervalMs: 100,
   conflictPolicy: 'legacy-wins',
   staleAfterMs: 300_000,
   operationValues: { insert: 'I', update: 'U', delete: 'D' },
@@ -179,11 +181,11 @@ function normalizeCapture(
   key: readonly string[],
 ): CaptureConfig {
   if (capture == null) {
-    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs, notify: PIPELINE_DEFAULTS.notify, triggerLevel: PIPELINE_DEFAULTS.triggerLevel };
+    return { mode: 'trigger', batchSize: PIPELINE_DEFAULTS.batchSize, pollIntervalMs: PIPELINE_DEFAULTS.triggerPollIntervalMs, retentionMs: PIPELINE_DEFAULTS.retentionMs, notify: PIPELINE_DEFAULTS.notify, triggerLevel: PIPELINE_DEFAULTS.triggerLevel };
   }
   const common = {
     batchSize: capture.batchSize ?? PIPELINE_DEFAULTS.batchSize,
-    pollIntervalMs: capture.pollIntervalMs ?? PIPELINE_DEFAULTS.pollIntervalMs,
+    pollIntervalMs: capture.pollIntervalMs ?? (capture.mode === 'trigger' ? PIPELINE_DEFAULTS.triggerPollIntervalMs : PIPELINE_DEFAULTS.pollIntervalMs),
   };
   switch (capture.mode) {
     case 'trigger':
