@@ -149,4 +149,38 @@ describe('PostgreSQL capture triggers: statement level records what the row leve
     assert.equal(statement.filter((r) => r.op === 'd').length, 3);
     assert.ok(!statement.some((r) => r.after?.['v'] === 'x'));
   });
+
+  it('switching the level replaces the installed triggers (what sync-ctl schema --apply runs)', async () => {
+    await db.exec(`CREATE TABLE switched (id int PRIMARY KEY, v text)`);
+    const triggers = async (): Promise<string[]> =>
+      (await db.exec<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'switched'::regclass AND NOT tgisinternal ORDER BY tgname`)).map((r) => r.tgname);
+    const apply = async (level: Level): Promise<void> => {
+      const yaml = `version: 1\nsystems:\n  legacy:\n    dialect: postgres\n    connection: { url: { env: X } }\n    tables:\n      - name: switched\n        key: [id]\n        capture: { mode: trigger, triggerLevel: ${level} }\n`;
+      const legacy = createLegacyDb({ system: 'legacy', dialect: 'postgres', url: { reveal: () => db.url }, poolSize: 1 }, () => undefined);
+      try {
+        await applyDdl(legacy, changelogDdl(parsePipeline(yaml, 'test').systems.get('legacy')!));
+      } finally {
+        await legacy.close();
+      }
+    };
+    await apply('row');
+    assert.deepEqual(await triggers(), ['sync_capture']);
+    await db.exec(`INSERT INTO switched VALUES (1, 'row level')`);
+    await apply('statement');
+    assert.deepEqual(await triggers(), ['sync_capture_delete', 'sync_capture_insert', 'sync_capture_key_move', 'sync_capture_update']);
+    await db.exec(`INSERT INTO switched VALUES (2, 'statement level'); UPDATE switched SET v = v || '!'`);
+    await apply('statement');
+    await apply('row');
+    assert.deepEqual(await triggers(), ['sync_capture']);
+    await db.exec(`DELETE FROM switched`);
+    const logged = await db.exec<Logged>(`SELECT id::text, tx::text, op, before, after, origin FROM sync.public_switched_changes ORDER BY id`);
+    assert.deepEqual(logged.map((r) => [r.op, (r.after ?? r.before)?.['id'], (r.after ?? r.before)?.['v']]), [
+      ['c', 1, 'row level'],
+      ['c', 2, 'statement level'],
+      ['u', 1, 'row level!'],
+      ['u', 2, 'statement level!'],
+      ['d', 1, 'row level!'],
+      ['d', 2, 'statement level!'],
+    ]);
+  });
 });
