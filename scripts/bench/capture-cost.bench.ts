@@ -14,7 +14,8 @@
  * those rows (1,000-row statements), then the backlog of both captured (throughput), then
  * single-row inserts at a fixed rate (latency p50/p99), then single-row commits at full speed
  * from 8 sessions for a fixed time (commit capacity), capture running. Ratios are to "none".
- * Trigger modes poll every POLL_MS; the poll sweep rows probe the statement mode's latency at
+ * Two profile rows repeat the statement level's writes without the changelog's conflict-key index,
+ * then also without its tx index (where the write time goes). Trigger modes poll every POLL_MS; the poll sweep rows probe the statement mode's latency at
  * other poll intervals (the default is chosen from them, docs/performance.md).
  * Arguments: [rows=100000] [capacity seconds=15] [rate=500] [latency seconds=10].
  * Environment: KAFKA_BROKERS, PG_LOGICAL_PORT (55442), CONNECT_PORT (18093), SYNC_RUN_DIR
@@ -94,8 +95,17 @@ interface Ctx {
 
 // ------------------------------------------------------------------ the modes
 
-function triggerMode(name: string, capture: string, only?: BenchMode['only']): BenchMode {
-  return { name, only, open: (ctx, table) => openSuiteCapture(ctx, table, capture) };
+function triggerMode(name: string, capture: string, only?: BenchMode['only'], dropIndexes: readonly ('legacy_key' | 'tx')[] = []): BenchMode {
+  return {
+    name,
+    only,
+    open: async (ctx, table) => {
+      const capturing = await openSuiteCapture(ctx, table, capture);
+      // Profile rows: the same trigger without some of the changelog's indexes, to show where the write time goes.
+      for (const index of dropIndexes) await exec(ctx.url, `DROP INDEX sync."public_${table}_changes_${index}"`);
+      return dropIndexes.length > 0 ? { drain: () => Promise.resolve(0), stop: () => capturing.stop() } : capturing;
+    },
+  };
 }
 
 const MODES: readonly BenchMode[] = [
@@ -103,6 +113,10 @@ const MODES: readonly BenchMode[] = [
   triggerMode('row triggers', `{ mode: trigger, triggerLevel: row, notify: false, pollIntervalMs: ${POLL_MS} }`),
   triggerMode('statement triggers', `{ mode: trigger, triggerLevel: statement, notify: false, pollIntervalMs: ${POLL_MS} }`),
   triggerMode('statement triggers + NOTIFY', `{ mode: trigger, triggerLevel: statement, notify: true, pollIntervalMs: 500 }`),
+  // Where the statement level's write time goes: the changelog's conflict-key index (for the
+  // write-back's conflict check) and its tx index dropped in turn (writes only, nothing captured).
+  triggerMode('  profile: statement, no conflict-key index', `{ mode: trigger, triggerLevel: statement, notify: false }`, ['writes'], ['legacy_key']),
+  triggerMode('  profile: statement, no conflict-key or tx index', `{ mode: trigger, triggerLevel: statement, notify: false }`, ['writes'], ['legacy_key', 'tx']),
   ...POLL_SWEEP_MS.map((ms) => triggerMode(`statement triggers, poll ${ms} ms`, `{ mode: trigger, triggerLevel: statement, notify: false, pollIntervalMs: ${ms} }`, ['latency'])),
   {
     // The logical-decoding capture mode (issue 15) plugs in here once @sync/config knows it.
@@ -239,7 +253,9 @@ async function updateRows(url: string, table: string, n: number): Promise<number
  * CPU seconds the cluster spent: its postmaster's children alive now plus the ones it reaped
  * (cutime/cstime), from /proc. Differences of two readings give a workload's database CPU.
  */
-function clusterCpuSeconds(): number {
+async function clusterCpuSeconds(): Promise<number> {
+  // The workload's backends have just disconnected: let the postmaster reap them (cutime).
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   const pidFile = path.join(runDir, 'pg-logical', 'data', 'postmaster.pid');
   const pm = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   const ticks = 100;
@@ -274,11 +290,11 @@ async function runMode(ctx: Ctx, mode: BenchMode, index: number): Promise<ModeRe
   try {
     let result: ModeResult = { mode: mode.name };
     if (runs('writes')) {
-      const cpu0 = clusterCpuSeconds();
+      const cpu0 = await clusterCpuSeconds();
       const bulkInsertMs = await insertRows(ctx.url, table, N);
-      const cpu1 = clusterCpuSeconds();
+      const cpu1 = await clusterCpuSeconds();
       const updateMs = await updateRows(ctx.url, table, N);
-      const cpu2 = clusterCpuSeconds();
+      const cpu2 = await clusterCpuSeconds();
       result = { ...result, bulkInsertMs, updateMs, insertDbCpuS: Number((cpu1 - cpu0).toFixed(2)), updateDbCpuS: Number((cpu2 - cpu1).toFixed(2)) };
     }
     if (capture !== undefined) {
@@ -291,9 +307,9 @@ async function runMode(ctx: Ctx, mode: BenchMode, index: number): Promise<ModeRe
       }
     }
     if (runs('capacity')) {
-      const cpu0 = clusterCpuSeconds();
+      const cpu0 = await clusterCpuSeconds();
       const commitsPerS = await singleRowCommitRate(ctx.url, table, 100_000_000, CAPACITY_SECONDS, WRITERS);
-      const cpu = clusterCpuSeconds() - cpu0;
+      const cpu = (await clusterCpuSeconds()) - cpu0;
       result = { ...result, commitsPerS, commitDbCpuUs: Math.round((cpu / (commitsPerS * CAPACITY_SECONDS)) * 1e6) };
     }
     return result;
