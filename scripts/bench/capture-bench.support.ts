@@ -280,7 +280,7 @@ systems:
     tables:
       - name: rows
         key: [id]
-        capture: { mode: trigger, batchSize: 5000, pollIntervalMs: 200, retentionMs: 0 }
+        capture: { mode: trigger, batchSize: 5000, pollIntervalMs: 200, retentionMs: 0, notify: true }
       - name: quiet
         key: [id]
         capture: { mode: trigger, batchSize: 5000, pollIntervalMs: ${NOTIFY_OFF_POLL_INTERVAL_MS}, retentionMs: 0, notify: false }

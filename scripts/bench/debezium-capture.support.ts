@@ -36,8 +36,8 @@ const CLOCK_TICKS_PER_SECOND = 100;
 /** poll.interval.ms of the second, tuned latency probe (Debezium's default is 500). */
 export const TUNED_POLL_INTERVAL_MS = 10;
 
-/** The few Connect REST calls the benchmark needs (standalone mode serves the same API). */
-class ConnectRest {
+/** The few Connect REST calls the benchmarks need (standalone mode serves the same API); also used by capture-cost.bench.ts. */
+export class ConnectRest {
   constructor(private readonly baseUrl: string) {}
 
   async call(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
@@ -67,7 +67,7 @@ class ConnectRest {
   }
 }
 
-async function dropSlot(url: string, slot: string): Promise<void> {
+export async function dropSlot(url: string, slot: string): Promise<void> {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {

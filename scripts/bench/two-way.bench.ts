@@ -184,7 +184,7 @@ async function main(): Promise<void> {
 
 /** The capture mode asked for, and a trigger that NOTIFYs the write-back's new names at commit. */
 async function prepareLegacy(stack: TwoWayStack): Promise<void> {
-  if (CAPTURE === 'poll') await captureWithoutNotify(stack);
+  await captureSettings(stack);
   // Only markers of (b) notify, so (a)'s legacy commits and the capture trigger are untouched.
   await stack.legacy.exec(`CREATE FUNCTION bench_writeback_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN PERFORM pg_notify('${WB_CHANNEL}', NEW.name); RETURN NULL; END $$;
@@ -434,10 +434,14 @@ function onMessage(m: InboundMessage, now: number, clocks: Record<Hop, MarkerClo
   else if (name.startsWith('pre-') && m.headers['ce_subject']) globalIds.set(Number(name.slice(4)), m.headers['ce_subject']);
 }
 
-/** The demo pipeline with `notify: false` and a short poll on every captured table: pipeline file and trigger DDL. */
-async function captureWithoutNotify(stack: TwoWayStack): Promise<void> {
-  const text = readFileSync(stack.pipelineFile, 'utf8').replaceAll('capture: { mode: trigger, pollIntervalMs: 100 }', `capture: { mode: trigger, pollIntervalMs: ${POLL_MS}, notify: false }`);
-  if (!text.includes('notify: false')) throw new Error('two-way bench: the demo pipeline no longer has the capture line this option rewrites');
+/**
+ * The capture asked for on every captured table of the demo pipeline, pipeline file and trigger
+ * DDL: `notify: true` (NOTIFY is opt-in since issue 15) or `notify: false` with a short poll.
+ */
+async function captureSettings(stack: TwoWayStack): Promise<void> {
+  const capture = CAPTURE === 'notify' ? 'capture: { mode: trigger, pollIntervalMs: 100, notify: true }' : `capture: { mode: trigger, pollIntervalMs: ${POLL_MS}, notify: false }`;
+  const text = readFileSync(stack.pipelineFile, 'utf8').replaceAll('capture: { mode: trigger, pollIntervalMs: 100 }', capture);
+  if (!text.includes(capture)) throw new Error('two-way bench: the demo pipeline no longer has the capture line this option rewrites');
   writeFileSync(stack.pipelineFile, text);
   const system = parsePipeline(text, stack.pipelineFile).systems.get(stack.system)!;
   const db = createLegacyDb({ system: stack.system, dialect: 'postgres', url: { reveal: () => stack.legacy.url }, poolSize: 1 }, () => undefined);

@@ -39,7 +39,11 @@ export interface DerivationInput {
 export interface ChangelogNames {
   readonly table: string;
   readonly captureFunction: string;
+  /** PostgreSQL statement-level capture function (capture.triggerLevel: statement). */
+  readonly statementFunction: string;
   readonly trigger: string;
+  /** PostgreSQL statement-level triggers, one per event (transition tables need one event each). */
+  readonly statementTriggers: { readonly insert: string; readonly update: string; readonly delete: string; readonly keyMove: string };
   readonly txIndex: string;
   /** Partial index of legacy changes by key, for the write-back's conflict check. */
   readonly conflictIndex: string;
@@ -52,7 +56,14 @@ export function changelogNames(table: DerivationInput): ChangelogNames {
   return {
     table: changelog,
     captureFunction: fitName(`${b}_capture`),
+    statementFunction: fitName(`${b}_capture_stmt`),
     trigger: 'sync_capture',
+    statementTriggers: {
+      insert: 'sync_capture_insert',
+      update: 'sync_capture_update',
+      delete: 'sync_capture_delete',
+      keyMove: 'sync_capture_key_move',
+    },
     txIndex: fitName(`${changelog}_tx`),
     conflictIndex: fitName(`${changelog}_legacy_key`),
   };
@@ -93,6 +104,7 @@ export function derivedNames(system: string, table: DerivationInput): DerivedNam
       { kind: 'sync-schema relation', role: 'changelog tx index', name: c.txIndex },
       { kind: 'sync-schema relation', role: 'changelog conflict index', name: c.conflictIndex },
       { kind: 'sync-schema function', role: 'capture function', name: c.captureFunction },
+      { kind: 'sync-schema function', role: 'statement capture function', name: c.statementFunction },
     );
   }
   const schema = topicSegment(table.schema);

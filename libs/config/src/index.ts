@@ -30,6 +30,8 @@ export {
 } from './derived-names';
 export {
   CAPTURE_MODES,
+  TRIGGER_LEVELS,
+  type TriggerLevel,
   CONFLICT_POLICIES,
   INITIAL_STATES,
   SASL_MECHANISMS,

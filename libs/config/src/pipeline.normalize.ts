@@ -30,10 +30,15 @@ export const PIPELINE_DEFAULTS = {
   batchSize: 1_000,
   snapshotChunkSize: 10_000,
   pollIntervalMs: 500,
+  // Trigger mode polls more often: without NOTIFY the interval is its latency (bench:capture-cost).
+  triggerPollIntervalMs: 100,
   conflictPolicy: 'legacy-wins',
   staleAfterMs: 300_000,
   operationValues: { insert: 'I', update: 'U', delete: 'D' },
   retentionMs: 86_400_000,
+  // NOTIFY is opt-in: notifying transactions commit one at a time (docs/performance.md).
+  notify: false,
+  triggerLevel: 'statement',
   parkTimeoutMs: 3_600_000,
   mergeWaitMs: 300_000,
   rekeyWaitMs: 30_000,
@@ -180,15 +185,16 @@ function normalizeCapture(
     return {
       mode: 'trigger',
       batchSize: PIPELINE_DEFAULTS.batchSize,
-      pollIntervalMs: PIPELINE_DEFAULTS.pollIntervalMs,
+      pollIntervalMs: PIPELINE_DEFAULTS.triggerPollIntervalMs,
       snapshotChunkSize: PIPELINE_DEFAULTS.snapshotChunkSize,
       retentionMs: PIPELINE_DEFAULTS.retentionMs,
-      notify: true,
+      notify: PIPELINE_DEFAULTS.notify,
+      triggerLevel: PIPELINE_DEFAULTS.triggerLevel,
     };
   }
   const common = {
     batchSize: capture.batchSize ?? PIPELINE_DEFAULTS.batchSize,
-    pollIntervalMs: capture.pollIntervalMs ?? PIPELINE_DEFAULTS.pollIntervalMs,
+    pollIntervalMs: capture.pollIntervalMs ?? (capture.mode === 'trigger' ? PIPELINE_DEFAULTS.triggerPollIntervalMs : PIPELINE_DEFAULTS.pollIntervalMs),
     snapshotChunkSize: capture.snapshotChunkSize ?? PIPELINE_DEFAULTS.snapshotChunkSize,
   };
   switch (capture.mode) {
@@ -198,7 +204,8 @@ function normalizeCapture(
         ...common,
         ...(capture.changelogTable != null && { changelogTable: capture.changelogTable }),
         retentionMs: capture.retentionMs ?? PIPELINE_DEFAULTS.retentionMs,
-        notify: capture.notify ?? true,
+        notify: capture.notify ?? PIPELINE_DEFAULTS.notify,
+        triggerLevel: capture.triggerLevel ?? PIPELINE_DEFAULTS.triggerLevel,
       };
     case 'changelog': {
       const values = capture.operationValues;

@@ -19,7 +19,7 @@ import type { LocatedIssue } from './validation-issues';
 // one run reports everything; each rule therefore re-checks the types it relies on.
 
 export const MODE_FIELDS: Record<CaptureMode, readonly (keyof CaptureSchema)[]> = {
-  trigger: ['changelogTable', 'retentionMs', 'notify'],
+  trigger: ['changelogTable', 'retentionMs', 'notify', 'triggerLevel'],
   changelog: ['changelogTable', 'positionColumns', 'operationColumn', 'operationValues', 'keysOnly', 'changelogSchema', 'watermarkColumn', 'keyColumns', 'rowImageColumn'],
   cdc: ['captureInstance', 'resnapshotOnGap'],
   logical: [],

@@ -24,6 +24,8 @@ import {
 } from './config.validators';
 import type { SecretRef } from './secret';
 import {
+  TRIGGER_LEVELS,
+  type TriggerLevel,
   CAPTURE_MODES,
   CONFLICT_POLICIES,
   INITIAL_STATES,
@@ -156,6 +158,7 @@ export class CaptureSchema {
 
   @ValidateIf((o: CaptureSchema) => o.mode === 'trigger' && o.retentionMs != null) @IsIntegerIn(0, 2_147_483_647) retentionMs?: number;
   @ValidateIf((o: CaptureSchema) => o.mode === 'trigger' && o.notify != null) @IsBool() notify?: boolean;
+  @ValidateIf((o: CaptureSchema) => o.mode === 'trigger' && o.triggerLevel != null) @IsOneOf(TRIGGER_LEVELS) triggerLevel?: TriggerLevel;
 
   @ValidateIf((o: CaptureSchema) => o.mode === 'cdc' && o.captureInstance != null)
   @IsIdentifier()

@@ -3,6 +3,9 @@ import type { SecretRef } from './secret';
 
 export const CAPTURE_MODES = ['trigger', 'changelog', 'cdc', 'logical'] as const;
 export type CaptureMode = (typeof CAPTURE_MODES)[number];
+/** Granularity of the PostgreSQL capture triggers (trigger mode); SQL Server triggers are per statement. */
+export const TRIGGER_LEVELS = ['statement', 'row'] as const;
+export type TriggerLevel = (typeof TRIGGER_LEVELS)[number];
 
 export const CONFLICT_POLICIES = ['legacy-wins', 'new-wins', 'last-writer-wins'] as const;
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
@@ -222,6 +225,12 @@ export type CaptureConfig =
        * prefer false (capture then relies on polling every pollIntervalMs).
        */
       readonly notify: boolean;
+      /**
+       * PostgreSQL: `statement` records each statement's rows with one set-based insert from its
+       * transition tables (primary-key moves still row by row); `row` runs one insert per row.
+       * SQL Server's trigger is per statement either way.
+       */
+      readonly triggerLevel: TriggerLevel;
     })
   | (CaptureCommon & {
       readonly mode: 'changelog';

@@ -44,7 +44,7 @@ function defineSuite(url: string): void {
   let db: MssqlLegacyDb;
   let pool: sql.ConnectionPool;
 
-  const lines = table('Order Line', ['order', 'Line No'], { ...common, mode: 'trigger', retentionMs: 0, notify: true }, 'Sales');
+  const lines = table('Order Line', ['order', 'Line No'], { ...common, mode: 'trigger', retentionMs: 0, notify: true, triggerLevel: 'statement' }, 'Sales');
   const log = table(
     'orders',
     ['order_no'],

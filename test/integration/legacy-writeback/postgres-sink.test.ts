@@ -29,7 +29,10 @@ systems:
     connection:
       url: { env: X }
     tables:
-${['items', 'twin', 'audit', 'big', 'older'].map((t) => `      - name: ${t}\n        key: [id]\n        capture: { mode: trigger, notify: false }\n`).join('')}      - name: notes
+${['items', 'twin', 'audit', 'big'].map((t) => `      - name: ${t}\n        key: [id]\n        capture: { mode: trigger, notify: false }\n`).join('')}      - name: older
+        key: [id]
+        capture: { mode: trigger, notify: false, triggerLevel: row }
+      - name: notes
         key: [id]
         capture: { mode: trigger, notify: false }
         generatedKey: true

@@ -62,7 +62,7 @@ describe('valid pipeline file', () => {
     assert.equal(erp?.syncSchema, 'sync_bridge');
     assert.equal(erp?.tables[0]?.schema, 'dbo');
     const orders = crmSystem?.tables[1];
-    assert.deepEqual(orders?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, snapshotChunkSize: 10_000, retentionMs: 86_400_000, notify: true });
+    assert.deepEqual(orders?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 100, snapshotChunkSize: 10_000, retentionMs: 86_400_000, notify: false, triggerLevel: 'statement' });
     assert.equal(orders?.staleAfterMs, 300_000);
     assert.equal(orders?.generatedKey, false);
     assert.equal(crmSystem?.tables[0]?.conflictPolicy, 'legacy-wins');
@@ -82,7 +82,7 @@ describe('valid pipeline file', () => {
   it('defaults an omitted capture to trigger mode', () => {
     const pipeline = parsePipeline(crm(`      - name: users
         key: [id]`), 'no-capture.yaml');
-    assert.deepEqual(pipeline.systems.get('crm')?.tables[0]?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 500, snapshotChunkSize: 10_000, retentionMs: 86_400_000, notify: true });
+    assert.deepEqual(pipeline.systems.get('crm')?.tables[0]?.capture, { mode: 'trigger', batchSize: 1000, pollIntervalMs: 100, snapshotChunkSize: 10_000, retentionMs: 86_400_000, notify: false, triggerLevel: 'statement' });
   });
 
   it('resolves foreign key references to a full system.schema.table', () => {

@@ -18,7 +18,7 @@ describe('capture source per dialect and mode', () => {
     try {
       assert.ok(createCaptureSource(db, erp, erp.tables[0]!) instanceof MssqlChangelogSource);
       assert.ok(createCaptureSource(db, erp, erp.tables[1]!) instanceof MssqlCdcSource);
-      assert.ok(createCaptureSource(db, erp, { ...erp.tables[0]!, capture: { mode: 'trigger', batchSize: 10, pollIntervalMs: 100, snapshotChunkSize: 10, retentionMs: 0, notify: true } }) instanceof MssqlTriggerSource);
+      assert.ok(createCaptureSource(db, erp, { ...erp.tables[0]!, capture: { mode: 'trigger', batchSize: 10, pollIntervalMs: 100, snapshotChunkSize: 10, retentionMs: 0, notify: true, triggerLevel: 'statement' } }) instanceof MssqlTriggerSource);
     } finally {
       await db.close();
     }
@@ -45,10 +45,12 @@ describe('capture source per dialect and mode', () => {
 });
 
 describe('NOTIFY wake-up in the PostgreSQL trigger', () => {
-  it('is on by default and can be turned off per table', () => {
+  it('is off by default and can be turned on per table, at both trigger levels', () => {
     const crm = pipeline.systems.get('crm')!;
-    assert.match(changelogDdl(crm).join('\n'), /pg_notify\('sync_changes'/);
-    const quiet = { ...crm, tables: crm.tables.map((t) => ({ ...t, capture: { mode: 'trigger' as const, batchSize: 10, pollIntervalMs: 100, snapshotChunkSize: 10, retentionMs: 0, notify: false } })) };
-    assert.doesNotMatch(changelogDdl(quiet).join('\n'), /pg_notify/);
+    assert.doesNotMatch(changelogDdl(crm).join('\n'), /pg_notify/);
+    for (const triggerLevel of ['statement', 'row'] as const) {
+      const loud = { ...crm, tables: crm.tables.map((t) => ({ ...t, capture: { mode: 'trigger' as const, batchSize: 10, pollIntervalMs: 100, snapshotChunkSize: 10, retentionMs: 0, notify: true, triggerLevel } })) };
+      assert.match(changelogDdl(loud).join('\n'), /pg_notify\('sync_changes'/, triggerLevel);
+    }
   });
 });

@@ -18,7 +18,7 @@ export function mssqlTable(name: string, key: string[], capture: CaptureConfig, 
   };
 }
 
-export const triggerCapture: CaptureConfig = { ...common, mode: 'trigger', retentionMs: 86_400_000, notify: true };
+export const triggerCapture: CaptureConfig = { ...common, mode: 'trigger', retentionMs: 86_400_000, notify: true, triggerLevel: 'statement' };
 
 export const changelogCapture: CaptureConfig = {
   ...common,

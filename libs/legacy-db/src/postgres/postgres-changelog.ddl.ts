@@ -33,18 +33,18 @@ function watermarkDdl(capture: Extract<TableConfig['capture'], { mode: 'changelo
 }
 
 /** The wake-up, unless the table turns it off (notifying transactions commit one at a time). */
-function notify(table: TableConfig): string {
+function notify(table: TableConfig, indent = '  '): string {
   if (table.capture.mode === 'trigger' && !table.capture.notify) return '';
-  return `  -- Identical notifications within one transaction are folded into one by PostgreSQL.
-  PERFORM pg_notify('${NOTIFY_CHANNEL}', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
+  return `${indent}-- Identical notifications within one transaction are folded into one by PostgreSQL.
+${indent}PERFORM pg_notify('${NOTIFY_CHANNEL}', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME);
 `;
 }
 
 function tableDdl(schema: string, table: TableConfig): string[] {
   const names = changelogNames(table);
   const changelog = `${schema}.${q(names.table)}`;
-  const fn = `${schema}.${q(names.captureFunction)}`;
   const base = `${q(table.schema)}.${q(table.name)}`;
+  const level = table.capture.mode === 'trigger' ? table.capture.triggerLevel : 'row';
   return [
     `CREATE TABLE IF NOT EXISTS ${changelog} (
   "id" bigserial PRIMARY KEY,
@@ -56,25 +56,145 @@ function tableDdl(schema: string, table: TableConfig): string[] {
   "changed_at" timestamptz NOT NULL DEFAULT clock_timestamp()
 )`,
     `CREATE INDEX IF NOT EXISTS ${q(names.txIndex)} ON ${changelog} ("tx")`,
-    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $capture$
+    level === 'statement' ? statementFunctionDdl(schema, table) : rowFunctionDdl(schema, table),
+    // Switching levels replaces the other level's triggers: at most one set is ever installed.
+    ...dropTriggers(base, names),
+    ...(level === 'statement' ? statementTriggers(schema, table) : rowTrigger(schema, table)),
+  ];
+}
+
+const ORIGIN = `NULLIF(current_setting('sync.origin', true), '')`;
+
+function rowFunctionDdl(schema: string, table: TableConfig): string {
+  const names = changelogNames(table);
+  return `CREATE OR REPLACE FUNCTION ${schema}.${q(names.captureFunction)}() RETURNS trigger LANGUAGE plpgsql AS $capture$
 BEGIN
-  INSERT INTO ${changelog} ("op", "before", "after", "origin")
+  INSERT INTO ${schema}.${q(names.table)} ("op", "before", "after", "origin")
   VALUES (
     CASE TG_OP WHEN 'INSERT' THEN 'c' WHEN 'UPDATE' THEN 'u' ELSE 'd' END,
     CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
     CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
-    NULLIF(current_setting('sync.origin', true), '')
+    ${ORIGIN}
   );
 ${notify(table)}  RETURN NULL;
 END
-$capture$`,
-    `DROP TRIGGER IF EXISTS ${q(names.trigger)} ON ${base}`,
-    // The WHEN clause spares the function call (and its per-row INSERT) for the write-back's own
-    // statements, which record their rows set-based themselves (SELF_LOGGED_SETTING).
-    `CREATE TRIGGER ${q(names.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${base} FOR EACH ROW
-  WHEN (current_setting('${SELF_LOGGED_SETTING}', true) IS DISTINCT FROM ${literal(selfLoggedValue(table))})
-  EXECUTE FUNCTION ${fn}()`,
+$capture$`;
+}
+
+/**
+ * The statement level: one INSERT … SELECT per statement from its transition tables. An UPDATE
+ * pairs old and new rows by key, which is right only for rows whose key did not change: rows
+ * that moved key are recorded one by one by the key-move row trigger (its WHEN clause costs
+ * nothing for other rows; TG_LEVEL = 'ROW' below), and the pairing then leaves out every key a
+ * move of this statement left or took. The first move of a statement notes its changelog id in
+ * a transaction-local setting (per table and trigger depth, so a nested statement has its own);
+ * the statement's UPDATE trigger reads the moves from there on, and clears the note. Without a
+ * move (the usual case) the UPDATE is one plain join. Rows keep the statement's order.
+ * docs/legacy-import.md "Trigger level" explains the choice.
+ */
+function statementFunctionDdl(schema: string, table: TableConfig): string {
+  const names = changelogNames(table);
+  const changelog = `${schema}.${q(names.table)}`;
+  const keys = table.key.map(q);
+  const join = keys.map((k) => `o.${k} = (s.n).${k}`).join(' AND ');
+  const image = (alias: string): string => `jsonb_build_array(${table.key.map((k) => `${alias} -> ${literal(k)}`).join(', ')})`;
+  const keyOf = (alias: string): string => `jsonb_build_array(${keys.map((k) => `to_jsonb(${alias}.${k})`).join(', ')})`;
+  const notifyLines = notify(table, '    ').trimEnd();
+  const notifyIfFound = notifyLines === '' ? '' : `\n  IF FOUND THEN\n${notifyLines}\n  END IF;`;
+  const pairs = `SELECT 'u', to_jsonb(o), to_jsonb(s.n), ${ORIGIN}
+      FROM (SELECT row_number() OVER () AS ord, n FROM sync_new AS n) AS s JOIN sync_old AS o ON ${join}`;
+  // Dynamic, so the plan sees the id literally and reads the moves by the primary key's range.
+  const withMoves = `WITH moved AS MATERIALIZED (
+        SELECT ${image('m."before"')} AS old_key, ${image('m."after"')} AS new_key
+          FROM ${changelog} AS m
+         WHERE m."id" >= %s AND m."tx" = pg_current_xact_id() AND m."op" = 'u'
+           AND ${image('m."before"')} IS DISTINCT FROM ${image('m."after"')}
+      )
+    INSERT INTO ${changelog} ("op", "before", "after", "origin")
+    ${pairs}
+     WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.new_key = ${keyOf('(s.n)')})
+       AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.old_key = ${keyOf('o')})
+     ORDER BY s.ord`;
+  return `CREATE OR REPLACE FUNCTION ${schema}.${q(names.statementFunction)}() RETURNS trigger LANGUAGE plpgsql AS $capture$
+DECLARE
+  moves_setting text;
+  first_move text;
+  move_id bigint;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO ${changelog} ("op", "after", "origin")
+    SELECT 'c', to_jsonb(n), ${ORIGIN} FROM sync_new AS n;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO ${changelog} ("op", "before", "origin")
+    SELECT 'd', to_jsonb(o), ${ORIGIN} FROM sync_old AS o;
+  ELSE
+    moves_setting := 'sync.capture_moves_' || TG_RELID::text || '_' || pg_trigger_depth()::text;
+    IF TG_LEVEL = 'ROW' THEN
+      INSERT INTO ${changelog} ("op", "before", "after", "origin")
+      VALUES ('u', to_jsonb(OLD), to_jsonb(NEW), ${ORIGIN})
+      RETURNING "id" INTO move_id;
+      IF coalesce(current_setting(moves_setting, true), '') = '' THEN
+        PERFORM set_config(moves_setting, move_id::text, true);
+      END IF;
+    ELSE
+      first_move := coalesce(current_setting(moves_setting, true), '');
+      IF first_move = '' THEN
+        INSERT INTO ${changelog} ("op", "before", "after", "origin")
+        ${pairs}
+         ORDER BY s.ord;
+      ELSE
+        PERFORM set_config(moves_setting, '', true);
+        EXECUTE format($moves$${withMoves}$moves$, first_move::bigint);
+      END IF;
+    END IF;
+  END IF;${notifyIfFound}
+  RETURN NULL;
+END
+$capture$`;
+}
+
+function selfLoggedCondition(table: TableConfig): string {
+  return `current_setting('${SELF_LOGGED_SETTING}', true) IS DISTINCT FROM ${literal(selfLoggedValue(table))}`;
+}
+
+// The WHEN clause spares the function call (and its INSERT) for the write-back's own statements,
+// which record their rows set-based themselves (SELF_LOGGED_SETTING).
+function rowTrigger(schema: string, table: TableConfig): string[] {
+  const names = changelogNames(table);
+  return [
+    `CREATE TRIGGER ${q(names.trigger)} AFTER INSERT OR UPDATE OR DELETE ON ${q(table.schema)}.${q(table.name)} FOR EACH ROW
+  WHEN (${selfLoggedCondition(table)})
+  EXECUTE FUNCTION ${schema}.${q(names.captureFunction)}()`,
   ];
+}
+
+function statementTriggers(schema: string, table: TableConfig): string[] {
+  const names = changelogNames(table);
+  const t = names.statementTriggers;
+  const base = `${q(table.schema)}.${q(table.name)}`;
+  const fn = `${schema}.${q(names.statementFunction)}()`;
+  const when = `WHEN (${selfLoggedCondition(table)})`;
+  const keys = table.key.map(q);
+  // A key component that is NULL cannot be paired by key either: such rows go row by row too.
+  const moved = `ROW(${keys.map((k) => `OLD.${k}`).join(', ')}) IS DISTINCT FROM ROW(${keys.map((k) => `NEW.${k}`).join(', ')})${keys.map((k) => ` OR OLD.${k} IS NULL`).join('')}`;
+  return [
+    `CREATE TRIGGER ${q(t.insert)} AFTER INSERT ON ${base} REFERENCING NEW TABLE AS sync_new FOR EACH STATEMENT
+  ${when}
+  EXECUTE FUNCTION ${fn}`,
+    `CREATE TRIGGER ${q(t.delete)} AFTER DELETE ON ${base} REFERENCING OLD TABLE AS sync_old FOR EACH STATEMENT
+  ${when}
+  EXECUTE FUNCTION ${fn}`,
+    `CREATE TRIGGER ${q(t.keyMove)} AFTER UPDATE ON ${base} FOR EACH ROW
+  WHEN (${selfLoggedCondition(table)} AND (${moved}))
+  EXECUTE FUNCTION ${fn}`,
+    `CREATE TRIGGER ${q(t.update)} AFTER UPDATE ON ${base} REFERENCING OLD TABLE AS sync_old NEW TABLE AS sync_new FOR EACH STATEMENT
+  ${when}
+  EXECUTE FUNCTION ${fn}`,
+  ];
+}
+
+function dropTriggers(base: string, names: ReturnType<typeof changelogNames>): string[] {
+  return [names.trigger, ...Object.values(names.statementTriggers)].map((t) => `DROP TRIGGER IF EXISTS ${q(t)} ON ${base}`);
 }
 
 function literal(text: string): string {
@@ -89,8 +209,9 @@ export function postgresChangelogDropDdl(system: SystemConfig): string[] {
     .flatMap((table) => {
       const names = changelogNames(table);
       return [
-        `DROP TRIGGER IF EXISTS ${q(names.trigger)} ON ${q(table.schema)}.${q(table.name)}`,
+        ...dropTriggers(`${q(table.schema)}.${q(table.name)}`, names),
         `DROP FUNCTION IF EXISTS ${schema}.${q(names.captureFunction)}()`,
+        `DROP FUNCTION IF EXISTS ${schema}.${q(names.statementFunction)}()`,
         `DROP TABLE IF EXISTS ${schema}.${q(names.table)}`,
       ];
     });

@@ -309,7 +309,7 @@ export class PostgresWritebackSink implements WritebackSink {
       if (cols.rows.length === 0) throw new SinkError('schema', `${qualified(table)} has no columns`);
       const seq = table.generatedKey && table.key.length === 1 ? await this.pool.query<{ seq: string | null }>(pgSequenceQuery, [qualified(table), table.key[0]]) : undefined;
       const trigger =
-        table.capture.mode === 'trigger' ? await this.pool.query<{ self_logged: boolean }>(pgSelfLoggedTriggerQuery, [qualified(table), changelogNames(table).trigger]) : undefined;
+        table.capture.mode === 'trigger' ? await this.pool.query<{ self_logged: boolean }>(pgSelfLoggedTriggerQuery, [qualified(table), captureTriggerNames(table)]) : undefined;
       const keyIndexes = await this.pool.query<{ name: string }>(pgKeyIndexesQuery, [qualified(table), table.key]);
       const meta: PgTableMeta = {
         types: new Map(cols.rows.map((r) => [r.name, r.type])),
@@ -325,4 +325,10 @@ export class PostgresWritebackSink implements WritebackSink {
       throw classifyPostgresError(err);
     }
   }
+}
+
+/** Every name a capture trigger of the table may have, at either trigger level. */
+function captureTriggerNames(table: TableConfig): string[] {
+  const names = changelogNames(table);
+  return [names.trigger, ...Object.values(names.statementTriggers)];
 }

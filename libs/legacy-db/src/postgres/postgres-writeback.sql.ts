@@ -54,9 +54,13 @@ export const pgKeyIndexesQuery = `SELECT c.relname AS name FROM pg_index i JOIN 
     AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey))
       = (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) AS k)`;
 
-/** Whether the table's capture trigger ($2) has the WHEN clause that lets writers record their own rows. */
-export const pgSelfLoggedTriggerQuery = `SELECT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = $1::regclass AND t.tgname = $2
-  AND position('${SELF_LOGGED_SETTING}' IN pg_get_triggerdef(t.oid)) > 0) AS self_logged`;
+/**
+ * Whether the table's capture triggers (any of the names $2: the row trigger, or the statement
+ * level's) are there and all have the WHEN clause that lets writers record their own rows.
+ */
+export const pgSelfLoggedTriggerQuery = `SELECT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = $1::regclass AND t.tgname = ANY ($2::text[]))
+  AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = $1::regclass AND t.tgname = ANY ($2::text[])
+    AND position('${SELF_LOGGED_SETTING}' IN pg_get_triggerdef(t.oid)) = 0) AS self_logged`;
 
 function typeOf(meta: PgTableMeta, column: string): string {
   const type = meta.types.get(column);
