@@ -146,7 +146,7 @@ systems:
       - { name: notes, key: [id] }
 `;
     const shop = parsePipeline(yaml('postgres'), 'p.yaml').systems.get('shop')!;
-    assert.deepEqual(shop.tables[0]!.capture, { mode: 'logical', batchSize: 500, pollIntervalMs: shop.tables[0]!.capture.pollIntervalMs });
+    assert.deepEqual(shop.tables[0]!.capture, { mode: 'logical', batchSize: 500, pollIntervalMs: shop.tables[0]!.capture.pollIntervalMs, snapshotChunkSize: 10_000 });
     const ddl = changelogDdl(shop).join(';\n');
     assert.match(ddl, /CREATE PUBLICATION "sync_shop" FOR TABLE "public"\."orders" WITH \(publish = 'insert, update, delete'\)/);
     assert.match(ddl, /ALTER PUBLICATION "sync_shop" SET TABLE "public"\."orders"/);
