@@ -20,7 +20,8 @@ peak RSS. Prints a table; writes bench-results/pipeline-<ROWS>.json.
   --cpu-prof APPS   run these apps (legacy-import, id-translation, domain-transform, new-service)
                     with node --cpu-prof; profiles in bench-results/profiles/ (summarise with
                     node dist/scripts/bench/cpu-profile-top.js FILE)
-  --debezium        not available yet in this bench (see docs/performance.md): refused
+  --debezium        after the run, Debezium's initial snapshot of the same rows (scripts/debezium.sh:
+                    logical cluster on 55432, Connect on 18083) and the ratio of the snapshot rates
   --keep            leave the databases and topics in place (default: dropped)
 Everything it starts is stopped by pid at the end, or when the deadline passes.`;
 

@@ -18,6 +18,7 @@ import { applyDdl, changelogDdl, createLegacyDb } from '@sync/legacy-db';
 import { freePort } from '../../test/support/app-process';
 import { LegacyDatabase } from '../../test/support/legacy-database';
 import { testBrokers, uniqueName } from '../../test/support/test-env';
+import { debeziumSnapshotOfBenchTable } from './pipeline-debezium.support';
 import { repoRoot, runMain } from '../lib/script-main';
 import { sleep, waitUntil } from '../lib/wait';
 import { procStatusBytes } from './fixed-rate.support';
@@ -157,7 +158,6 @@ async function main(): Promise<void> {
     return;
   }
   const opts = parsed;
-  if (opts.debezium) throw new Error('bench:pipeline: --debezium is not implemented yet (Debezium is compared with legacy-import alone by npm run bench:compare; docs/performance.md, Whole path)');
   const deadline = performance.now() + opts.timeoutS * 1000;
   const loadBefore = os.loadavg();
   let busyBefore = machineBusySeconds();
@@ -316,6 +316,24 @@ async function main(): Promise<void> {
     clearTimeout(hardStop);
   }
   if (run.error !== undefined) throw new Error(run.error);
+  if (opts.debezium) await compareWithDebezium(run);
+}
+
+/** Debezium's initial snapshot of the same rows, after our run, and the ratio of the snapshot rates. */
+async function compareWithDebezium(run: Run): Promise<void> {
+  const n = run.opts.rows;
+  const snapshot = run.stages[0]!.timeline;
+  const first = snapshot.started();
+  const all = snapshot.reached(n);
+  const ours = first === undefined || all === undefined || all <= first ? undefined : n / ((all - first) / 1000);
+  console.error('[pipeline] Debezium: initial snapshot of the same rows (scripts/debezium.sh)');
+  const load = os.loadavg()[0]!;
+  const dbz = await debeziumSnapshotOfBenchTable(n, testBrokers());
+  const theirs = n / (dbz.ms / 1000);
+  console.log(
+    `\nDebezium initial snapshot of the same ${fmt(n)} rows (after ours, load ${load.toFixed(1)}): ${(dbz.ms / 1000).toFixed(1)} s, ${fmt(theirs)} rows/s, ` +
+      `Connect worker ${dbz.cpuS.toFixed(1)} CPU-s, peak RSS ${dbz.peakRssMb} MiB; legacy-import's snapshot ${ours === undefined ? '-' : `${fmt(ours)} rows/s: ours / Debezium ${(ours / theirs).toFixed(2)}`}`,
+  );
 }
 
 /**
