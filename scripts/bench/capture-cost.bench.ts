@@ -132,7 +132,7 @@ const MODES: readonly BenchMode[] = [
 async function openSuiteCapture(ctx: Ctx, table: string, capture: string): Promise<Capture> {
   const system = `cost${Date.now().toString(36)}`;
   const pipeline = parsePipeline(
-    `version: 1\nsystems:\n  ${system}:\n    dialect: postgres\n    connection: { url: { env: BENCH_URL } }\n    tables:\n      - name: ${table}\n        key: [id]\n        capture: ${capture.replace('{ ', '{ batchSize: 5000, retentionMs: 0, ')}\n`,
+    `version: 1\nsystems:\n  ${system}:\n    dialect: postgres\n    connection: { url: { env: BENCH_URL } }\n    tables:\n      - name: ${table}\n        key: [id]\n        capture: ${capture.replace('{ ', capture.includes('logical') ? '{ batchSize: 5000, ' : '{ batchSize: 5000, retentionMs: 0, ')}\n`,
     'capture-cost',
   );
   const sys = pipeline.systems.get(system)!;
