@@ -8,7 +8,9 @@
  *   - timed from the first send until the group's committed offsets reach the end of the input.
  * Stages: id-translation (legacy.* → keyed.*, key map in PostgreSQL), domain-transform (keyed.* →
  * domain.*), legacy-writeback (resolved.* → PostgreSQL rows, inbox and trigger capture on).
- * legacy-import runs as one replica until issue 19's lease and fencing land: printed as n/a.
+ * legacy-import (legacy rows → legacy.* topics; two tables, users and orders, the work units its
+ * replicas lease): N rows inserted in 1,000-row statements, half into each table, timed from the
+ * first insert until both legacy topics hold them all.
  * Prints, per round, messages/s (wall), the CPU-seconds of the replicas (from /proc) and the load
  * average; per stage, the ratio 2 replicas / 1 replica. Writes bench-results/scale.json. On a
  * shared 2-core machine the ratio says as much about the machine as about the design: read it with
@@ -26,8 +28,9 @@ import { TwoWayStack } from '../../test/support/two-way-stack';
 import { waitFor } from '../../test/support/wait-for';
 import { runMain } from '../lib/script-main';
 
-type Stage = 'id-translation' | 'domain-transform' | 'legacy-writeback';
-const STAGES: readonly Stage[] = ['id-translation', 'domain-transform', 'legacy-writeback'];
+type Stage = 'legacy-import' | 'id-translation' | 'domain-transform' | 'legacy-writeback';
+type ConsumerStage = Exclude<Stage, 'legacy-import'>;
+const STAGES: readonly Stage[] = ['legacy-import', 'id-translation', 'domain-transform', 'legacy-writeback'];
 const ROWS = 2_000;
 
 interface Options {
@@ -70,7 +73,7 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 /** The stage's input topic, its consumer group and the i-th input message. */
-function stageIo(stage: Stage, stack: TwoWayStack): { topic: string; groupId: string; message: (i: number) => OutboundRecord } {
+function stageIo(stage: ConsumerStage, stack: TwoWayStack): { topic: string; groupId: string; message: (i: number) => OutboundRecord } {
   const ref = { system: stack.system, schema: 'public', table: 'users' };
   const row = (i: number): Record<string, unknown> => ({ id: (i % ROWS) + 1, name: `User ${i}`, email: `u${i}@example.org`, street: `${i} Main St`, city: 'Leeds', zip: String(10000 + (i % 90000)), updated_at: '2026-12-01T00:00:00.000Z' });
   const source = (i: number): Record<string, unknown> => ({ ...ref, position: String(i + 1), committedAt: '2026-12-01T00:00:00.000Z', txId: null });
@@ -127,6 +130,20 @@ async function committed(admin: TopicAdmin, groupId: string, topic: string): Pro
   return sum;
 }
 
+/** legacy-import: N rows into users and orders (1,000-row statements), until both legacy topics hold them. */
+async function importRows(stack: TwoWayStack, n: number, admin: TopicAdmin, replicas: number): Promise<void> {
+  const topics = ['users', 'orders'].map((table) => Topics.legacy({ system: stack.system, schema: 'public', table }));
+  const before = (await Promise.all(topics.map((t) => admin.messageCount(t).catch(() => 0)))).reduce((a, b) => a + b, 0);
+  await stack.legacy.exec(`INSERT INTO users (name) VALUES ('owner')`);
+  const half = Math.floor(n / 2);
+  for (let from = 0; from < n - 1; from += 1_000) {
+    const count = Math.min(1_000, n - 1 - from);
+    if (from < half) await stack.legacy.exec(`INSERT INTO users (name, email, city) SELECT 'User ' || g, 'u' || g || '@example.org', 'Leeds' FROM generate_series($1::int, $2::int) g`, [from, from + count - 1]);
+    else await stack.legacy.exec(`INSERT INTO orders (user_id, total) SELECT (SELECT min(id) FROM users), g % 1000 FROM generate_series($1::int, $2::int) g`, [from, from + count - 1]);
+  }
+  await waitFor(`legacy-import x${replicas} published ${n}`, async () => (await Promise.all(topics.map((t) => admin.messageCount(t).catch(() => 0)))).reduce((a, b) => a + b, 0) - before >= n, 1_800_000, 250);
+}
+
 async function round(stage: Stage, replicas: number, options: Options, producer: SyncProducer, admin: TopicAdmin): Promise<Round> {
   const stack = await TwoWayStack.create();
   const apps: AppProcess[] = [];
@@ -134,8 +151,8 @@ async function round(stage: Stage, replicas: number, options: Options, producer:
     // Every topic the apps create gets P partitions (kafka.topics.partitions), as a scaled deployment configures it.
     const text = readFileSync(stack.pipelineFile, 'utf8').replace(/^kafka:\n/m, `kafka:\n  topics:\n    partitions: ${options.partitions}\n`);
     writeFileSync(stack.pipelineFile, text);
-    const io = stageIo(stage, stack);
-    await admin.ensureTopics([{ topic: io.topic, partitions: options.partitions }]);
+    const io = stage === 'legacy-import' ? undefined : stageIo(stage, stack);
+    if (io) await admin.ensureTopics([{ topic: io.topic, partitions: options.partitions }]);
     for (let r = 0; r < replicas; r++) apps.push(await AppProcess.start(stage, { ...stack.env(), LOG_LEVEL: 'error' }));
     await Promise.all(
       apps.map((app) => waitFor(`${stage} ready`, async () => (await app.status('/health/ready')) === 200 || (app.isRunning() ? undefined : Promise.reject(new Error(app.logs().slice(-2000)))), 300_000, 500)),
@@ -145,12 +162,14 @@ async function round(stage: Stage, replicas: number, options: Options, producer:
     const loadBefore = load();
     const cpuBefore = apps.map((a) => cpuSeconds(a.proc.pid));
     const started = performance.now();
-    for (let from = 0; from < options.n; from += 1_000) {
-      const batch: OutboundRecord[] = [];
-      for (let i = from; i < Math.min(options.n, from + 1_000); i++) batch.push(io.message(i));
-      await producer.send(batch);
-    }
-    await waitFor(`${stage} x${replicas} committed ${options.n}`, async () => (await committed(admin, io.groupId, io.topic)) >= options.n, 1_800_000, 250);
+    if (io) {
+      for (let from = 0; from < options.n; from += 1_000) {
+        const batch: OutboundRecord[] = [];
+        for (let i = from; i < Math.min(options.n, from + 1_000); i++) batch.push(io.message(i));
+        await producer.send(batch);
+      }
+      await waitFor(`${stage} x${replicas} committed ${options.n}`, async () => (await committed(admin, io.groupId, io.topic)) >= options.n, 1_800_000, 250);
+    } else await importRows(stack, options.n, admin, replicas);
     const seconds = (performance.now() - started) / 1000;
     const replicaCpuSeconds = apps.reduce((sum, a, i) => sum + cpuSeconds(a.proc.pid) - cpuBefore[i]!, 0);
     const result: Round = { stage, replicas, messages: options.n, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(options.n / seconds), replicaCpuSeconds: Number(replicaCpuSeconds.toFixed(1)), loadBefore, loadAfter: load() };
@@ -188,10 +207,9 @@ async function main(): Promise<void> {
     ratios[stage] = Number((two.perSecond / one.perSecond).toFixed(2));
     console.log(`  ${stage.padEnd(17)} ×${ratios[stage]}  (${one.perSecond}/s → ${two.perSecond}/s; ${(one.replicaCpuSeconds / one.messages * 1000).toFixed(2)} → ${(two.replicaCpuSeconds / two.messages * 1000).toFixed(2)} CPU-ms/message)`);
   }
-  console.log('  legacy-import     n/a (one replica until its lease and fencing land: issue 19)');
   const out = path.join(repoRoot, 'bench-results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'scale.json'), JSON.stringify({ at: new Date().toISOString(), cores: os.cpus().length, partitions: options.partitions, rounds, ratios, legacyImport: 'n/a' }, null, 2));
+  writeFileSync(path.join(out, 'scale.json'), JSON.stringify({ at: new Date().toISOString(), cores: os.cpus().length, partitions: options.partitions, rounds, ratios }, null, 2));
 }
 
 runMain(main);
