@@ -241,13 +241,13 @@ describe('legacy-import in logical mode (pgoutput slot) on a wal_level=logical c
     let stop = false;
     const writer = (async () => {
       for (let i = 0; i < 400 && !stop; i++) {
-        const from = 50_000 + i * 10;
+        const from = 60_000 + i * 10;
         await h.db.transaction([[`INSERT INTO users (id, name) SELECT g, 'b' FROM generate_series($1::int, $1::int + 9) g`, [from]]]);
         for (let k = 0; k < 10; k++) wanted.push(from + k);
         await new Promise((res) => setTimeout(res, 50));
       }
     })();
-    await waitFor('some rows before the broker stops', () => (seenIds(events, h.topic('users')).has(50_050) ? true : undefined), 60_000);
+    await waitFor('some rows before the broker stops', () => (seenIds(events, h.topic('users')).has(60_050) ? true : undefined), 60_000);
     kafkaBroker('stop');
     try {
       // Changes keep committing into the WAL while Kafka is away.
