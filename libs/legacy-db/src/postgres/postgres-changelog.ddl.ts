@@ -96,13 +96,15 @@ function statementFunctionDdl(schema: string, table: TableConfig): string {
   const names = changelogNames(table);
   const changelog = `${schema}.${q(names.table)}`;
   const keys = table.key.map(q);
-  const join = keys.map((k) => `o.${k} = (s.n).${k}`).join(' AND ');
+  // The subquery's own output names (s.sync_*): a table column named n, o or s cannot shadow them.
+  const newKeys = keys.map((k, i) => `n.${k} AS sync_k${i}`).join(', ');
+  const join = keys.map((k, i) => `o.${k} = s.sync_k${i}`).join(' AND ');
   const image = (alias: string): string => `jsonb_build_array(${table.key.map((k) => `${alias} -> ${literal(k)}`).join(', ')})`;
   const keyOf = (alias: string): string => `jsonb_build_array(${keys.map((k) => `to_jsonb(${alias}.${k})`).join(', ')})`;
   const notifyLines = notify(table, '    ').trimEnd();
   const notifyIfFound = notifyLines === '' ? '' : `\n  IF FOUND THEN\n${notifyLines}\n  END IF;`;
-  const pairs = `SELECT 'u', to_jsonb(o), to_jsonb(s.n), ${ORIGIN}
-      FROM (SELECT row_number() OVER () AS ord, n FROM sync_new AS n) AS s JOIN sync_old AS o ON ${join}`;
+  const pairs = `SELECT 'u', to_jsonb(o.*), s.sync_image, ${ORIGIN}
+      FROM (SELECT row_number() OVER () AS sync_ord, to_jsonb(n.*) AS sync_image, ${newKeys} FROM sync_new AS n) AS s JOIN sync_old AS o ON ${join}`;
   // Dynamic, so the plan sees the id literally and reads the moves by the primary key's range.
   const withMoves = `WITH moved AS MATERIALIZED (
         SELECT ${image('m."before"')} AS old_key, ${image('m."after"')} AS new_key
@@ -112,9 +114,9 @@ function statementFunctionDdl(schema: string, table: TableConfig): string {
       )
     INSERT INTO ${changelog} ("op", "before", "after", "origin")
     ${pairs}
-     WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.new_key = ${keyOf('(s.n)')})
+     WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.new_key = jsonb_build_array(${table.key.map((_, i) => `to_jsonb(s.sync_k${i})`).join(', ')}))
        AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.old_key = ${keyOf('o')})
-     ORDER BY s.ord`;
+     ORDER BY s.sync_ord`;
   return `CREATE OR REPLACE FUNCTION ${schema}.${q(names.statementFunction)}() RETURNS trigger LANGUAGE plpgsql AS $capture$
 DECLARE
   moves_setting text;
@@ -123,10 +125,10 @@ DECLARE
 BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO ${changelog} ("op", "after", "origin")
-    SELECT 'c', to_jsonb(n), ${ORIGIN} FROM sync_new AS n;
+    SELECT 'c', to_jsonb(n.*), ${ORIGIN} FROM sync_new AS n;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO ${changelog} ("op", "before", "origin")
-    SELECT 'd', to_jsonb(o), ${ORIGIN} FROM sync_old AS o;
+    SELECT 'd', to_jsonb(o.*), ${ORIGIN} FROM sync_old AS o;
   ELSE
     moves_setting := 'sync.capture_moves_' || TG_RELID::text || '_' || pg_trigger_depth()::text;
     IF TG_LEVEL = 'ROW' THEN
@@ -141,7 +143,7 @@ BEGIN
       IF first_move = '' THEN
         INSERT INTO ${changelog} ("op", "before", "after", "origin")
         ${pairs}
-         ORDER BY s.ord;
+         ORDER BY s.sync_ord;
       ELSE
         PERFORM set_config(moves_setting, '', true);
         EXECUTE format($moves$${withMoves}$moves$, first_move::bigint);
