@@ -253,6 +253,7 @@ export class PostgresLogicalHub {
     if (feed.acked === undefined || position > feed.acked) feed.acked = position;
     let low: bigint | undefined;
     for (const f of this.feeds.values()) {
+      if (f.released) continue;
       if (f.acked === undefined) return;
       if (low === undefined || f.acked < low) low = f.acked;
     }
