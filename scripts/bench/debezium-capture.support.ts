@@ -3,7 +3,9 @@
  * Debezium's PostgreSQL connector (pgoutput) on the Kafka Connect worker that
  * scripts/debezium.sh runs, talking to it over its REST API.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client } from 'pg';
 import { KafkaConnection, silentLog } from '@sync/kafka';
 import {
@@ -20,6 +22,7 @@ import {
   type CaptureWorkload,
   type LatencyResult,
 } from './capture-bench.support';
+import { repoRoot } from '../lib/script-main';
 import { waitUntil } from '../lib/wait';
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
@@ -264,4 +267,9 @@ export async function snapshotDebezium(opts: {
     await exec(opts.url, `DROP PUBLICATION IF EXISTS ${name}_pub`).catch((err: unknown) => console.error(err));
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/** Runs `scripts/debezium.sh up|down|status` (status quietly); true when it exited 0. */
+export function debeziumScript(cmd: 'up' | 'down' | 'status'): boolean {
+  return spawnSync('bash', [path.join(repoRoot, 'scripts', 'debezium.sh'), cmd], { stdio: ['ignore', cmd === 'status' ? 'ignore' : 'inherit', 'inherit'] }).status === 0;
 }

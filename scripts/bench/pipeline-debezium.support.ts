@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KafkaConnection, silentLog } from '@sync/kafka';
 import { exec, withBenchDatabase } from './capture-bench.support';
-import { snapshotDebezium, type DebeziumSnapshotRun } from './debezium-capture.support';
+import { debeziumScript, snapshotDebezium, type DebeziumSnapshotRun } from './debezium-capture.support';
 import { BENCH_LOAD_SQL, BENCH_TABLE, BENCH_TABLE_SQL } from './pipeline-bench.support';
 import { repoRoot } from '../lib/script-main';
 
@@ -12,9 +11,6 @@ const logicalBase = `postgres://postgres@127.0.0.1:${process.env['PG_LOGICAL_POR
 const connectUrl = `http://127.0.0.1:${process.env['CONNECT_PORT'] ?? '18083'}`;
 const runDir = process.env['SYNC_RUN_DIR'] ?? path.join(repoRoot, '.run');
 
-function debeziumScript(cmd: 'up' | 'down' | 'status'): boolean {
-  return spawnSync('bash', [path.join(repoRoot, 'scripts', 'debezium.sh'), cmd], { stdio: ['ignore', cmd === 'status' ? 'ignore' : 'inherit', 'inherit'] }).status === 0;
-}
 
 /**
  * Debezium's initial snapshot of the bench table with the same rows (same DDL, same generated

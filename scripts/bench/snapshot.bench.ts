@@ -22,14 +22,14 @@
  * our process runs with --cpu-prof there; summarise with cpu-profile-top.js), SNAPSHOT_DEBEZIUM=0.
  * Prints a table and writes bench-results/snapshot.json. Nothing is asserted.
  */
-import { fork, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { loadEnv } from '@sync/config';
 import { KafkaConnection, silentLog } from '@sync/kafka';
 import { exec, ratePerSecond, withBenchDatabase } from './capture-bench.support';
-import { snapshotDebezium } from './debezium-capture.support';
+import { debeziumScript, snapshotDebezium } from './debezium-capture.support';
 import type { SnapshotJob, SnapshotRun } from './snapshot-importer.process';
 import { repoRoot, runMain } from '../lib/script-main';
 
@@ -62,10 +62,6 @@ interface RunFigures {
   readonly load1: number;
 }
 
-function debeziumScript(cmd: 'up' | 'down' | 'status'): boolean {
-  const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'debezium.sh'), cmd], { stdio: ['ignore', cmd === 'status' ? 'ignore' : 'inherit', 'inherit'] });
-  return r.status === 0;
-}
 
 /**
  * CPU seconds used so far by a PostgreSQL cluster: the postmaster, the children it already reaped
