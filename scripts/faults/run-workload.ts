@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { APP_NAMES } from '@sync/config';
 import { Topics } from '@sync/contracts';
 import type { SyncProducer } from '@sync/kafka';
+import { serviceEventMessage, type ServiceChange } from '@sync/nest-events';
 import { ChangePublisher } from '../../examples/new-service/src/change.publisher';
 import type { ServiceRepository } from '../../examples/new-service/src/service.repository';
 import { ServiceStats } from '../../examples/new-service/src/service-stats';
@@ -44,7 +45,10 @@ export interface Sides {
 export function createSides(run: Run, pools: RunPools, repository: ServiceRepository, producer: SyncProducer): Sides {
   const rng = new SeededRandom(run.config.seed);
   const workloadOptions = { minUsers: 10 };
-  const publisher = new ChangePublisher(producer, new ServiceStats(), { topic: Topics.domain(USER_AGGREGATE, 1), aggregate: USER_AGGREGATE, source: `/services/${SERVICE_NAME}`, origin: SERVICE_ORIGIN });
+  const eventOptions = { aggregate: USER_AGGREGATE, source: `/services/${SERVICE_NAME}`, origin: SERVICE_ORIGIN };
+  // The same messages as the service's ClientKafka sends (serviceEventMessage), through the driver's own producer.
+  const sink = { send: (topic: string, change: ServiceChange) => producer.send([{ topic, ...serviceEventMessage(change, eventOptions) }]) };
+  const publisher = new ChangePublisher(sink, new ServiceStats(), { topic: Topics.domain(USER_AGGREGATE, 1) });
   return {
     legacyWorkload: new LegacyWorkload(rng.fork('legacy'), run.model, workloadOptions),
     newWorkload: new NewSideWorkload(rng.fork('new'), run.model, workloadOptions),

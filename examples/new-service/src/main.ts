@@ -6,7 +6,7 @@ import { Topics } from '@sync/contracts';
 import { KafkaConnection } from '@sync/kafka';
 import { createLogger } from '@sync/observability';
 import { ChangePublisher } from './change.publisher';
-import { DomainEventsConsumer } from './domain-events.consumer';
+import { startNewService } from './new-service.app';
 import { ServiceRepository, type Address } from './service.repository';
 import { ServiceStats } from './service-stats';
 
@@ -17,10 +17,12 @@ const USAGE = `Usage: node dist/examples/new-service/src/main.js --brokers HOST:
 A sample new service: keeps users, addresses and orders (by global id) in its own PostgreSQL
 tables from the domain events, and publishes its own changes as CloudEvents. With
 --simulate-seconds it also makes changes of its own for that long: it creates users and moves
-the users it created. /metrics (Prometheus) and /health on --port. Each fetched batch (one
-topic-partition) is written in one transaction with set-based statements; --concurrency
-partitions are applied at the same time (default 2; order per key is kept, a key lives on
-one partition).`;
+the users it created. /metrics (Prometheus) and /health on --port. A NestJS microservice:
+@EventPattern handlers on @nestjs/microservices' Kafka transport, consuming in batches
+(@sync/nest-events' DomainEventsBatchServer); each fetched batch (one topic-partition) is written
+in one transaction with set-based statements; --concurrency partitions are applied at the same
+time (default 2; order per key is kept, a key lives on one partition). Own changes go out
+through ClientKafka.`;
 
 const { values } = parseArgs({
   options: {
@@ -56,22 +58,31 @@ function randomAddress(): Address {
 async function main(): Promise<void> {
   const name = values.name!;
   const log = createLogger('new-service', 'info');
-  const stats = new ServiceStats();
-  const repository = new ServiceRepository(values['database-url']!);
-  await repository.connect();
-  const connection = new KafkaConnection({ brokers: values.brokers!.split(','), clientId: `new-service-${name}` }, log);
-  const producer = connection.producer();
-  await producer.connect();
+  const brokers = values.brokers!.split(',');
   const userTopic = Topics.domain(values['user-aggregate']!, 1);
   const orderTopic = Topics.domain(values['order-aggregate']!, 1);
+  const connection = new KafkaConnection({ brokers, clientId: `new-service-${name}` }, log);
   const admin = connection.admin();
-  // Its dead-letter topic too: the runner's producer does not create topics, a missing one blocks dead-lettering.
+  // Its dead-letter topic too: the dead-letter producer does not create topics, a missing one blocks dead-lettering.
   await admin.ensureTopics([{ topic: userTopic }, { topic: orderTopic }, { topic: Topics.dlq('new-service') }]);
   await admin.disconnect();
   const origin = `service:${name}`;
-  const consumer = new DomainEventsConsumer(connection, producer, repository, stats, { groupId: `new-service.${name}.${values['user-aggregate']}`, topics: [userTopic, orderTopic], origin, log, concurrency });
-  await consumer.start();
-  const publisher = new ChangePublisher(producer, stats, { topic: userTopic, aggregate: values['user-aggregate']!, source: `/services/${name}`, origin });
+  const app = await startNewService({
+    brokers,
+    clientId: `new-service-${name}`,
+    databaseUrl: values['database-url']!,
+    userTopic,
+    orderTopic,
+    userAggregate: values['user-aggregate']!,
+    source: `/services/${name}`,
+    origin,
+    groupId: `new-service.${name}.${values['user-aggregate']}`,
+    concurrency,
+    log,
+  });
+  const repository = app.get(ServiceRepository);
+  const stats = app.get(ServiceStats);
+  const publisher = app.get(ChangePublisher);
 
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
@@ -118,10 +129,8 @@ async function main(): Promise<void> {
   const stop = (): void => {
     clearInterval(timer);
     server.close();
-    consumer
-      .stop()
-      .then(() => producer.disconnect())
-      .then(() => repository.close())
+    app
+      .close()
       .then(
         () => process.exit(0),
         () => process.exit(1),

@@ -6,3 +6,8 @@ export type { DomainEventsTransportOptions } from './domain-events.transport';
 export { ProcessedEvents } from './processed-events';
 export { ServiceEvents, serviceEventMessage } from './service-events';
 export type { ServiceChange, ServiceEventsOptions } from './service-events';
+export { validEvents } from './domain-event-batch';
+export type { DomainEventBatch } from './domain-event-batch';
+export { DomainEventErrorsFilter } from './domain-event-errors.filter';
+export { DomainEventsBatchServer } from './domain-events-batch.server';
+export type { DomainEventsBatchServerOptions } from './domain-events-batch.server';

@@ -4,11 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { Headers, Topics } from '@sync/contracts';
 import { KafkaConnection, silentLog, type SyncProducer } from '@sync/kafka';
 import { dataSchemaUri, encodeDomainEvent, LEGACY_VERSION_EXTENSION } from '@sync/mapping';
-import { DomainEventsConsumer } from '../../../examples/new-service/src/domain-events.consumer';
+import type { INestMicroservice } from '@nestjs/common';
+import { startNewService } from '../../../examples/new-service/src/new-service.app';
 import { ServiceRepository, type ServiceEvent } from '../../../examples/new-service/src/service.repository';
 import { ServiceStats } from '../../../examples/new-service/src/service-stats';
 import { LegacyDatabase } from '../../support/legacy-database';
 import { testBrokers, uniqueName } from '../../support/test-env';
+import { TopicCollector } from '../../support/topic-collector';
 import { waitFor } from '../../support/wait-for';
 
 type Tables = Record<'users' | 'addresses' | 'orders', unknown[]>;
@@ -101,13 +103,15 @@ describe('sample new service: a batch written set-based (real PostgreSQL, real K
     }
   });
 
-  describe('through Kafka', () => {
+  describe('as a NestJS microservice on Kafka (@EventPattern, DomainEventsBatchServer)', () => {
     const kafka = new KafkaConnection({ brokers: testBrokers(), clientId: 'it-new-service-batch' }, silentLog);
     const aggregate = uniqueName('svcbatch').toLowerCase();
     const userTopic = Topics.domain(aggregate, 1);
     const orderTopic = Topics.domain(`${aggregate}o`, 1);
+    const origin = 'service:it';
+    const dlq = new TopicCollector();
     let producer: SyncProducer;
-    let consumer: DomainEventsConsumer | undefined;
+    let app: INestMicroservice | undefined;
 
     before(async () => {
       producer = kafka.producer();
@@ -115,14 +119,16 @@ describe('sample new service: a batch written set-based (real PostgreSQL, real K
       const admin = kafka.admin();
       await admin.ensureTopics([{ topic: userTopic }, { topic: orderTopic }, { topic: Topics.dlq('new-service') }]);
       await admin.disconnect();
+      await dlq.start([Topics.dlq('new-service')]);
     });
 
     after(async () => {
-      await consumer?.stop().catch(() => undefined);
+      await app?.close().catch(() => undefined);
+      await dlq.stop().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
     });
 
-    const record = (id: string, subject: string, name: string, legacyVersion: string) => {
+    const record = (id: string, subject: string, name: string, legacyVersion: string, from = 'legacy:crm') => {
       const encoded = encodeDomainEvent({
         id,
         source: '/legacy/crm',
@@ -133,29 +139,49 @@ describe('sample new service: a batch written set-based (real PostgreSQL, real K
         data: { name, email: `${name}@x` },
         extensions: { [LEGACY_VERSION_EXTENSION]: legacyVersion },
       });
-      return { topic: userTopic, key: encoded.key, value: encoded.value, headers: { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: 'legacy:crm', [Headers.causationId]: id } };
+      return { topic: userTopic, key: encoded.key, value: encoded.value, headers: { ...encoded.headers, [Headers.eventId]: id, [Headers.origin]: from, [Headers.causationId]: id } };
     };
 
-    it('consumes a backlog in batches, keeps the last event per key, and a redelivered backlog changes nothing', async () => {
-      const { db, repository } = await serviceDb();
-      const stats = new ServiceStats();
+    it('consumes a backlog in batches, keeps the last event per key, dead-letters a bad message without blocking the rest, skips its own events, and a redelivered backlog changes nothing', async () => {
+      const db = await LegacyDatabase.create('svc_batch');
+      dbs.push(db);
+      // 300 changes of 3 users, on the topic before the service starts: it reads them as a backlog.
+      const backlog = Array.from({ length: 300 }, (_, i) => record(randomUUID(), `g${i % 3}`, `name-${i}`, `crm.public.users@${i}`));
+      const bad = { topic: userTopic, key: 'g0', value: '{"name":"no CloudEvent headers"}', headers: { [Headers.origin]: 'legacy:crm' } };
+      // Its own change coming back: already applied when it made it, never written again.
+      const own = record(randomUUID(), 'g-own', 'own', 'crm.public.users@1', origin);
+      await producer.send([...backlog.slice(0, 100), bad, own, ...backlog.slice(100)]);
+      const groupId = uniqueName('it-svc');
+      app = await startNewService({
+        brokers: testBrokers(),
+        clientId: 'it-new-service',
+        databaseUrl: db.url,
+        userTopic,
+        orderTopic,
+        userAggregate: aggregate,
+        source: '/services/it',
+        origin,
+        groupId,
+        concurrency: 2,
+        log: silentLog,
+      });
+      const stats = app.get(ServiceStats);
       const seen = async (): Promise<number> => {
         const text = await stats.metrics.render();
         return [...text.matchAll(/^\S*service_events_seen_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
       };
-      // 300 changes of 3 users, on the topic before the service starts: it reads them as a backlog.
-      const backlog = Array.from({ length: 300 }, (_, i) => record(randomUUID(), `g${i % 3}`, `name-${i}`, `crm.public.users@${i}`));
-      await producer.send(backlog);
-      const groupId = uniqueName('it-svc');
-      consumer = new DomainEventsConsumer(kafka, producer, repository, stats, { groupId, topics: [userTopic, orderTopic], origin: 'service:it', log: silentLog });
-      await consumer.start();
-      await waitFor('the backlog read', async () => (await seen()) >= 300, 90_000, 200);
       const expected = [
         { id: 'g0', name: 'name-297', email: 'name-297@x', legacy_version: 'crm.public.users@297' },
         { id: 'g1', name: 'name-298', email: 'name-298@x', legacy_version: 'crm.public.users@298' },
         { id: 'g2', name: 'name-299', email: 'name-299@x', legacy_version: 'crm.public.users@299' },
       ];
-      await waitFor('the last change of each user applied', async () => JSON.stringify((await tables(db)).users) === JSON.stringify(expected), 30_000, 200);
+      await waitFor('the last change of each user applied', async () => JSON.stringify((await tables(db)).users) === JSON.stringify(expected), 90_000, 200);
+      const letter = await waitFor('the bad message dead-lettered', async () =>
+        dlq.items.find((c) => c.message.headers['dlq-source-topic'] === userTopic),
+      );
+      assert.equal(letter.message.headers['dlq-app'], 'new-service');
+      assert.equal(letter.message.headers['dlq-error-kind'], 'data');
+      assert.equal(letter.message.value?.toString(), bad.value);
 
       // The backlog's first 150 events once more, after the last: already applied, they change nothing.
       await producer.send(backlog.slice(0, 150));
@@ -169,6 +195,7 @@ describe('sample new service: a batch written set-based (real PostgreSQL, real K
       }
       assert.deepEqual((await tables(db)).users, expected);
       assert.deepEqual(await db.exec('SELECT count(*)::int AS n FROM processed_events'), [{ n: 300 }]);
+      assert.equal(dlq.items.filter((c) => c.message.headers['dlq-source-topic'] === userTopic).length, 1);
     });
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorKind } from '@sync/errors';
-import { asRetryable } from '../../../examples/new-service/src/domain-events.consumer';
+import { asRetryable } from '../../../examples/new-service/src/domain-events.controller';
 
 function pgError(message: string, code?: string): Error {
   return Object.assign(new Error(message), code === undefined ? {} : { code });
