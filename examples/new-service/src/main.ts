@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     groupId: `new-service.${name}.${values['user-aggregate']}`,
     concurrency,
     log,
+    nestLogLevels: ['error', 'warn', 'log'],
   });
   const repository = app.get(ServiceRepository);
   const stats = app.get(ServiceStats);

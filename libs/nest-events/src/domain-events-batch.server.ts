@@ -95,6 +95,7 @@ export class DomainEventsBatchServer extends ServerKafka implements CustomTransp
         handler: (messages, ctx) => this.handleBatch(messages, ctx),
       });
       await this.runner.start();
+      this.batchOptions.log.info({ groupId: this.batchOptions.groupId, topics }, 'DomainEventsBatchServer: @EventPattern handlers subscribed (eachBatch)');
       this._status$.next(KafkaStatus.CONNECTED);
       callback();
     } catch (err) {
