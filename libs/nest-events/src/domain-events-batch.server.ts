@@ -1,4 +1,4 @@
-import { KafkaStatus, Transport, ServerKafka, KafkaContext, type CustomTransportStrategy, type IncomingEvent } from '@nestjs/microservices';
+import { KafkaStatus, Transport, ServerKafka, KafkaContext, type CustomTransportStrategy, type IncomingEvent, type KafkaOptions } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { errorMessage } from '@sync/errors';
 import { KafkaConnection, type BatchConsumerRunner, type BatchContext, type ConsumerHooks, type InboundMessage, type KafkaConnectionOptions, type LogSink, type SyncProducer } from '@sync/kafka';
@@ -23,13 +23,21 @@ export interface DomainEventsBatchServerOptions {
   readonly hooks?: ConsumerHooks;
 }
 
-function validated(options: DomainEventsBatchServerOptions): object {
+/** ServerKafka's options for these: validated, each problem named. */
+function serverKafkaOptions(options: DomainEventsBatchServerOptions): NonNullable<KafkaOptions['options']> {
   if (options.kafka.brokers.length === 0) throw new Error('DomainEventsBatchServer: kafka.brokers is empty');
   if (options.groupId.trim() === '') throw new Error('DomainEventsBatchServer: groupId is empty');
   if (options.app.trim() === '') throw new Error('DomainEventsBatchServer: app is empty (dead letters go to dlq.<app>)');
   const concurrency = options.partitionsConsumedConcurrently;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new Error(`DomainEventsBatchServer: partitionsConsumedConcurrently must be an integer of at least 1, got ${concurrency}`);
-  return {};
+  return {
+    client: { clientId: options.kafka.clientId, brokers: [...options.kafka.brokers] },
+    consumer: { groupId: options.groupId },
+    // Values stay bytes: the deserializer decodes the CloudEvent itself.
+    parser: { keepBinary: true },
+    deserializer: new DomainEventDeserializer(),
+    postfixId: '',
+  };
 }
 
 /** What Nest's BaseRpcExceptionFilter rethrows in place of an error that is not an RpcException. */
@@ -63,15 +71,7 @@ export class DomainEventsBatchServer extends ServerKafka implements CustomTransp
   private dlqProducer: SyncProducer | undefined;
 
   constructor(private readonly batchOptions: DomainEventsBatchServerOptions) {
-    super({
-      ...validated(batchOptions),
-      client: { clientId: batchOptions.kafka.clientId, brokers: [...batchOptions.kafka.brokers] },
-      consumer: { groupId: batchOptions.groupId },
-      // Values stay bytes: the deserializer decodes the CloudEvent itself.
-      parser: { keepBinary: true },
-      deserializer: new DomainEventDeserializer(),
-      postfixId: '',
-    });
+    super(serverKafkaOptions(batchOptions));
     this.transportId = Transport.KAFKA;
     this.connection = new KafkaConnection(batchOptions.kafka, batchOptions.log);
   }
