@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Topics } from '@sync/contracts';
 import { KafkaConnection } from '@sync/kafka';
-import { createLogger } from '@sync/observability';
+import { createLogger, NestJsonLogger } from '@sync/observability';
 import { ChangePublisher } from './change.publisher';
 import { startNewService } from './new-service.app';
 import { ServiceRepository, type Address } from './service.repository';
@@ -79,7 +79,8 @@ async function main(): Promise<void> {
     groupId: `new-service.${name}.${values['user-aggregate']}`,
     concurrency,
     log,
-    nestLogLevels: ['error', 'warn', 'log'],
+    // Nest's lines (start-up, exceptions) as JSON through the same logger.
+    nestLogger: new NestJsonLogger(log),
   });
   const repository = app.get(ServiceRepository);
   const stats = app.get(ServiceStats);

@@ -1,5 +1,5 @@
 import { NestFactory } from '@nestjs/core';
-import type { INestMicroservice, LogLevel } from '@nestjs/common';
+import type { INestMicroservice, LoggerService, LogLevel } from '@nestjs/common';
 import type { LogSink } from '@sync/kafka';
 import { DomainEventsBatchServer } from '@sync/nest-events';
 import { NewServiceModule, type NewServiceOptions } from './new-service.module';
@@ -9,7 +9,8 @@ export interface NewServiceAppOptions extends NewServiceOptions {
   /** Partitions applied at the same time (each batch is one partition, in order). */
   readonly concurrency: number;
   readonly log: LogSink;
-  readonly nestLogLevels?: LogLevel[];
+  /** Nest's own log lines (default: errors and warnings on Nest's console logger). */
+  readonly nestLogger?: LoggerService | LogLevel[] | false;
 }
 
 /**
@@ -24,7 +25,7 @@ export async function startNewService(options: NewServiceAppOptions): Promise<IN
     partitionsConsumedConcurrently: options.concurrency,
     log: options.log,
   });
-  const app = await NestFactory.createMicroservice(NewServiceModule.forRoot(options), { strategy, logger: options.nestLogLevels ?? ['error', 'warn'] });
+  const app = await NestFactory.createMicroservice(NewServiceModule.forRoot(options), { strategy, logger: options.nestLogger ?? ['error', 'warn'] });
   await app.listen();
   return app;
 }
