@@ -11,6 +11,6 @@ export class DomainEventDeserializer implements ConsumerDeserializer {
   deserialize(value: unknown, options?: Record<string, unknown>): IncomingEvent {
     const raw = (value ?? {}) as RawKafkaMessage;
     const channel = typeof options?.['channel'] === 'string' ? options['channel'] : (raw.topic ?? '');
-    return { pattern: channel, data: toDomainEvent({ ...raw, topic: raw.topic ?? channel }) };
+    return { pattern: channel, data: toDomainEvent(raw.topic === undefined ? { ...raw, topic: channel } : raw) };
   }
 }

@@ -74,9 +74,16 @@ export function toDomainEvent(raw: RawKafkaMessage): DomainEvent<unknown> | Inva
   }
 }
 
-function stringHeaders(headers: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
+function allStrings(headers: Readonly<Record<string, unknown>>): headers is Readonly<Record<string, string>> {
+  for (const name of Object.keys(headers)) if (typeof headers[name] !== 'string') return false;
+  return true;
+}
+
+function stringHeaders(headers: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, string>> {
+  if (headers === undefined) return {};
+  // Already strings (the batch transport's messages): used as they are, no copy per message.
+  if (allStrings(headers)) return headers;
   const out: Record<string, string> = {};
-  if (headers === undefined) return out;
   for (const name of Object.keys(headers)) {
     const value = headers[name];
     if (typeof value === 'string') out[name] = value;
