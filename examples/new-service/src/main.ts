@@ -14,7 +14,7 @@ import { ServiceStats } from './service-stats';
 const USAGE = `Usage: node dist/examples/new-service/src/main.js --brokers HOST:PORT --database-url URL
          [--user-aggregate user] [--order-aggregate order] [--name profile] [--port 8090]
          [--simulate-seconds N] [--simulate-interval-ms 500] [--concurrency 2]
-         [--heap-growing-percent 30]
+         [--heap-growing-percent 100]
 
 A sample new service: keeps users, addresses and orders (by global id) in its own PostgreSQL
 tables from the domain events, and publishes its own changes as CloudEvents. With
@@ -37,7 +37,7 @@ const { values } = parseArgs({
     'simulate-seconds': { type: 'string', default: '0' },
     'simulate-interval-ms': { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '2' },
-    'heap-growing-percent': { type: 'string', default: '30' },
+    'heap-growing-percent': { type: 'string', default: '100' },
     help: { type: 'boolean' },
   },
 });

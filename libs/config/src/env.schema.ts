@@ -47,7 +47,7 @@ export const ENV_DEFAULTS = {
   // V8 otherwise lets the old generation grow up to 4x what survived the last full GC on a host
   // with plenty of memory, mostly with promoted garbage of finished batches (docs/performance.md,
   // "Memory of the apps").
-  heapGrowingPercent: 30,
+  heapGrowingPercent: 100,
 } as const;
 
 /** Validated process settings, grouped by concern. Sensitive values are Secrets. Deeply frozen. */

@@ -67,7 +67,7 @@ describe('loadEnv defaults', () => {
       console: {},
       syncCtl: {},
       leases: { sessionTimeoutMs: 10_000 },
-      memory: { heapGrowingPercent: 30 },
+      memory: { heapGrowingPercent: 100 },
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
@@ -144,10 +144,10 @@ describe('loadEnv errors', () => {
     ]);
   });
 
-  it('reads HEAP_GROWING_PERCENT from 0 (V8 decides) to 300, 30 when unset', () => {
-    assert.equal(loadEnv({}).memory.heapGrowingPercent, 30);
+  it('reads HEAP_GROWING_PERCENT from 0 (V8 decides) to 300, 100 when unset', () => {
+    assert.equal(loadEnv({}).memory.heapGrowingPercent, 100);
     assert.equal(loadEnv({ HEAP_GROWING_PERCENT: '0' }).memory.heapGrowingPercent, 0);
-    assert.equal(loadEnv({ HEAP_GROWING_PERCENT: '100' }).memory.heapGrowingPercent, 100);
+    assert.equal(loadEnv({ HEAP_GROWING_PERCENT: '30' }).memory.heapGrowingPercent, 30);
     for (const bad of ['301', '-5', '1.5', 'small']) {
       assert.deepEqual(issuesOf(() => loadEnv({ HEAP_GROWING_PERCENT: bad })), [
         { path: 'HEAP_GROWING_PERCENT', message: `must be an integer from 0 to 300, not the string "${bad}"` },
@@ -235,7 +235,7 @@ describe('describeEnv', () => {
       'leases.topic': '(not set)',
       'leases.group': '(not set)',
       'leases.sessionTimeoutMs': '10000',
-      'memory.heapGrowingPercent': '30',
+      'memory.heapGrowingPercent': '100',
       'log.modules': '(not set)',
     });
     const printed = JSON.stringify(description) + JSON.stringify(env);
