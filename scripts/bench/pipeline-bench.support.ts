@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export const PIPELINE_BENCH_USAGE = `Usage: npm run bench:pipeline [-- ROWS] [--partitions 2] [--timeout-s S] [--cpu-prof APP[,APP]] [--debezium] [--keep]
+export const PIPELINE_BENCH_USAGE = `Usage: npm run bench:pipeline [-- ROWS] [--partitions 2] [--timeout-s S] [--cpu-prof APP[,APP]] [--app-env NAME=VALUE]... [--debezium] [--keep]
 
 Loads ROWS rows (default 100000) into a fresh legacy table on the shared PostgreSQL (int key,
 three short texts, numeric, timestamptz, boolean), starts legacy-import, id-translation,
@@ -20,6 +20,9 @@ peak RSS. Prints a table; writes bench-results/pipeline-<ROWS>.json.
   --cpu-prof APPS   run these apps (legacy-import, id-translation, domain-transform, new-service)
                     with node --cpu-prof; profiles in bench-results/profiles/ (summarise with
                     node dist/scripts/bench/cpu-profile-top.js FILE)
+  --app-env NAME=VALUE
+                    one more environment variable for every app (repeatable), e.g.
+                    --app-env NODE_OPTIONS=--max-old-space-size=128 --app-env MALLOC_ARENA_MAX=2
   --debezium        after the run, Debezium's initial snapshot of the same rows (scripts/debezium.sh:
                     logical cluster on 55432, Connect on 18083) and the ratio of the snapshot rates
   --keep            leave the databases and topics in place (default: dropped)
@@ -33,6 +36,8 @@ export interface PipelineBenchOptions {
   readonly partitions: number;
   readonly timeoutS: number;
   readonly cpuProf: readonly BenchApp[];
+  /** Extra environment of every app (--app-env), over the bench's own. */
+  readonly appEnv: Readonly<Record<string, string>>;
   readonly debezium: boolean;
   readonly keep: boolean;
 }
@@ -45,6 +50,7 @@ export function parsePipelineBenchArgs(argv: readonly string[]): PipelineBenchOp
   let cpuProf: BenchApp[] = [];
   let debezium = false;
   let keep = false;
+  const appEnv: Record<string, string> = {};
   const fail = (why: string): never => {
     throw new Error(`bench:pipeline: ${why}\n\n${PIPELINE_BENCH_USAGE}`);
   };
@@ -70,6 +76,13 @@ export function parsePipelineBenchArgs(argv: readonly string[]): PipelineBenchOp
         for (const a of cpuProf) if (!BENCH_APPS.includes(a)) fail(`--cpu-prof: unknown app '${a}' (one of ${BENCH_APPS.join(', ')})`);
         if (cpuProf.length === 0) fail('--cpu-prof needs at least one app');
         break;
+      case '--app-env': {
+        const pair = argv[++i] ?? '';
+        const eq = pair.indexOf('=');
+        if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair.slice(0, eq))) fail(`--app-env needs NAME=VALUE, got '${pair}'`);
+        appEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+        break;
+      }
       case '--debezium':
         debezium = true;
         break;
@@ -81,7 +94,7 @@ export function parsePipelineBenchArgs(argv: readonly string[]): PipelineBenchOp
         rows = int('ROWS', arg.replaceAll('_', ''), 1, 50_000_000);
     }
   }
-  return { rows, partitions, timeoutS: timeoutS ?? Math.max(300, Math.ceil(rows / 400)), cpuProf, debezium, keep };
+  return { rows, partitions, timeoutS: timeoutS ?? Math.max(300, Math.ceil(rows / 400)), cpuProf, appEnv, debezium, keep };
 }
 
 export interface BenchNames {
@@ -222,4 +235,45 @@ export function renderTable(rows: readonly (readonly string[])[]): string {
 
 export function fmt(n: number | undefined, digits = 0): string {
   return n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** What an app's memory was made of, in MiB, from prom-client's default gauges on its /metrics. */
+export interface MemoryBreakdown {
+  readonly rss: number;
+  /** V8 heap reserved (every space) and in use. */
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  /** The young generation (semi-spaces) and the old generation, reserved. */
+  readonly newSpace: number;
+  readonly oldSpace: number;
+  /** Buffers and other memory held outside the heap for JS objects. */
+  readonly external: number;
+  /** The rest of the RSS: native allocations (malloc arenas), code, stacks, the binary. */
+  readonly other: number;
+}
+
+/** The breakdown read off a /metrics text; undefined without the process and heap gauges. */
+export function memoryBreakdown(metrics: string): MemoryBreakdown | undefined {
+  const mib = (name: string, space?: string): number | undefined => {
+    for (const line of metrics.split('\n')) {
+      if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+      if (space !== undefined && !line.includes(`space="${space}"`)) continue;
+      const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+      return Number.isFinite(v) ? v / 1048576 : undefined;
+    }
+    return undefined;
+  };
+  const rss = mib('process_resident_memory_bytes');
+  const heapTotal = mib('nodejs_heap_size_total_bytes');
+  const external = mib('nodejs_external_memory_bytes');
+  if (rss === undefined || heapTotal === undefined || external === undefined) return undefined;
+  return {
+    rss,
+    heapTotal,
+    heapUsed: mib('nodejs_heap_size_used_bytes') ?? 0,
+    newSpace: mib('nodejs_heap_space_size_total_bytes', 'new') ?? 0,
+    oldSpace: mib('nodejs_heap_space_size_total_bytes', 'old') ?? 0,
+    external,
+    other: Math.max(0, rss - heapTotal - external),
+  };
 }

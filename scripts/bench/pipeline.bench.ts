@@ -32,8 +32,10 @@ import {
   PIPELINE_BENCH_USAGE,
   pipelineBenchYaml,
   processCpuSeconds,
+  memoryBreakdown,
   renderTable,
   Timeline,
+  type MemoryBreakdown,
   type BenchApp,
   type PipelineBenchOptions,
 } from './pipeline-bench.support';
@@ -46,6 +48,8 @@ class BenchProcess {
   peakRssMb = 0;
   hwmMb = 0;
   cpuSeconds = 0;
+  /** What the RSS was made of at the highest RSS its /metrics showed. */
+  memoryAtPeak: MemoryBreakdown | undefined;
   readonly exited: Promise<void>;
 
   private constructor(readonly app: BenchApp, readonly port: number, readonly proc: ChildProcess) {
@@ -109,6 +113,12 @@ class BenchProcess {
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
+  }
+
+  /** Reads the memory gauges of /metrics; keeps the reading with the highest RSS. */
+  async sampleMemory(): Promise<void> {
+    const m = memoryBreakdown(await this.metrics().catch(() => ''));
+    if (m !== undefined && m.rss >= (this.memoryAtPeak?.rss ?? 0)) this.memoryAtPeak = m;
   }
 
   logs(): string {
@@ -255,6 +265,7 @@ async function main(): Promise<void> {
       ADMIN_TOKEN: 'bench-admin-token',
       LOG_LEVEL: 'warn',
       SHUTDOWN_TIMEOUT_MS: '15000',
+      ...opts.appEnv,
     };
     const profDir = path.join(repoRoot, 'bench-results', 'profiles', `pipeline-${opts.rows}`);
     if (opts.cpuProf.length > 0) mkdirSync(profDir, { recursive: true });
@@ -360,6 +371,7 @@ async function watch(run: Run, admin: TopicAdmin, topics: Record<'legacy' | 'key
   const [snap, keyed, domain, written] = run.stages as [Stage, Stage, Stage, Stage];
   let lastLog = 0;
   let lastBackendSample = 0;
+  let lastMemorySample = 0;
   for (;;) {
     const at = performance.now() - run.startedAt;
     const [l, k, d] = await Promise.all([admin.messageCount(topics.legacy), admin.messageCount(topics.keyed), admin.messageCount(topics.domain)]);
@@ -372,6 +384,10 @@ async function watch(run: Run, admin: TopicAdmin, topics: Record<'legacy' | 'key
     if (at - lastBackendSample > 2000) {
       lastBackendSample = at;
       await sampleBackends(run.databases[0]!, run.databases.map((d) => d.name), run.backendCpu).catch(() => undefined);
+    }
+    if (at - lastMemorySample > 1000) {
+      lastMemorySample = at;
+      await Promise.all([...run.apps.values()].map((a) => a.sampleMemory()));
     }
     if (at - lastLog > 5000) {
       lastLog = at;
@@ -430,6 +446,13 @@ function report(run: Run, topics: Record<string, string>, machine: Machine): voi
       ['legacy-import spawned -> every row written by the new service', s(writtenAll), writtenAll === undefined ? '-' : fmt(n / (writtenAll / 1000))],
     ]),
   );
+  const memRows = [['app', 'RSS MiB', 'V8 heap total', 'heap used', 'new space', 'old space', 'external (Buffers)', 'other (native, code, stacks)']];
+  for (const [name, a] of run.apps) {
+    const m = a.memoryAtPeak;
+    if (m !== undefined) memRows.push([name, ...[m.rss, m.heapTotal, m.heapUsed, m.newSpace, m.oldSpace, m.external, m.other].map((v) => fmt(v))]);
+  }
+  console.log(`\nmemory at each app's highest RSS read from its /metrics (every ~1 s; MiB)${Object.keys(run.opts.appEnv).length > 0 ? `; app env: ${Object.entries(run.opts.appEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
+  console.log(renderTable(memRows));
   if (run.snapshotMetric !== undefined) console.log(`\nlegacy-import's own gauge: sync_snapshot_rows_per_second ${fmt(run.snapshotMetric.rowsPerSecond)} (rows done ${fmt(run.snapshotMetric.rowsDone)})`);
   console.log(`new service's orders table: ${fmt(run.serviceRows)} rows`);
   const appCpu = [...run.apps.values()].reduce((a, p) => a + p.cpuSeconds, 0);
@@ -449,7 +472,8 @@ function report(run: Run, topics: Record<string, string>, machine: Machine): voi
         topics,
         loadAverage: { before: machine.loadBefore, after: machine.loadAfter },
         cpuSeconds: { machine: machine.machineBusySeconds, bench: machine.benchCpuSeconds, postgresBackends: run.postgresCpuSeconds ?? null, ...Object.fromEntries([...run.apps].map(([a, p]) => [a, p.cpuSeconds])) },
-        peakRssMb: Object.fromEntries([...run.apps].map(([a, p]) => [a, { vmHwm: p.hwmMb, sampled: p.peakRssMb }])),
+        peakRssMb: Object.fromEntries([...run.apps].map(([a, p]) => [a, { vmHwm: p.hwmMb, sampled: p.peakRssMb, atPeak: p.memoryAtPeak ?? null }])),
+        appEnv: run.opts.appEnv,
         endToEndSeconds: { domain: domainAll === undefined ? null : domainAll / 1000, written: writtenAll === undefined ? null : writtenAll / 1000, finished: elapsedS ?? null },
         stages: run.stages.map((st) => ({ label: st.label, firstMs: st.timeline.started() ?? null, allMs: st.timeline.reached(n) ?? null, sustainedRowsPerS: st.timeline.sustainedRate(n) ?? null, timeline: st.timeline })),
         snapshotGauge: run.snapshotMetric ?? null,

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { EXIT_CONFIG, EXIT_STARTUP, startupSummary } from '@sync/app-core';
+import { applyHeapFlags, EXIT_CONFIG, EXIT_STARTUP, startupSummary } from '@sync/app-core';
 import { loadEnv, loadPipelineFile, resolveKafkaSettings } from '@sync/config';
 import { createLogger, NestJsonLogger } from '@sync/observability';
 import { LOCAL_METRICS_URLS, type ConsoleContext } from './console-context';
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   let ctx: ConsoleContext;
   try {
     const env = loadEnv();
+    applyHeapFlags(env.memory);
     const pipeline = loadPipelineFile(env.pipelineFile);
     const logger = createLogger('console', env.log.level, undefined, env.log.modules ?? {});
     const kafka = resolveKafkaSettings(pipeline, env);

@@ -12,6 +12,7 @@ import { createLogger, NestJsonLogger } from '@sync/observability';
 import type { AppContext } from './app-context';
 
 import { EXIT_CONFIG, EXIT_SHUTDOWN_TIMEOUT, EXIT_STARTUP } from './exit-codes';
+import { applyHeapFlags } from './heap-tuning';
 
 export { EXIT_CONFIG, EXIT_STARTUP } from './exit-codes';
 
@@ -24,6 +25,8 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
   let ctx: AppContext;
   try {
     const env = loadEnv(undefined, { app, requireApp: true });
+    // Before the pipeline and the modules allocate: bounds how far the old generation outgrows its live data.
+    applyHeapFlags(env.memory);
     // The whole pipeline (mappings included), as `sync-ctl validate` checks it: a file one app
     // would refuse stops every app, not only the one that reads the broken section.
     const { pipeline, warnings } = loadCheckedPipeline(env.pipelineFile, appMappers());

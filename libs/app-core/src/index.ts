@@ -6,3 +6,4 @@ export { APP_CONTEXT } from './tokens';
 export type { AppContext } from './app-context';
 export { ControlWatcher } from './control-watcher.service';
 export { authoriseAdmin } from './admin.guard';
+export { applyHeapFlags, heapFlags } from './heap-tuning';

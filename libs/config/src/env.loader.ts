@@ -107,6 +107,7 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
       group: variables.LEGACY_IMPORT_LEASE_GROUP,
       sessionTimeoutMs: toInteger(variables.LEGACY_IMPORT_LEASE_SESSION_TIMEOUT_MS) ?? ENV_DEFAULTS.leaseSessionTimeoutMs,
     },
+    memory: { heapGrowingPercent: toInteger(variables.HEAP_GROWING_PERCENT) ?? ENV_DEFAULTS.heapGrowingPercent },
   });
 }
 

@@ -67,6 +67,7 @@ describe('loadEnv defaults', () => {
       console: {},
       syncCtl: {},
       leases: { sessionTimeoutMs: 10_000 },
+      memory: { heapGrowingPercent: 100 },
     });
     assert.equal(env.app, undefined);
     assert.equal(env.kafka.brokers, undefined);
@@ -141,6 +142,17 @@ describe('loadEnv errors', () => {
     assert.deepEqual(issuesOf(() => loadEnv({ CONSUMER_LAG_REFRESH_MS: '500' })), [
       { path: 'CONSUMER_LAG_REFRESH_MS', message: 'must be an integer from 1000 to 3600000, not the string "500"' },
     ]);
+  });
+
+  it('reads HEAP_GROWING_PERCENT from 0 (V8 decides) to 300, 100 when unset', () => {
+    assert.equal(loadEnv({}).memory.heapGrowingPercent, 100);
+    assert.equal(loadEnv({ HEAP_GROWING_PERCENT: '0' }).memory.heapGrowingPercent, 0);
+    assert.equal(loadEnv({ HEAP_GROWING_PERCENT: '30' }).memory.heapGrowingPercent, 30);
+    for (const bad of ['301', '-5', '1.5', 'small']) {
+      assert.deepEqual(issuesOf(() => loadEnv({ HEAP_GROWING_PERCENT: bad })), [
+        { path: 'HEAP_GROWING_PERCENT', message: `must be an integer from 0 to 300, not the string "${bad}"` },
+      ]);
+    }
   });
 
   it('requires KEYMAP_DATABASE_URL for id-translation only', () => {
@@ -223,6 +235,7 @@ describe('describeEnv', () => {
       'leases.topic': '(not set)',
       'leases.group': '(not set)',
       'leases.sessionTimeoutMs': '10000',
+      'memory.heapGrowingPercent': '100',
       'log.modules': '(not set)',
     });
     const printed = JSON.stringify(description) + JSON.stringify(env);
