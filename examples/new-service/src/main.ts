@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { applyHeapFlags } from '@sync/app-core';
 import { Topics } from '@sync/contracts';
 import { KafkaConnection } from '@sync/kafka';
 import { createLogger, NestJsonLogger } from '@sync/observability';
@@ -13,6 +14,7 @@ import { ServiceStats } from './service-stats';
 const USAGE = `Usage: node dist/examples/new-service/src/main.js --brokers HOST:PORT --database-url URL
          [--user-aggregate user] [--order-aggregate order] [--name profile] [--port 8090]
          [--simulate-seconds N] [--simulate-interval-ms 500] [--concurrency 2]
+         [--heap-growing-percent 100]
 
 A sample new service: keeps users, addresses and orders (by global id) in its own PostgreSQL
 tables from the domain events, and publishes its own changes as CloudEvents. With
@@ -22,7 +24,9 @@ the users it created. /metrics (Prometheus) and /health on --port. A NestJS micr
 (@sync/nest-events' DomainEventsBatchServer); each fetched batch (one topic-partition) is written
 in one transaction with set-based statements; --concurrency partitions are applied at the same
 time (default 2; order per key is kept, a key lives on one partition). Own changes go out
-through ClientKafka.`;
+through ClientKafka. --heap-growing-percent: V8's old generation may grow this far past its
+live data before the next full collection (0: V8's adaptive factor, up to 300 %), as the suite's
+apps do with HEAP_GROWING_PERCENT.`;
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     'simulate-seconds': { type: 'string', default: '0' },
     'simulate-interval-ms': { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '2' },
+    'heap-growing-percent': { type: 'string', default: '100' },
     help: { type: 'boolean' },
   },
 });
@@ -47,6 +52,12 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
   process.stderr.write(`new-service: --concurrency must be an integer from 1 to 64, got '${values.concurrency}'\n`);
   process.exit(2);
 }
+const heapGrowingPercent = Number(values['heap-growing-percent']);
+if (!Number.isInteger(heapGrowingPercent) || heapGrowingPercent < 0 || heapGrowingPercent > 300) {
+  process.stderr.write(`new-service: --heap-growing-percent must be an integer from 0 to 300, got '${values['heap-growing-percent']}'\n`);
+  process.exit(2);
+}
+applyHeapFlags({ heapGrowingPercent });
 
 const CITIES = ['Springfield', 'Shelbyville', 'Ogdenville', 'North Haverbrook', 'Capital City', 'Brockway'];
 
