@@ -270,8 +270,21 @@ export function semanticTag(semantic: ColumnSemantic): string | undefined {
       return semantic.kind;
     case 'named-string':
       return semantic.name === SemanticNames.json ? 'json' : undefined;
-    default:
+    case 'boolean':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'float32':
+    case 'float64':
+    case 'bytes':
+    case 'string':
+    case 'zoned-timestamp':
+      // Their Debezium values are their native values (ZonedTimestamp: the same instant in UTC).
       return undefined;
+    default: {
+      const never: never = semantic;
+      return never;
+    }
   }
 }
 

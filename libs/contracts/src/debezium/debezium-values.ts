@@ -244,7 +244,19 @@ export function fromDebeziumValue(value: unknown, semantic: ColumnSemantic, colu
         }
       }
       return value;
-    default:
+    case 'boolean':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'float32':
+    case 'float64':
+    case 'bytes':
+    case 'string':
+    case 'zoned-timestamp':
       return value;
+    default: {
+      const never: never = semantic;
+      return never;
+    }
   }
 }
