@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChangeHeaders, decodeChangeMessage, DebeziumEnvelopeEncoder, type CatalogColumn, type DebeziumTable } from '@sync/contracts';
-import { fromTwosComplement, twosComplement } from '../../../libs/contracts/src/debezium/debezium-values';
+import { fromDebeziumValue, fromTwosComplement, toDebeziumValue, twosComplement } from '../../../libs/contracts/src/debezium/debezium-values';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -233,6 +233,29 @@ describe('Connect Decimal bytes', () => {
     for (const [n, hex] of cases) {
       assert.equal(twosComplement(n).toString('hex'), hex, String(n));
       assert.equal(fromTwosComplement(Buffer.from(hex, 'hex')), n);
+    }
+  });
+});
+
+describe('Debezium dates and times without Date objects', () => {
+  const date = { kind: 'date' } as const;
+  const micro = { kind: 'micro-timestamp' } as const;
+
+  it('agree with Date.UTC from year 1 to 9999, both ways', () => {
+    for (let days = -719_162; days <= 2_932_896; days += 997) {
+      const iso = new Date(days * 86_400_000).toISOString().slice(0, 10);
+      assert.equal(toDebeziumValue(iso, date, 'd'), days, iso);
+      assert.equal(fromDebeziumValue(days, date, 'd'), iso);
+    }
+    for (const iso of ['2000-02-29', '1900-03-01', '2400-02-29', '1970-01-01', '1969-12-31']) {
+      assert.equal(toDebeziumValue(iso, date, 'd'), Date.parse(`${iso}T00:00:00Z`) / 86_400_000, iso);
+    }
+  });
+
+  it('micro-timestamps round-trip with their microseconds, before and after 1970', () => {
+    for (const text of ['1969-12-31T23:59:59.999999', '2026-06-30T12:00:00', '1900-01-01T00:00:00.000001', '9999-12-31T23:59:59.5']) {
+      const micros = toDebeziumValue(text, micro, 't');
+      assert.equal(fromDebeziumValue(micros, micro, 't'), text);
     }
   });
 });

@@ -8,7 +8,6 @@ import type { ColumnSemantic } from './connect-schema';
  * as bare digits.
  */
 
-const DAY_MS = 86_400_000;
 
 /** Minimal big-endian two's complement bytes, as java.math.BigInteger.toByteArray gives them. */
 export function twosComplement(n: bigint): Buffer {
@@ -61,30 +60,55 @@ const DATE_TIME = /^(-?\d{4,})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(
 const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
 
 interface Instant {
+  readonly days: number;
   /** Whole seconds since the epoch (UTC). */
-  readonly seconds: bigint;
+  readonly seconds: number;
   readonly nanos: number;
 }
 
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil), no Date objects. */
 function epochDays(year: number, month: number, day: number): number {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  return Math.round(d.getTime() / DAY_MS);
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** The civil date of a day count (civil_from_days). */
+function civil(days: number): { year: number; month: number; day: number } {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day: doy - Math.floor((153 * mp + 2) / 5) + 1 };
 }
 
 function offsetSeconds(zone: string | undefined): number {
-  if (!zone || zone.toUpperCase() === 'Z') return 0;
-  const sign = zone.startsWith('-') ? -1 : 1;
-  const digits = zone.slice(1).replace(':', '');
+  if (!zone || zone === 'Z' || zone === 'z') return 0;
+  const sign = zone.charCodeAt(0) === 45 ? -1 : 1;
+  const digits = zone.length > 3 && zone[3] === ':' ? zone.slice(1, 3) + zone.slice(4) : zone.slice(1);
   return sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || '0') * 60);
 }
 
-function parseInstant(text: string, column: string): Instant & { days: number } {
-  const m = DATE_TIME.exec(text.trim());
+function parseInstant(text: string, column: string): Instant {
+  const m = DATE_TIME.exec(text);
   if (!m) throw new ContractError(`${column}: "${text}" is not a date/time Debezium can carry`);
   const days = epochDays(Number(m[1]), Number(m[2]), Number(m[3]));
   const daySeconds = Number(m[4] ?? 0) * 3600 + Number(m[5] ?? 0) * 60 + Number(m[6] ?? 0) - offsetSeconds(m[8]);
-  return { days, seconds: BigInt(days) * 86_400n + BigInt(daySeconds), nanos: Number((m[7] ?? '').padEnd(9, '0')) };
+  const fraction = m[7];
+  return { days, seconds: days * 86_400 + daySeconds, nanos: fraction === undefined ? 0 : Number(fraction.padEnd(9, '0')) };
+}
+
+/** `seconds * perSecond + nanos / (1e9 / perSecond)`, a number while exact, else a bigint. */
+function epochUnits(i: Instant, perSecond: number): number | bigint {
+  const sub = Math.floor(i.nanos / (1_000_000_000 / perSecond));
+  const n = i.seconds * perSecond + sub;
+  return Number.isSafeInteger(n) ? n : BigInt(i.seconds) * BigInt(perSecond) + BigInt(sub);
 }
 
 function parseTime(text: string, column: string): bigint {
@@ -105,14 +129,14 @@ function fractionText(nanos: number, width: number | null): string {
 }
 
 /** ISO date and time of an instant in UTC; `zone` appends "Z". */
-function isoText(seconds: bigint, nanos: number, width: number | null, zone: boolean): string {
-  const days = seconds >= 0n ? seconds / 86_400n : -((-seconds + 86_399n) / 86_400n);
-  const rest = Number(seconds - days * 86_400n);
-  const date = new Date(Number(days) * DAY_MS);
-  const year = date.getUTCFullYear();
+function isoText(seconds: bigint | number, nanos: number, width: number | null, zone: boolean): string {
+  const secs = Number(seconds);
+  const days = Math.floor(secs / 86_400);
+  const rest = secs - days * 86_400;
+  const { year, month, day } = civil(days);
   const yearText = year < 0 ? `-${pad(-year, 4)}` : pad(year, 4);
   const time = `${pad(Math.floor(rest / 3600), 2)}:${pad(Math.floor((rest % 3600) / 60), 2)}:${pad(rest % 60, 2)}`;
-  return `${yearText}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${time}${fractionText(nanos, width)}${zone ? 'Z' : ''}`;
+  return `${yearText}-${pad(month, 2)}-${pad(day, 2)}T${time}${fractionText(nanos, width)}${zone ? 'Z' : ''}`;
 }
 
 function splitUnits(value: bigint, perSecond: bigint): { seconds: bigint; nanos: number } {
@@ -167,18 +191,12 @@ export function toDebeziumValue(value: unknown, semantic: ColumnSemantic, column
     }
     case 'date':
       return parseInstant(String(value), column).days;
-    case 'timestamp': {
-      const i = parseInstant(String(value), column);
-      return safe(i.seconds * 1000n + BigInt(Math.floor(i.nanos / 1_000_000)));
-    }
-    case 'micro-timestamp': {
-      const i = parseInstant(String(value), column);
-      return safe(i.seconds * 1_000_000n + BigInt(Math.floor(i.nanos / 1000)));
-    }
-    case 'nano-timestamp': {
-      const i = parseInstant(String(value), column);
-      return safe(i.seconds * 1_000_000_000n + BigInt(i.nanos));
-    }
+    case 'timestamp':
+      return epochUnits(parseInstant(String(value), column), 1000);
+    case 'micro-timestamp':
+      return epochUnits(parseInstant(String(value), column), 1_000_000);
+    case 'nano-timestamp':
+      return epochUnits(parseInstant(String(value), column), 1_000_000_000);
     case 'time':
       return Number(parseTime(String(value), column) / 1_000_000n);
     case 'micro-time':
