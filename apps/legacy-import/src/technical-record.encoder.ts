@@ -82,7 +82,6 @@ export class DebeziumRecordEncoder implements TechnicalRecordEncoder {
     const name = `${this.table.system}.${this.table.schema}.${this.table.name}`;
     // The capture reads the same table: it is gone or renamed; retried like any schema problem.
     if (!described) throw new Error(`${name}: table not found in the catalog (Debezium format needs its column types)`);
-    const synced = this.table.columns ? new Set([...this.table.columns, ...this.table.key]) : undefined;
     this.encoder = new DebeziumEnvelopeEncoder(
       {
         dialect: this.dialect,
@@ -91,7 +90,8 @@ export class DebeziumRecordEncoder implements TechnicalRecordEncoder {
         schema: this.table.schema,
         table: this.table.name,
         key: this.table.key,
-        columns: described.columns.filter((c) => !synced || synced.has(c.name)),
+        // Every column, as the native envelope carries every column of the row image.
+        columns: described.columns,
       },
       { schemasEnable: this.options.schemasEnable, tombstonesOnDelete: this.options.tombstonesOnDelete },
     );

@@ -167,11 +167,10 @@ function repairEncoding(pipeline: ReturnType<typeof loadPipeline>, entity: Verif
   if (pipeline.technicalTopics.format !== 'debezium') return nativeRepairEncoding;
   const { table } = entity;
   if (!described) throw new UsageError(`${table.system}.${table.schema}.${table.name}: table not found (Debezium-format repair needs its column types)`);
-  const synced = table.columns ? new Set([...table.columns, ...table.key]) : undefined;
   const system = pipeline.systems.get(table.system)!;
   return debeziumRepairEncoding(
     new DebeziumEnvelopeEncoder(
-      { dialect: system.dialect, system: table.system, database: described.database, schema: table.schema, table: table.name, key: table.key, columns: described.columns.filter((c) => !synced || synced.has(c.name)) },
+      { dialect: system.dialect, system: table.system, database: described.database, schema: table.schema, table: table.name, key: table.key, columns: described.columns },
       { schemasEnable: pipeline.technicalTopics.schemasEnable, tombstonesOnDelete: pipeline.technicalTopics.tombstonesOnDelete },
     ),
   );
