@@ -86,6 +86,7 @@ Commands:
             PostgreSQL cluster; jars resolved once into $SINK_CACHE (the plugin's own Jackson
             jars left out, so the worker's load). For test/integration/legacy-import/debezium-sink.test.ts.
   sink-down Stop that worker (pid file only).
+  sink-classpath  Print the worker's classpath (Connect's jars, resolved if needed).
   help      This text (also -h, --help).
 
 Environment: KAFKA_PORT (19092), CONNECT_PORT (18083), SINK_CONNECT_PORT (18183), PG_LOGICAL_PORT (55432),
@@ -297,6 +298,7 @@ case "${1:-help}" in
   status) cmd_status ;;
   sink-up) use_sink_layout; connect_up ;;
   sink-down) use_sink_layout; connect_down ;;
+  sink-classpath) use_sink_layout; ensure_sink_libs; echo "$CONNECT_LIBS/*" ;;
   env) echo "export CONNECT_URL=http://$HOST:$CONNECT_PORT PG_LOGICAL_URL=postgres://postgres@$HOST:$PG_LOGICAL_PORT/postgres" ;;
   help | -h | --help) usage ;;
   *) usage >&2; die "unknown command: $1" ;;

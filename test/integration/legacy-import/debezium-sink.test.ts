@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
@@ -178,5 +179,18 @@ describe('Debezium JDBC sink connector on legacy.* in Debezium mode (schemas.ena
     assert.equal(moveDelete!.message.headers['__debezium.newkey'], '{"id":40}');
     assert.equal(moveTombstone!.message.value, null);
     assert.equal(on(40)[0]!.message.headers['__debezium.oldkey'], '{"id":4}');
+  });
+
+  it("writes keys and values byte for byte as Kafka Connect's JsonConverter writes them back", () => {
+    const lines = events.on(h.topic('items')).flatMap((e) => [e.message.key, e.message.value]).filter((b): b is Buffer => b !== null).map((b) => b.toString('utf8'));
+    assert.ok(lines.length >= 20, `records to check (${lines.length})`);
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'dbz-roundtrip-')), 'records.jsonl');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const classpath = spawnSync('bash', [path.join(repoRoot, 'scripts', 'debezium.sh'), 'sink-classpath'], { encoding: 'utf8' }).stdout.trim();
+    const res = spawnSync('java', ['-cp', classpath, path.join(repoRoot, 'test', 'fixtures', 'connect', 'JsonConverterRoundTrip.java'), file], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(res.status, 0, res.stderr);
+    const verdicts = res.stdout.trim().split('\n');
+    assert.equal(verdicts.length, lines.length);
+    verdicts.forEach((v, i) => assert.equal(v, 'SAME', `record ${i}: ${lines[i]}`));
   });
 });

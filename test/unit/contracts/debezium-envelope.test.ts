@@ -104,6 +104,7 @@ describe('Debezium envelope: key and value as the PostgreSQL connector and the J
   it('values are converted: Decimal bytes, epoch days and micros, UTC ZonedTimestamp, int64 beyond 2^53 as bare digits', () => {
     const text = encoder.value(CHANGE, 1_000);
     assert.match(text, /"big":9007199254740993[,}]/, 'an int64 past 2^53 keeps its digits');
+    assert.ok(text.includes('ünï \\uD83D\\uDE80'), 'an emoji as the escaped surrogate pair Jackson (the JsonConverter) writes');
     const { payload } = parse(text);
     const after = payload['after'] as Json;
     assert.equal(after['price'], twosComplement(-1234567n).toString('base64'));

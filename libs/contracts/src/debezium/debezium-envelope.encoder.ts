@@ -54,6 +54,19 @@ export function debeziumServerName(system: string): string {
 
 const NS_PER_MS = 1_000_000n;
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+const PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+const hex4 = (code: number): string => code.toString(16).toUpperCase().padStart(4, '0');
+
+/**
+ * The JsonConverter (Jackson) writes a character outside the Basic Multilingual Plane (an emoji)
+ * as its escaped surrogate pair, JSON.stringify as the character itself: same JSON, other bytes.
+ * Written as Jackson does, so a record is byte for byte what Connect itself would produce.
+ */
+function jacksonEscapes(text: string): string {
+  return SURROGATE.test(text) ? text.replace(PAIR, (pair) => `\\u${hex4(pair.charCodeAt(0))}\\u${hex4(pair.charCodeAt(1))}`) : text;
+}
+
 function epochNanos(iso: string): bigint {
   const m = /\.(\d{1,9})/.exec(iso);
   const ms = Date.parse(iso);
@@ -159,7 +172,7 @@ export class DebeziumEnvelopeEncoder {
   key(keyRow: Row): string {
     const payload: Record<string, unknown> = {};
     for (const c of this.keyColumns) payload[c.name] = toDebeziumValue(keyRow[c.name], c.semantic, c.name);
-    return this.options.schemasEnable ? writeJson({ schema: this.keySchema, payload }) : writeJson(payload);
+    return jacksonEscapes(this.options.schemasEnable ? writeJson({ schema: this.keySchema, payload }) : writeJson(payload));
   }
 
   /** The message value of one change (op c, u, d or r) read at `nowMs`. */
@@ -168,7 +181,8 @@ export class DebeziumEnvelopeEncoder {
     // cheaper than a generic writer (bigint values, rare, take the slow path in imageJson).
     const nowNs = BigInt(nowMs) * NS_PER_MS;
     const payload = `{"before":${this.imageJson(change.before)},"after":${this.imageJson(change.after)},"source":${this.sourceJson(change)},"transaction":null,"op":${JSON.stringify(change.op)},"ts_ms":${nowMs},"ts_us":${nowNs / 1000n},"ts_ns":${nowNs}}`;
-    return this.options.schemasEnable ? `{"schema":${this.envelopeSchema.text},"payload":${payload}}` : payload;
+    const text = jacksonEscapes(payload);
+    return this.options.schemasEnable ? `{"schema":${this.envelopeSchema.text},"payload":${text}}` : text;
   }
 
   private imageJson(row: Row | null): string {
