@@ -34,6 +34,32 @@ LOG_DIR="$DRUN/logs"
 PG_DIR="$RUN_ROOT/pg-logical"
 PG_DATA="$PG_DIR/data"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+# The plugin whose presence on /connector-plugins means the worker is ready.
+READY_PLUGIN=PostgresConnector
+
+# sink-up/sink-down: the same worker with Debezium's JDBC sink instead (its own cache, run dir, port).
+JDBC_VERSION="$(sed -n 's#.*<debezium.jdbc.version>\(.*\)</debezium.jdbc.version>.*#\1#p' "$POM")"
+SINK_CACHE="$CACHE_ROOT/debezium-jdbc-$JDBC_VERSION"
+use_sink_layout() {
+  CONNECT_PORT="${SINK_CONNECT_PORT:-18183}"
+  CONNECT_LIBS="$SINK_CACHE/connect"
+  PLUGIN_DIR="$SINK_CACHE/plugins"
+  MARKER="$SINK_CACHE/.complete"
+  DRUN="$RUN_ROOT/debezium-sink"
+  WORKER_PROPS="$DRUN/worker.properties"
+  LOG4J="$DRUN/log4j.properties"
+  PIDFILE="$DRUN/connect.pid"
+  LOG_DIR="$DRUN/logs"
+  READY_PLUGIN=JdbcSinkConnector
+  # Connect 3.9 standalone resolves a connector's SMT classes through the request thread's context
+  # class loader when it computes task configs; an SMT only on plugin.path is not found there and
+  # PUT /connectors/<name>/config never completes (500 "Request timed out", no task, nothing
+  # logged). Debezium's SMTs (ExtractNewRecordState ...) live in debezium-core: it and
+  # debezium-api go on the worker's classpath too.
+  EXTRA_CLASSPATH="$SINK_CACHE/smt/*"
+}
+EXTRA_CLASSPATH=""
+
 
 log() { printf '[debezium] %s\n' "$*" >&2; }
 die() { printf '[debezium] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -55,9 +81,15 @@ Commands:
   down      Stop Connect (pid file only; SIGTERM, then SIGKILL after ${STOP_DEADLINE}s), stop the
             cluster (pg_ctl stop -m fast) and delete $PG_DIR and Connect's offsets.
   status    Print what runs. Exit code 0 if both answer, 3 if not.
+  sink-up   Kafka Connect with Debezium $JDBC_VERSION's JDBC sink connector (and its SMTs, e.g.
+            ExtractNewRecordState) on plugin.path, REST on $HOST:\${SINK_CONNECT_PORT:-18183}, no
+            PostgreSQL cluster; jars resolved once into $SINK_CACHE (the plugin's own Jackson
+            jars left out, so the worker's load). For test/integration/legacy-import/debezium-sink.test.ts.
+  sink-down Stop that worker (pid file only).
+  sink-classpath  Print the worker's classpath (Connect's jars, resolved if needed).
   help      This text (also -h, --help).
 
-Environment: KAFKA_PORT (19092), CONNECT_PORT (18083), PG_LOGICAL_PORT (55432),
+Environment: KAFKA_PORT (19092), CONNECT_PORT (18083), SINK_CONNECT_PORT (18183), PG_LOGICAL_PORT (55432),
 PG_BIN ($PG_BIN), SYNC_CACHE_DIR, SYNC_RUN_DIR, JAVA_HOME.
 Files: $DRUN/{worker.properties,connect.pid,logs/connect.log}, $PG_DIR/{data,postgres.log}
 EOF
@@ -111,6 +143,41 @@ ensure_libs() {
   log "Connect + Debezium $DEBEZIUM_VERSION: $(find "$DBZ_CACHE" -name '*.jar' | wc -l) jars in $DBZ_CACHE"
 }
 
+sink_libs_complete() {
+  [[ -f "$MARKER" && "$(sed -n 's/^pom.sha256=//p' "$MARKER")" == "$(pom_hash)" ]] || return 1
+  compgen -G "$CONNECT_LIBS/connect-runtime-*.jar" >/dev/null || return 1
+  compgen -G "$PLUGIN_DIR/debezium-connector-jdbc/debezium-connector-jdbc-*.jar" >/dev/null || return 1
+  compgen -G "$SINK_CACHE/smt/debezium-core-*.jar" >/dev/null || return 1
+}
+
+# Connect's own classpath and the JDBC sink plugin. The plugin's Jackson jars are excluded: with
+# them, its isolated class loader and the worker's JsonConverter hold two Jacksons.
+ensure_sink_libs() {
+  if sink_libs_complete; then
+    log "Connect + Debezium JDBC sink $JDBC_VERSION: jars cached in $SINK_CACHE"
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 || die "mvn not found and $SINK_CACHE is not populated (apt-get install maven)"
+  mkdir -p "$SINK_CACHE"
+  local tmp="$SINK_CACHE/partial" mlog="$SINK_CACHE/mvn.log"
+  rm -rf "$tmp"
+  log "Connect + Debezium JDBC sink $JDBC_VERSION: resolving jars from Maven Central (one-time)"
+  mvn -q -B --no-transfer-progress -Dstyle.color=never -f "$POM" -Pconnect dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp/connect" >"$mlog" 2>&1 \
+    && mvn -q -B --no-transfer-progress -Dstyle.color=never -f "$POM" -Pjdbc-sink dependency:copy-dependencies \
+      -DincludeScope=runtime -DexcludeGroupIds=com.fasterxml.jackson.core,com.fasterxml.jackson.datatype,com.fasterxml.jackson.module,com.fasterxml.jackson.jaxrs \
+      -DoutputDirectory="$tmp/plugins/debezium-connector-jdbc" >>"$mlog" 2>&1 \
+    || { tail -n 20 "$mlog" >&2; die "mvn could not resolve the jars (see $mlog)"; }
+  rm -rf "$CONNECT_LIBS" "$PLUGIN_DIR"
+  mv "$tmp/connect" "$CONNECT_LIBS"
+  mv "$tmp/plugins" "$PLUGIN_DIR"
+  rm -rf "$tmp" "$SINK_CACHE/smt"
+  mkdir -p "$SINK_CACHE/smt"
+  cp "$PLUGIN_DIR"/debezium-connector-jdbc/debezium-core-*.jar "$PLUGIN_DIR"/debezium-connector-jdbc/debezium-api-*.jar "$SINK_CACHE/smt/"
+  printf 'debezium.jdbc.version=%s\npom.sha256=%s\ncompleted=%s\n' "$JDBC_VERSION" "$(pom_hash)" "$(date -u +%FT%TZ)" >"$MARKER"
+  log "Connect + Debezium JDBC sink $JDBC_VERSION: $(find "$SINK_CACHE" -name '*.jar' | wc -l) jars in $SINK_CACHE"
+}
+
 # ---------------------------------------------------------------- Connect: run
 
 our_connect_pid() {
@@ -122,7 +189,7 @@ our_connect_pid() {
   printf '%s' "$pid"
 }
 
-connect_ready() { curl -fsS -m 2 "http://$HOST:$CONNECT_PORT/connector-plugins" 2>/dev/null | grep -q 'PostgresConnector'; }
+connect_ready() { curl -fsS -m 2 "http://$HOST:$CONNECT_PORT/connector-plugins" 2>/dev/null | grep -q "$READY_PLUGIN"; }
 
 write_config() {
   mkdir -p "$DRUN" "$LOG_DIR"
@@ -161,12 +228,12 @@ connect_up() {
     rm -f "$PIDFILE"
     tcp_open "$HOST" "$KAFKA_PORT" || die "no broker on $HOST:$KAFKA_PORT (run scripts/infra.sh up first)"
     tcp_open "$HOST" "$CONNECT_PORT" && die "port $HOST:$CONNECT_PORT is in use by something else (set CONNECT_PORT)"
-    ensure_libs
+    if [[ "$READY_PLUGIN" == JdbcSinkConnector ]]; then ensure_sink_libs; else ensure_libs; fi
     write_config
     rm -f "$DRUN/connect.offsets"
     # Small heap, as for a sidecar; G1 as the Kafka scripts use.
     nohup "$JAVA" -Xms128m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-      -Dlog4j.configuration="file:$LOG4J" -cp "$CONNECT_LIBS/*" \
+      -Dlog4j.configuration="file:$LOG4J" -cp "$CONNECT_LIBS/*${EXTRA_CLASSPATH:+:$EXTRA_CLASSPATH}" \
       org.apache.kafka.connect.cli.ConnectStandalone "$WORKER_PROPS" \
       </dev/null >>"$LOG_DIR/connect.out" 2>&1 &
     pid=$!
@@ -183,7 +250,7 @@ connect_up() {
     ((SECONDS < deadline)) || die "Connect not ready within ${CONNECT_DEADLINE}s (pid $pid; logs in $LOG_DIR)"
     sleep 0.5
   done
-  log "Connect: ready (pid $pid), Debezium $DEBEZIUM_VERSION PostgresConnector loaded"
+  log "Connect: ready (pid $pid), $READY_PLUGIN loaded"
 }
 
 connect_down() {
@@ -229,6 +296,9 @@ case "${1:-help}" in
   up) pg_up; connect_up ;;
   down) connect_down; pg_down ;;
   status) cmd_status ;;
+  sink-up) use_sink_layout; connect_up ;;
+  sink-down) use_sink_layout; connect_down ;;
+  sink-classpath) use_sink_layout; ensure_sink_libs; echo "$CONNECT_LIBS/*" ;;
   env) echo "export CONNECT_URL=http://$HOST:$CONNECT_PORT PG_LOGICAL_URL=postgres://postgres@$HOST:$PG_LOGICAL_PORT/postgres" ;;
   help | -h | --help) usage ;;
   *) usage >&2; die "unknown command: $1" ;;

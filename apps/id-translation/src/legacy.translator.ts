@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { assertCleanHeaders, cleanText, Headers, parseChangeEvent, parseJsonValue, RekeyHeaders, Topics, type HeaderMap } from '@sync/contracts';
+import { assertCleanHeaders, cleanText, decodeChangeMessage, Headers, RekeyHeaders, Topics, type HeaderMap } from '@sync/contracts';
 import {
   firstMergeWait,
   firstSightGlobalId,
@@ -89,7 +89,11 @@ export class LegacyTranslator {
   async translate(messages: readonly InboundMessage[]): Promise<LegacyTranslation> {
     const items = messages.map((m) => {
       checkEnvelope(m);
-      const plan = planForward(parseChangeEvent(parseJsonValue(m.value)), this.index);
+      // Either format of legacy.* (native or Debezium, technicalTopics.format); a tombstone
+      // (Debezium mode, after a delete) says nothing the delete did not: skipped, not a fault.
+      const event = decodeChangeMessage(m.value, m.headers);
+      if (event === null) return { message: m, plan: undefined, move: undefined };
+      const plan = planForward(event, this.index);
       const move = keyMoveOf(plan, { newKey: m.headers[RekeyHeaders.newKey], oldKey: m.headers[RekeyHeaders.oldKey] });
       return { message: m, plan, move };
     });
@@ -99,15 +103,20 @@ export class LegacyTranslator {
     while (at < items.length) {
       const item = items[at]!;
       let step: LegacyTranslation;
+      if (!item.plan) {
+        this.metrics?.tombstonesSkipped.inc();
+        at++;
+        continue;
+      }
       if (item.move) {
         step = await this.translateMove(partition, item.message, item.plan, item.move);
       } else {
         let end = at;
-        while (end < items.length && !items[end]!.move) end++;
+        while (end < items.length && !items[end]!.move && items[end]!.plan) end++;
         step = await this.translatePlain(
           partition,
           items.slice(at, end).map((i) => i.message),
-          items.slice(at, end).map((i) => i.plan),
+          items.slice(at, end).map((i) => i.plan!),
         );
       }
       records.push(...step.records);

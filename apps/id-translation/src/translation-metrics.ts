@@ -27,6 +27,7 @@ export class TranslationMetrics {
   readonly mergeWaits;
   readonly mergeWaitExpired;
   readonly keyMoves;
+  readonly tombstonesSkipped;
 
   constructor(metrics: MetricsRegistry) {
     this.translations = metrics.counter('sync_idtrans_translations_total', 'Messages translated and published (rate() gives translations per second)', ['direction', 'stream']);
@@ -34,6 +35,7 @@ export class TranslationMetrics {
     this.parkedTotal = metrics.counter('sync_idtrans_parked_total', 'Write-back commands parked');
     this.released = metrics.counter('sync_idtrans_released_total', 'Parked write-back commands released');
     this.parkedExpired = metrics.counter('sync_idtrans_parked_expired_total', 'Parked write-back commands that waited too long and went to dlq.id-translation');
+    this.tombstonesSkipped = metrics.counter('sync_idtrans_tombstones_skipped_total', 'Tombstones on legacy.* (Debezium format, after a delete) skipped: nothing to translate');
     this.skipped = metrics.counter('sync_idtrans_skipped_total', 'Write-back requests that needed nothing (delete of a row the target never had)');
     this.cache = metrics.counter('sync_idtrans_cache_lookups_total', 'Key-map cache lookups by result', ['result']);
     this.linkConflicts = metrics.counter('sync_idtrans_link_conflicts_total', 'idmap.links that contradict a mapping already stored (the stored one is kept)');

@@ -5,11 +5,12 @@ import type { SystemConfig, TableConfig } from '@sync/config';
 import { Topics } from '@sync/contracts';
 import { errorMessage } from '@sync/errors';
 import { backoffDelay, sleep, type LeaseAssignment, type LeaseGroup, type LeaseListener, type OutboundRecord } from '@sync/kafka';
-import { createCaptureSource, createImportLeaseStore, LegacyDbRegistry, NOTIFY_CHANNEL, PostgresLegacyDb, type ImportLeaseStore } from '@sync/legacy-db';
+import { createCaptureSource, createImportLeaseStore, describeTable, LegacyDbRegistry, NOTIFY_CHANNEL, PostgresLegacyDb, type ImportLeaseStore } from '@sync/legacy-db';
 import { MetricsRegistry, ReadinessRegistry } from '@sync/observability';
 import { captureMetrics, type CaptureMetrics } from './capture.metrics';
 import { decodeState, encodeState, entityName, type CaptureState } from './capture-state';
 import { TableCaptureRunner, type CapturePorts } from './table-capture.runner';
+import { technicalRecordEncoder } from './technical-record.encoder';
 import { IMPORT_APP } from './import-dead-letter.builder';
 import { defaultLeaseTopic, heartbeatInterval, holdsEpoch, leaseKeyOf, LeaseLostError, unitsOfPartitions, workUnits } from './import-leases';
 import { leaseMetrics, type LeaseMetrics } from './lease.metrics';
@@ -190,9 +191,11 @@ export class LegacyImportService implements OnModuleInit {
 
   private startUnit(entity: string, unit: Unit, epoch: number, saved: CaptureState | undefined): void {
     const ref: { runner?: TableCaptureRunner } = {};
-    const runner = new TableCaptureRunner(unit.table, createCaptureSource(this.dbs.get(unit.system.name), unit.system, unit.table), this.ports(entity, unit.store, epoch, ref), this.metrics!, this.ctx.logger, saved, {
+    const db = this.dbs.get(unit.system.name);
+    const encoder = technicalRecordEncoder(unit.table, unit.system.dialect, () => describeTable(db, unit.table.schema, unit.table.name), this.ctx.pipeline.technicalTopics);
+    const runner = new TableCaptureRunner(unit.table, createCaptureSource(db, unit.system, unit.table), this.ports(entity, unit.store, epoch, ref), this.metrics!, this.ctx.logger, saved, {
       maxMessageBytes: this.ctx.env.kafka.maxMessageBytes,
-    });
+    }, encoder);
     ref.runner = runner;
     const state = this.control.state.stateOf(entity, 'legacy-to-new');
     if (state !== 'enabled') runner.setControl(state);

@@ -6,7 +6,8 @@ import { DataError, errorKind, errorMessage } from '@sync/errors';
 import type { Row } from '@sync/contracts';
 import type { SyncState } from '@sync/control';
 import type { AppLogger } from '@sync/observability';
-import { changeRecords, keyOf, snapshotRecords } from './change-record.builder';
+import { keyOf } from './change-record.builder';
+import { NativeRecordEncoder, type TechnicalRecordEncoder } from './technical-record.encoder';
 import type { CaptureMetrics } from './capture.metrics';
 import { entityName, snapshotRate, type CaptureState, type SnapshotProgress } from './capture-state';
 import { importDeadLetter, type RejectedImport } from './import-dead-letter.builder';
@@ -95,6 +96,8 @@ export class TableCaptureRunner {
     private readonly log: AppLogger,
     saved: CaptureState | undefined,
     private readonly limits: CaptureLimits,
+    /** How the technical topic is written (technicalTopics.format); the native envelope by default. */
+    private readonly encoder: TechnicalRecordEncoder = new NativeRecordEncoder(table),
   ) {
     this.entity = entityName(table);
     this.state = saved;
@@ -242,8 +245,9 @@ export class TableCaptureRunner {
     if (!done) this.snapshotReads.prefetch(chunkToken(state.snapshotId, lastKey), read(lastKey));
     const now = Date.now();
     if (rows.length > 0) {
+      await this.encoder.prepare(rows);
       const slices = await publishInSlices(rows, SNAPSHOT_SLICE_ROWS, SNAPSHOT_SLICES_IN_FLIGHT, (slice) => {
-        const candidates: Candidate[] = snapshotRecords(this.table, state.snapshotId, slice, now).map((r) => ({ record: r.record, key: r.key, changeId: r.position, txId: null }));
+        const candidates: Candidate[] = this.encoder.snapshotRecords(state.snapshotId, slice, now).map((r) => ({ record: r.record, key: r.key, changeId: r.position, txId: null }));
         return this.publishOrDeadLetter(candidates, [], now);
       });
       const published = slices.reduce((n, ids) => n + ids.length, 0);
@@ -291,6 +295,7 @@ export class TableCaptureRunner {
     const rejected: RejectedImport[] = (batch.rejected ?? []).map((r) => ({ ...r, table: this.table, rejection: 'poison' }));
     if (fresh.length > 0 || rejected.length > 0) {
       const candidates: Candidate[] = [];
+      await this.encoder.prepare(fresh.flatMap((c) => [c.before, c.after]));
       for (const c of fresh) {
         candidates.push(...this.candidates(c, now, rejected));
       }
@@ -337,9 +342,8 @@ export class TableCaptureRunner {
   private candidates(c: CapturedChange, now: number, rejected: RejectedImport[]): Candidate[] {
     const key = keyOf(this.table, c.after ?? c.before ?? {});
     try {
-      const records = changeRecords(this.table, c, now);
-      // A primary-key update gives two records, each under its own key.
-      return records.map((record) => ({ record, changeId: c.changeId, key: records.length === 1 ? key : (JSON.parse(String(record.key)) as Row), txId: c.txId }));
+      // A primary-key update gives several records, each under its own key.
+      return this.encoder.changeRecords(c, now).map((r) => ({ record: r.record, changeId: c.changeId, key: r.key, txId: c.txId }));
     } catch (err) {
       if (errorKind(err) !== 'data') throw err;
       rejected.push({ table: this.table, changeId: c.changeId, key, txId: c.txId, rejection: 'poison', error: err });

@@ -44,6 +44,7 @@ export const PIPELINE_DEFAULTS = {
   rekeyWaitMs: 30_000,
   cacheSize: 100_000,
   groupPrefix: 'id-translation',
+  technicalTopics: { format: 'native', schemasEnable: true, tombstonesOnDelete: true },
   legacyWriteback: {
     foreignKeyAttempts: 3,
     parkedRetryMs: 30_000,
@@ -71,6 +72,7 @@ export function normalizePipeline(pipeline: PipelineSchema, systems: ReadonlyMap
     },
     domainTransform: { groupPrefix: pipeline.domainTransform?.groupPrefix ?? 'domain-transform' },
     legacyWriteback: { ...PIPELINE_DEFAULTS.legacyWriteback, ...definedOnly(pipeline.legacyWriteback) },
+    technicalTopics: { ...PIPELINE_DEFAULTS.technicalTopics, ...definedOnly(pipeline.technicalTopics) },
     mappings: pipeline.mappings ?? {},
     replication: pipeline.replication ?? [],
     verify: pipeline.verify ?? {},

@@ -30,6 +30,8 @@ import {
   CONFLICT_POLICIES,
   INITIAL_STATES,
   SASL_MECHANISMS,
+  TECHNICAL_FORMATS,
+  type TechnicalFormat,
   type CaptureMode,
   type ConflictPolicy,
   type InitialState,
@@ -245,6 +247,12 @@ export class LegacyWritebackSchema {
   @IsOptional() @IsIntegerIn(0, 24 * 3_600_000) inboxPruneMarginMs?: number;
 }
 
+export class TechnicalTopicsSchema {
+  @IsOptional() @IsOneOf(TECHNICAL_FORMATS) format?: TechnicalFormat;
+  @IsOptional() @IsBool() schemasEnable?: boolean;
+  @IsOptional() @IsBool() tombstonesOnDelete?: boolean;
+}
+
 export class DomainTransformSchema {
   @IsOptional() @IsGroupPrefix() groupPrefix?: string;
 }
@@ -267,6 +275,9 @@ export class PipelineSchema {
 
   @IsOptional() @IsMapping() @Nested(() => LegacyWritebackSchema)
   legacyWriteback?: LegacyWritebackSchema;
+
+  @IsOptional() @IsMapping() @Nested(() => TechnicalTopicsSchema)
+  technicalTopics?: TechnicalTopicsSchema;
 
   // Validated by @sync/mapping (mappings, replication) and sync-ctl verify (verify); their schemas
   // are added to the published one from those modules (scripts/schema/pipeline-schema.ts).

@@ -14,6 +14,10 @@ export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 export const INITIAL_STATES = ['enabled', 'disabled'] as const;
 export type InitialState = (typeof INITIAL_STATES)[number];
 
+/** How legacy-import writes the technical topics (legacy.*): docs/debezium-compatibility.md. */
+export const TECHNICAL_FORMATS = ['native', 'debezium'] as const;
+export type TechnicalFormat = (typeof TECHNICAL_FORMATS)[number];
+
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
@@ -26,12 +30,23 @@ export interface PipelineConfig {
   readonly idTranslation: IdTranslationConfig;
   readonly domainTransform: DomainTransformConfig;
   readonly legacyWriteback: LegacyWritebackConfig;
+  readonly technicalTopics: TechnicalTopicsConfig;
   /** Not validated here yet: owned by domain-transform. */
   readonly mappings: Readonly<Record<string, unknown>>;
   /** Not validated here yet: owned by domain-transform. */
   readonly replication: readonly unknown[];
   /** Not validated here: owned by `sync-ctl verify` (docs/verify.md). */
   readonly verify: Readonly<Record<string, unknown>>;
+}
+
+/** Format of the technical topics legacy.* (pipeline section `technicalTopics`); docs/debezium-compatibility.md. */
+export interface TechnicalTopicsConfig {
+  /** `native` (default): the suite's own envelope; `debezium`: what Debezium's connectors and JsonConverter write. */
+  readonly format: TechnicalFormat;
+  /** Debezium mode: key and value as `{schema, payload}` (JsonConverter schemas.enable=true; default true). */
+  readonly schemasEnable: boolean;
+  /** Debezium mode: a tombstone (same key, null value) after every delete (default true). */
+  readonly tombstonesOnDelete: boolean;
 }
 
 /** Settings of the domain-transform app (pipeline section `domainTransform`). */

@@ -16,3 +16,7 @@ export { ContractError } from './contract-error';
 export { parseJsonValue } from './json';
 export { ACL_ROLES, kafkaAcls, aclAllows } from './kafka-acls';
 export type { AclRole, AclOperation, KafkaAclEntry, KafkaAclOptions } from './kafka-acls';
+export { DebeziumEnvelopeEncoder, DEBEZIUM_VERSION, debeziumServerName } from './debezium/debezium-envelope.encoder';
+export type { DebeziumFormatOptions, DebeziumTable, DebeziumChange } from './debezium/debezium-envelope.encoder';
+export type { CatalogColumn, DebeziumDialect } from './debezium/connect-schema';
+export { decodeChangeMessage, ChangeHeaders } from './debezium/change-message.decoder';

@@ -16,6 +16,6 @@ export { PostgresWritebackSink } from './postgres/postgres-writeback.sink';
 export { keyString } from './core/writeback-plan';
 export type { InboxRetentionStore } from './core/inbox-retention';
 export { describeTable } from './dialects';
-export type { TableDescription } from './core/table-description';
+export type { TableDescription, DescribedColumn } from './core/table-description';
 export type { ImportLeaseStore, LeaseTakeover } from './core/import-lease';
 export { IMPORT_LEASE_TABLE } from './core/import-lease';

@@ -5,6 +5,7 @@ import type { InboundMessage } from '@sync/kafka';
 import { legacyGlobalId, refId, TableIndex, type KeymapRepository, type LocalKeyRef, type NewEntry } from '@sync/keymap';
 import { mergeGlobalId } from '../../../libs/keymap/src/global-id';
 import { LegacyTranslator } from '../../../apps/id-translation/src/legacy.translator';
+import { ChangeHeaders, DebeziumEnvelopeEncoder } from '@sync/contracts';
 
 const PIPELINE = parsePipeline(
   `
@@ -206,5 +207,30 @@ describe('id-translation: key-map statements per batch', () => {
     const out = await translator.translate([message('orders', { id: 1, customer_id: 9 })]);
     assert.equal(out.handled, 0);
     assert.deepEqual(calls, ['findGlobalIds']);
+  });
+});
+
+describe('id-translation: legacy.* in Debezium format (technicalTopics.format: debezium)', () => {
+  const encoder = new DebeziumEnvelopeEncoder(
+    { dialect: 'postgres', system: 'a', database: 'a', schema: 'public', table: 'customers', key: ['id'], columns: [{ name: 'id', type: 'int4', nullable: false }, { name: 'email', type: 'text', nullable: true }] },
+    { schemasEnable: true, tombstonesOnDelete: true },
+  );
+  function debezium(op: 'c' | 'd', row: Record<string, unknown>, value: string | null = null): InboundMessage {
+    const headers = { [ChangeHeaders.position]: String(++offset), [ChangeHeaders.committedAt]: '2025-01-01T00:00:00Z' };
+    const text = value ?? encoder.value({ op, before: op === 'd' ? row : null, after: op === 'd' ? null : row, position: String(offset), committedAt: '2025-01-01T00:00:00Z', txId: null }, 1);
+    return { topic: 'legacy.a.public.customers', partition: 0, offset: String(offset), key: Buffer.from(encoder.key(row)), value: text === '' ? null : Buffer.from(text), headers, timestamp: '0' };
+  }
+
+  it('translates Debezium envelopes like native events (same global id) and skips tombstones without a dead letter', async () => {
+    const native = new LegacyTranslator(new TableIndex(PIPELINE), memoryRepository().repository, 100);
+    const [expected] = (await native.translate([message('customers', { id: 5, email: 'ada@x' }, 'c')])).records;
+    const translator = new LegacyTranslator(new TableIndex(PIPELINE), memoryRepository().repository, 100);
+    const created = debezium('c', { id: 5, email: 'ada@x' });
+    const deleted = debezium('d', { id: 5, email: 'ada@x' });
+    const tombstone = debezium('d', { id: 5, email: 'ada@x' }, '');
+    const result = await translator.translate([created, deleted, tombstone]);
+    assert.equal(result.handled, 3);
+    assert.deepEqual(result.records.map((r) => [keyed(r).op, keyed(r).globalId]), [['c', keyed(expected!).globalId], ['d', keyed(expected!).globalId]]);
+    assert.deepEqual((JSON.parse(String(result.records[0]!.value)) as { after: unknown }).after, { id: 5, email: 'ada@x' });
   });
 });

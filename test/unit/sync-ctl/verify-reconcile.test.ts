@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePipeline } from '@sync/config';
 import { canonicalValue, diffRow, persistent, type FieldValues, type RowDifference } from '../../../apps/sync-ctl/src/verify/reconcile';
-import { repairRecords } from '../../../apps/sync-ctl/src/verify/verify-repair';
+import { debeziumRepairEncoding, repairRecords } from '../../../apps/sync-ctl/src/verify/verify-repair';
+import { decodeChangeMessage, DebeziumEnvelopeEncoder } from '@sync/contracts';
 
 const FIELDS = ['name', 'city'];
 
@@ -87,5 +88,25 @@ describe('verify: repair records', () => {
     assert.deepEqual(again.records.map((r) => r.headers!['event-id']), plan.records.map((r) => r.headers!['event-id']));
     const changed = repairRecords(table, [{ ...diffs[0]!, legacyRow: { id: 1, name: 'Ada L.' } }], 1_000);
     assert.notEqual(changed.records[0]!.headers!['event-id'], plan.records[0]!.headers!['event-id']);
+  });
+
+  it('in Debezium format (technicalTopics.format: debezium) writes what legacy-import writes: envelopes, a tombstone after a delete', () => {
+    const encoder = new DebeziumEnvelopeEncoder(
+      { dialect: 'postgres', system: 'crm', database: 'crm', schema: 'public', table: 'users', key: ['id'], columns: [{ name: 'id', type: 'int4', nullable: false }, { name: 'name', type: 'text', nullable: true }] },
+      { schemasEnable: true, tombstonesOnDelete: true },
+    );
+    const diffs = [
+      { id: 'g1', kind: 'different' as const, fields: {}, legacyKey: { id: 1 }, legacyRow: { id: 1, name: 'Ada' } },
+      { id: 'g2', kind: 'missing-on-legacy-side' as const, fields: {}, legacyKey: { id: 2 }, legacyRow: null },
+    ];
+    const plan = repairRecords(table, diffs, 1_000, debeziumRepairEncoding(encoder));
+    assert.deepEqual(plan.records.map((r) => [(JSON.parse(String(r.key)) as { payload: unknown }).payload, r.value === null ? null : (JSON.parse(String(r.value)) as { payload: { op: string } }).payload.op]), [
+      [{ id: 1 }, 'r'],
+      [{ id: 2 }, 'd'],
+      [{ id: 2 }, null],
+    ]);
+    const event = decodeChangeMessage(Buffer.from(String(plan.records[0]!.value)), plan.records[0]!.headers!)!;
+    assert.deepEqual([event.op, event.after, event.source.position], ['r', { id: 1, name: 'Ada' }, plan.records[0]!.headers!['sync-position']]);
+    assert.match(event.source.position, /^verify:/);
   });
 });

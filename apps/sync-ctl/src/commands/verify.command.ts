@@ -4,7 +4,8 @@ import { resolveLegacyDbOptions, resolveSecret } from '@sync/config';
 import { Topics } from '@sync/contracts';
 import { statusKey, type VerifySummary } from '@sync/control';
 import { TableIndex } from '@sync/keymap';
-import { createCaptureSource, createLegacyDb } from '@sync/legacy-db';
+import { createCaptureSource, createLegacyDb, describeTable, type TableDescription } from '@sync/legacy-db';
+import { DebeziumEnvelopeEncoder } from '@sync/contracts';
 import { loadMappings, MappingEngine } from '@sync/mapping';
 import { appMappers } from '@sync/custom-mappers';
 import { EXIT, UsageError, type Command, type CommandIo } from '../command';
@@ -12,7 +13,7 @@ import { KeymapLookupRepository } from '../verify/keymap-lookup.repository';
 import { LegacySideReader } from '../verify/legacy-side.reader';
 import { NewSideRepository } from '../verify/new-side.repository';
 import { loadVerifyConfig, selectEntity, type VerifyEntity } from '../verify/verify-config';
-import { repairRecords, type RepairPlan } from '../verify/verify-repair';
+import { debeziumRepairEncoding, nativeRepairEncoding, repairRecords, type RepairEncoding, type RepairPlan } from '../verify/verify-repair';
 import { VerifyInputError, VerifyService, type VerifyOptions, type VerifyReport, type VerifySelection } from '../verify/verify.service';
 import { commandProgress } from '../progress';
 import { closeWithin, legacyDbAddress, reach, urlAddress } from '../dependency';
@@ -161,7 +162,21 @@ function printReport(io: CommandIo, report: VerifyReport, repair: RepairPlan | u
 
 type EntityOptions = Omit<VerifyOptions, 'progress' | 'since'> & { since?: Date; sinceColumn?: string; json: boolean; forceProgress: boolean };
 
-async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine: MappingEngine; index: TableIndex; keymap: KeymapLookupRepository; fresh: NewSideRepository }, settings: EntityOptions, pipeline: ReturnType<typeof loadPipeline>): Promise<VerifyReport> {
+/** How --repair writes legacy.* records: the pipeline's technical-topic format (docs/debezium-compatibility.md). */
+function repairEncoding(pipeline: ReturnType<typeof loadPipeline>, entity: VerifyEntity, described: TableDescription | undefined): RepairEncoding {
+  if (pipeline.technicalTopics.format !== 'debezium') return nativeRepairEncoding;
+  const { table } = entity;
+  if (!described) throw new UsageError(`${table.system}.${table.schema}.${table.name}: table not found (Debezium-format repair needs its column types)`);
+  const system = pipeline.systems.get(table.system)!;
+  return debeziumRepairEncoding(
+    new DebeziumEnvelopeEncoder(
+      { dialect: system.dialect, system: table.system, database: described.database, schema: table.schema, table: table.name, key: table.key, columns: described.columns },
+      { schemasEnable: pipeline.technicalTopics.schemasEnable, tombstonesOnDelete: pipeline.technicalTopics.tombstonesOnDelete },
+    ),
+  );
+}
+
+async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine: MappingEngine; index: TableIndex; keymap: KeymapLookupRepository; fresh: NewSideRepository }, settings: EntityOptions, pipeline: ReturnType<typeof loadPipeline>): Promise<{ report: VerifyReport; encoding: RepairEncoding }> {
   const system = pipeline.systems.get(entity.table.system)!;
   const options = resolveLegacyDbOptions(system);
   const db = createLegacyDb({ ...options, connectTimeoutMs: io.connectTimeoutMs }, (err) => io.err(`${system.name}: ${err.message}`));
@@ -172,7 +187,10 @@ async function verifyEntity(io: CommandIo, entity: VerifyEntity, deps: { engine:
     const progress = commandProgress(io, { label: `verify ${entity.name}`, json, force: forceProgress });
     const service = new VerifyService(entity, reader, deps.fresh, deps.keymap, { ...rest, ...(since ? { since: { column: sinceColumn ?? entity.changedColumn!, at: since } } : {}), progress });
     try {
-      return await service.run();
+      const report = await service.run();
+      // The catalog is read only when a Debezium-format repair may follow, while the database is open.
+      const encoding = pipeline.technicalTopics.format === 'debezium' && report.differences.length > 0 ? repairEncoding(pipeline, entity, await describeTable(db, entity.table.schema, entity.table.name)) : nativeRepairEncoding;
+      return { report, encoding };
     } catch (err) {
       if (err instanceof VerifyInputError) throw new UsageError(err.message);
       throw err;
@@ -223,10 +241,10 @@ export const verifyCommand: Command = {
       await reach({ kind: 'keymap-db', label: 'key map database', address: urlAddress(keymapUrl) }, io.connectTimeoutMs, () => deps.keymap.connect());
       await reach({ kind: 'new-side-db', label: 'new side database', address: urlAddress(newSideUrl) }, io.connectTimeoutMs, () => deps.fresh.connect());
       for (const entity of entities) {
-        const report = await verifyEntity(io, entity, deps, options, pipeline);
+        const { report, encoding } = await verifyEntity(io, entity, deps, options, pipeline);
         let repair: RepairPlan | undefined;
         if (values.repair && report.differences.length > 0) {
-          const plan = repairRecords(entity.table, report.differences);
+          const plan = repairRecords(entity.table, report.differences, Date.now(), encoding);
           if (plan.records.length > 0) {
             const progress = commandProgress(io, { label: `repair ${entity.name}`, unit: 'records', json: values.json === true, force: values.progress === true });
             progress.setTotal(plan.records.length);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TableConfig } from '@sync/config';
-import { Headers, legacyOrigin, Topics, type ChangeEvent, type Row } from '@sync/contracts';
+import { ChangeHeaders, Headers, legacyOrigin, Topics, type ChangeEvent, type DebeziumEnvelopeEncoder, type Row } from '@sync/contracts';
 import type { OutboundRecord } from '@sync/kafka';
 import type { ReportedDifference } from './verify.service';
 
@@ -28,7 +28,36 @@ function keyOf(table: TableConfig, image: Row): Row {
  * but the key map still names it. Event ids are derived from the row's content, so running the
  * same repair twice produces the same ids (consumers recognise the duplicate).
  */
-export function repairRecords(table: TableConfig, differences: readonly ReportedDifference[], now = Date.now()): RepairPlan {
+/** Writes one repair event as legacy.* records in the pipeline's technical-topic format. */
+export type RepairEncoding = (topic: string, key: Row, event: ChangeEvent, headers: Record<string, string>) => OutboundRecord[];
+
+/** The native envelope (technicalTopics.format: native). */
+export const nativeRepairEncoding: RepairEncoding = (topic, key, event, headers) => [{ topic, key: JSON.stringify(key), value: JSON.stringify(event), headers }];
+
+/**
+ * Debezium's envelope (technicalTopics.format: debezium), as legacy-import writes it: the native
+ * source fields in headers, a tombstone after a delete when the pipeline asks for them.
+ */
+export function debeziumRepairEncoding(encoder: DebeziumEnvelopeEncoder): RepairEncoding {
+  return (topic, key, event, headers) => {
+    const all: Record<string, string> = {
+      ...headers,
+      [ChangeHeaders.position]: event.source.position,
+      [ChangeHeaders.committedAt]: event.source.committedAt,
+      ...(encoder.columnsHeader !== undefined && { [ChangeHeaders.columns]: encoder.columnsHeader }),
+    };
+    const keyText = encoder.key(key);
+    const value = encoder.value({ op: event.op, before: event.before, after: event.after, position: event.source.position, committedAt: event.source.committedAt, txId: null }, event.ts_ms);
+    const records: OutboundRecord[] = [{ topic, key: keyText, value, headers: all }];
+    if (event.op === 'd' && encoder.options.tombstonesOnDelete) {
+      const id = `${headers[Headers.eventId] ?? ''}:tombstone`;
+      records.push({ topic, key: keyText, value: null, headers: { ...all, [Headers.eventId]: id, [Headers.causationId]: id } });
+    }
+    return records;
+  };
+}
+
+export function repairRecords(table: TableConfig, differences: readonly ReportedDifference[], now = Date.now(), encoding: RepairEncoding = nativeRepairEncoding): RepairPlan {
   const entity = `${table.system}.${table.schema}.${table.name}`;
   const topic = Topics.legacy({ system: table.system, schema: table.schema, table: table.name });
   const origin = legacyOrigin(table.system);
@@ -54,7 +83,7 @@ export function repairRecords(table: TableConfig, differences: readonly Reported
       continue;
     }
     const eventId = `${entity}:${event.source.position}`;
-    records.push({ topic, key: JSON.stringify(key), value: JSON.stringify(event), headers: { [Headers.eventId]: eventId, [Headers.origin]: origin, [Headers.causationId]: eventId } });
+    records.push(...encoding(topic, key, event, { [Headers.eventId]: eventId, [Headers.origin]: origin, [Headers.causationId]: eventId }));
   }
   return { records, reemitted, deletes, notRepairable };
 }

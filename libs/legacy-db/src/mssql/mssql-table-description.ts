@@ -10,8 +10,8 @@ export async function describeMssql(db: MssqlLegacyDb, schema: string, table: st
     .request()
     .input('schema', sql.NVarChar, schema)
     .input('table', sql.NVarChar, table)
-    .query<{ name: string; type: string }>(
-      `SELECT c.name, t.name AS type FROM sys.columns c
+    .query<{ name: string; type: string; is_nullable: boolean; precision: number; scale: number; db: string }>(
+      `SELECT c.name, t.name AS type, c.is_nullable, c.precision, c.scale, DB_NAME() AS db FROM sys.columns c
          JOIN sys.types t ON t.user_type_id = c.user_type_id
          JOIN sys.tables tb ON tb.object_id = c.object_id
         WHERE SCHEMA_NAME(tb.schema_id) = @schema AND tb.name = @table
@@ -37,7 +37,19 @@ export async function describeMssql(db: MssqlLegacyDb, schema: string, table: st
     byIndex.set(r.index_id, entry);
   }
   return {
-    columns: columns.recordset.map((r) => ({ name: r.name, type: r.type, kind: valueKind('mssql', r.type) })),
+    columns: columns.recordset.map((r) => {
+      const decimal = r.type === 'decimal' || r.type === 'numeric';
+      const timed = ['datetime2', 'time', 'datetimeoffset'].includes(r.type);
+      return {
+        name: r.name,
+        type: r.type,
+        kind: valueKind('mssql', r.type),
+        nullable: r.is_nullable,
+        precision: decimal ? r.precision : null,
+        scale: decimal || timed ? r.scale : null,
+      };
+    }),
     uniqueKeys: [...byIndex.values()],
+    database: columns.recordset[0]!.db,
   };
 }
