@@ -207,13 +207,21 @@ describe('decoding legacy.* in either format', () => {
       assert.deepEqual([event.op, event.ts_ms], ['u', 1_000]);
       const after = event.after!;
       assert.deepEqual(
-        { ...after, big: String(after['big']) },
-        { ...ROW, big: '9007199254740992', seen_at: '1999-12-31T18:29:59.999999Z', at_time: '10:11:12.5' },
-        'big passes JSON.parse as a double (documented)',
+        after,
+        { ...ROW, seen_at: '1999-12-31T18:29:59.999999Z', at_time: '10:11:12.5' },
+        'big (2^53 + 1) keeps its exact digits, as the native envelope carries them',
       );
       assert.equal(event.before!['name'], 'old');
     });
   }
+
+  it('an int64 within 2^53 stays a number; a key beyond it keeps its exact digits', () => {
+    const encoder = new DebeziumEnvelopeEncoder({ ...PG_TABLE, key: ['big'] }, { schemasEnable: true, tombstonesOnDelete: true });
+    const safe = decodeChangeMessage(Buffer.from(encoder.value({ ...CHANGE, before: null, op: 'c', after: { ...ROW, big: 9007199254740991, f: 0.1 } }, 1)), headers)!;
+    assert.deepEqual([safe.after!['big'], safe.after!['f'], safe.after!['id']], [9007199254740991, 0.1, 7]);
+    const unsafe = decodeChangeMessage(Buffer.from(encoder.value({ ...CHANGE, before: null, op: 'c', after: { ...ROW, big: '-9223372036854775808' } }, 1)), headers)!;
+    assert.equal(unsafe.after!['big'], '-9223372036854775808');
+  });
 
   it('a tombstone is null (skipped, not a fault); a native event decodes as before', () => {
     assert.equal(decodeChangeMessage(null, {}), null);

@@ -1,3 +1,4 @@
+import { parse as parseLossless } from 'lossless-json';
 import { ContractError } from '../contract-error';
 import { parseChangeEvent, type ChangeEvent, type Row } from '../change-event';
 import type { HeaderMap } from '../headers';
@@ -91,6 +92,24 @@ function fromDebezium(payload: Record<string, unknown>, semantics: ReadonlyMap<s
   });
 }
 
+/** A run of 16+ digits: a number in the text may be an integer JSON.parse would round. */
+const LONG_DIGITS = /\d{16}/;
+
+/** A JSON number as JSON.parse gives it, except an integer beyond 2^53: its exact digits, as the native envelope carries it. */
+function exactNumber(digits: string): number | string {
+  const n = Number(digits);
+  return Number.isSafeInteger(n) || !/^-?\d+$/.test(digits) ? n : digits;
+}
+
+/**
+ * A Debezium envelope's JSON: int64 values are bare JSON numbers (the JsonConverter writes them so),
+ * and one beyond 2^53 would be rounded by JSON.parse. Such text is parsed again without losing
+ * digits; the common case (no long digit run) costs one regular expression test.
+ */
+function debeziumJson(text: string, parsed: unknown): unknown {
+  return LONG_DIGITS.test(text) ? parseLossless(text, null, exactNumber) : parsed;
+}
+
 /**
  * Decodes a legacy.* message in either format: the native envelope, or Debezium's (with or
  * without the JsonConverter's `{schema, payload}`), values given back their native form. A
@@ -98,20 +117,22 @@ function fromDebezium(payload: Record<string, unknown>, semantics: ReadonlyMap<s
  */
 export function decodeChangeMessage(value: Buffer | null | undefined, headers: HeaderMap): ChangeEvent | null {
   if (value === null || value === undefined || value.length === 0) return null;
+  const text = value.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new ContractError(`message value: is not valid JSON (${(err as Error).message})`);
   }
   if (isObject(parsed) && 'payload' in parsed && 'schema' in parsed) {
-    const payload = parsed['payload'];
+    const exact = debeziumJson(text, parsed) as Record<string, unknown>;
+    const payload = exact['payload'];
     if (payload === null) return null;
     if (!isObject(payload) || !isObject(payload['source'])) throw new ContractError('payload: must be a Debezium change envelope');
-    return fromDebezium(payload, semanticsFromSchema(parsed['schema']), headers);
+    return fromDebezium(payload, semanticsFromSchema(exact['schema']), headers);
   }
   if (isObject(parsed) && isObject(parsed['source']) && typeof parsed['source']['connector'] === 'string') {
-    return fromDebezium(parsed, semanticsFromHeader(headers[ChangeHeaders.columns]), headers);
+    return fromDebezium(debeziumJson(text, parsed) as Record<string, unknown>, semanticsFromHeader(headers[ChangeHeaders.columns]), headers);
   }
   return parseChangeEvent(parsed);
 }
