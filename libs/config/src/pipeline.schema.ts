@@ -30,6 +30,8 @@ import {
   CONFLICT_POLICIES,
   INITIAL_STATES,
   SASL_MECHANISMS,
+  KAFKA_CLIENT_NAMES,
+  type KafkaClientName,
   type CaptureMode,
   type ConflictPolicy,
   type InitialState,
@@ -76,6 +78,7 @@ export class TopicDefaultsSchema {
 export class KafkaSchema {
   @IsOptional() @IsBrokerList() brokers?: string[];
   @IsOptional() @IsNonEmptyString() clientId?: string;
+  @IsOptional() @IsOneOf(KAFKA_CLIENT_NAMES) client?: KafkaClientName;
 
   @IsOptional() @IsMapping() @Nested(() => TlsSchema)
   tls?: TlsSchema;

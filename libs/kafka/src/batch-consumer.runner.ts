@@ -1,4 +1,5 @@
-import type { Batch, Consumer, ConsumerRunConfig, IHeaders, Kafka, KafkaMessage, Offsets } from 'kafkajs';
+import type { Batch, Consumer, ConsumerRunConfig, IHeaders, KafkaMessage, Offsets } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
 import { ConsumerLagMonitor, GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { deadLetterRecord } from './dead-letter';
@@ -174,7 +175,7 @@ export class BatchConsumerRunner {
   private lastConfirmedAt = 0;
 
   constructor(
-    kafka: Kafka,
+    kafka: KafkaClientPort,
     private readonly dlqProducer: SyncProducer,
     private readonly options: BatchConsumerOptions,
     /** Shared by the consumers of one connection; one of its own otherwise. */

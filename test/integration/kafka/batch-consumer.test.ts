@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DLQ_HEADERS, KafkaConnection, silentLog, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { DLQ_HEADERS, KafkaConnection, type BatchConsumerRunner, type InboundMessage, type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { DataError, EnvironmentError } from '@sync/errors';
 import { kafkaBroker } from '../../support/infra';
-import { testBrokers, uniqueName } from '../../support/test-env';
+import { testBrokers, uniqueName, testKafkaConnection } from '../../support/test-env';
 import { waitFor } from '../../support/wait-for';
 
 const APP = uniqueName('itapp');
-const connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'it-kafka' }, silentLog);
+const connection = testKafkaConnection({ brokers: testBrokers(), clientId: 'it-kafka' });
 let producer: SyncProducer;
 let admin: TopicAdmin;
 const runners: BatchConsumerRunner[] = [];
