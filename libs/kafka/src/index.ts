@@ -17,6 +17,7 @@ export { kafkaLogBridge } from './kafka-log.bridge';
 export type { KafkaLogLine } from './kafka-log.bridge';
 export type { KafkaClientKind, KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';
 export { kafkaAccessProblem } from './kafka-access';
+export { confluentClientConfig, confluentConsumerSettings, confluentProducerSettings } from './confluent-config';
 export type { KafkaAccessKind, KafkaAccessProblem } from './kafka-access';
 export { AclAdmin } from './acl-admin';
 export type { AclBinding } from './acl-admin';
