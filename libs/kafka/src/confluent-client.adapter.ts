@@ -158,8 +158,26 @@ class ConfluentConsumerAdapter extends EventEmitter {
     private readonly kafka: ConfluentKafka,
     private readonly config: ConsumerConfig,
     private readonly logger: object,
+    private readonly admin: () => Admin,
   ) {
     super();
+  }
+
+  /**
+   * kafkajs refuses to run on a topic that does not exist (consumers never create topics), and the
+   * runner starts it again with backoff until it does; librdkafka would wait silently and notice
+   * the topic only at its next metadata refresh (up to 5 minutes). Refuse the same way.
+   */
+  private async requireTopics(): Promise<void> {
+    const admin = this.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = this.topics.filter((t) => !existing.has(t));
+      if (missing.length > 0) throw new Error(`This server does not host this topic-partition: ${missing.join(', ')} (topics are never created by consumers)`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   async connect(): Promise<void> {
@@ -176,6 +194,7 @@ class ConfluentConsumerAdapter extends EventEmitter {
   async run(config: ConsumerRunConfig = {}): Promise<void> {
     const eachBatch = config.eachBatch;
     if (!eachBatch) return notSupported('run() without eachBatch');
+    await this.requireTopics();
     const settings = confluentConsumerSettings(this.config, { fromBeginning: this.fromBeginning, autoCommit: config.autoCommit ?? true });
     const rdkafka: Record<string, RdKafkaValue | ((err: { code: number }, assignment: { topic: string; partition: number }[]) => void)> = {
       ...settings.rdkafka,
@@ -291,7 +310,7 @@ export class ConfluentClientAdapter implements KafkaClientPort {
   }
 
   consumer(config: ConsumerConfig): Consumer {
-    return new ConfluentConsumerAdapter(this.kafka, config, this.logger) as unknown as Consumer;
+    return new ConfluentConsumerAdapter(this.kafka, config, this.logger, this.adminClient) as unknown as Consumer;
   }
 
   admin(): Admin {
