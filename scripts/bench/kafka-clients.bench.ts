@@ -4,7 +4,8 @@
  * SyncProducer and BatchConsumerRunner, on a fresh one-partition topic:
  *   produce  N change-event-shaped records (~600 B JSON, 10 headers) in sends of 2,000 (what one
  *            consumer batch hands the producer in the apps): rows/s, p99 of one send;
- *   consume  the N records from the start by a batch consumer committing after every batch: rows/s;
+ *   consume  the N records from the start by a batch consumer committing after every batch: rows/s
+ *            from its first batch (the group join before it is printed apart, in s);
  *   latency  300 single records, each sent once the previous one arrived: p50/p99 from send to handler;
  * with CPU-seconds of the child process per phase and its peak RSS. The Confluent child fails when
  * @confluentinc/kafka-javascript is not installed (npm run kafka:confluent), never measures kafkajs
@@ -27,6 +28,7 @@ interface Figures {
   readonly produceCpuS: number;
   readonly consumeRowsPerS: number;
   readonly consumeCpuS: number;
+  readonly joinS: number;
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
   readonly peakRssMiB: number;
@@ -88,6 +90,7 @@ async function measure(client: KafkaClientKind, n: number, brokers: string[]): P
   const produceCpuS = cpuSeconds(cpu0);
 
   let consumed = 0;
+  let firstBatchAt: number | undefined;
   cpu0 = process.cpuUsage();
   t0 = performance.now();
   const consumer = conn.batchConsumer(producer, {
@@ -95,11 +98,16 @@ async function measure(client: KafkaClientKind, n: number, brokers: string[]): P
     groupId: `bench-clients-${run}`,
     topics: [topic],
     fromBeginning: true,
-    handler: async (batch) => void (consumed += batch.length),
+    handler: async (batch) => {
+      firstBatchAt ??= performance.now();
+      consumed += batch.length;
+    },
   });
   await consumer.start();
   await until(`${n} consumed records`, () => consumed >= n, 600_000);
-  const consumeWall = (performance.now() - t0) / 1000;
+  const consumeEnd = performance.now();
+  const joinS = ((firstBatchAt ?? consumeEnd) - t0) / 1000;
+  const consumeWall = (consumeEnd - (firstBatchAt ?? t0)) / 1000;
   const consumeCpuS = cpuSeconds(cpu0);
   await consumer.stop();
 
@@ -139,6 +147,7 @@ async function measure(client: KafkaClientKind, n: number, brokers: string[]): P
     produceCpuS,
     consumeRowsPerS: n / consumeWall,
     consumeCpuS,
+    joinS,
     latencyP50Ms: percentile(latencyMs, 50),
     latencyP99Ms: percentile(latencyMs, 99),
     // maxRSS is in KiB: the peak of this process over the whole run.
@@ -159,7 +168,7 @@ async function main(): Promise<void> {
   if (childClient !== undefined) return measure(childClient as KafkaClientKind, n, brokers);
 
   console.log(`kafka clients bench: ${n} records of ~${Buffer.byteLength(changeRecord('t', 1).value as string)} B + 10 headers, sends of ${SEND_SIZE}, ${LATENCY_SAMPLES} latency samples, broker ${brokers.join(',')}`);
-  console.log('client    | produce rows/s | send p99 ms | produce CPU-s | consume rows/s | consume CPU-s | e2e p50 ms | e2e p99 ms | peak RSS MiB | load (1/5/15 min)');
+  console.log('client    | produce rows/s | send p99 ms | produce CPU-s | join s | consume rows/s | consume CPU-s | e2e p50 ms | e2e p99 ms | peak RSS MiB | load (1/5/15 min)');
   for (const client of CLIENTS) {
     const load = loadavg().map((x) => x.toFixed(1)).join(' ');
     const out = execFileSync(process.execPath, [__filename, String(n)], { env: { ...process.env, BENCH_KAFKA_CLIENT: client }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_800_000 });
@@ -170,6 +179,7 @@ async function main(): Promise<void> {
         fmt(f.produceRowsPerS).padStart(14),
         fmt(f.produceP99Ms, 1).padStart(11),
         f.produceCpuS.toFixed(2).padStart(13),
+        f.joinS.toFixed(1).padStart(6),
         fmt(f.consumeRowsPerS).padStart(14),
         f.consumeCpuS.toFixed(2).padStart(13),
         f.latencyP50Ms.toFixed(1).padStart(10),
