@@ -75,12 +75,22 @@ function event(type: string, payload: object): object {
   return { id: 0, type, timestamp: Date.now(), payload };
 }
 
-/** Routes librdkafka's and the binding's log lines into the app's logger (info is chatty: debug). */
-function confluentLogger(log: LogSink): object {
-  const line = (level: 'error' | 'warn' | 'debug') => (message: string, extra?: Record<string, unknown>) =>
+/**
+ * Routes librdkafka's and the binding's log lines into the app's logger (info is chatty: debug);
+ * `onError` sees each error line (the producer keeps the last one, see ConfluentProducerAdapter).
+ */
+function confluentLogger(log: LogSink, onError?: (message: string) => void): object {
+  const line = (level: 'error' | 'warn' | 'debug') => (message: string, extra?: Record<string, unknown>) => {
+    if (level === 'error') onError?.(message);
     log[level]({ component: 'librdkafka', fac: extra?.['fac'], name: extra?.['name'] }, message);
+  };
   const logger = { error: line('error'), warn: line('warn'), info: line('debug'), debug: line('debug'), setLogLevel: () => {}, namespace: () => logger };
   return logger;
+}
+
+/** librdkafka's error when a fatal producer error (or a disconnect) dropped the queued records. */
+function isPurged(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && ((err as { type?: unknown }).type === 'ERR__PURGE_QUEUE' || /Purged in queue/.test(String((err as { message?: unknown }).message)));
 }
 
 function notSupported(what: string): never {
@@ -94,11 +104,23 @@ function notSupported(what: string): never {
 class ConfluentProducerAdapter extends EventEmitter {
   readonly events = PRODUCER_EVENTS;
   private readonly producer: ConfluentProducer;
+  private lastError: string | undefined;
 
-  constructor(kafka: ConfluentKafka, config: ProducerConfig | undefined, logger: object) {
+  constructor(kafka: ConfluentKafka, config: ProducerConfig | undefined, log: LogSink) {
     super();
     const settings = confluentProducerSettings(config);
+    const logger = confluentLogger(log, (message) => (this.lastError = message));
     this.producer = kafka.producer({ kafkaJS: { ...settings.kafkaJS, logger }, ...settings.rdkafka });
+  }
+
+  /**
+   * A fatal producer error (e.g. the broker refusing the idempotent producer id to a principal
+   * without any Write ACL) reaches send() only as "Purged in queue": the cause is the error line
+   * librdkafka reported just before, so the send fails with that (kafkaAccessProblem reads it).
+   */
+  private explain(err: unknown): unknown {
+    if (!isPurged(err) || this.lastError === undefined) return err;
+    return new Error(`${this.lastError} (the records were dropped: ${String((err as { message?: unknown }).message)})`, { cause: err });
   }
 
   async connect(): Promise<void> {
@@ -113,12 +135,12 @@ class ConfluentProducerAdapter extends EventEmitter {
 
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
     refusePerSendOptions(record);
-    return this.producer.send({ topic: record.topic, messages: record.messages });
+    return this.producer.send({ topic: record.topic, messages: record.messages }).catch((err: unknown) => Promise.reject(this.explain(err)));
   }
 
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     refusePerSendOptions(batch);
-    return this.producer.sendBatch({ topicMessages: batch.topicMessages ?? [] });
+    return this.producer.sendBatch({ topicMessages: batch.topicMessages ?? [] }).catch((err: unknown) => Promise.reject(this.explain(err)));
   }
 
   override on(name: string, listener: (...args: unknown[]) => void): this {
@@ -293,6 +315,7 @@ class ConfluentConsumerAdapter extends EventEmitter {
 export class ConfluentClientAdapter implements KafkaClientPort {
   private readonly kafka: ConfluentKafka;
   private readonly logger: object;
+  private readonly log: LogSink;
 
   constructor(
     module: ConfluentModule,
@@ -301,12 +324,13 @@ export class ConfluentClientAdapter implements KafkaClientPort {
     private readonly adminClient: () => Admin,
   ) {
     const config = confluentClientConfig(options);
+    this.log = log;
     this.logger = confluentLogger(log);
     this.kafka = new module.KafkaJS.Kafka({ kafkaJS: { ...config.kafkaJS, logger: this.logger }, ...config.rdkafka });
   }
 
   producer(config?: ProducerConfig): Producer {
-    return new ConfluentProducerAdapter(this.kafka, config, this.logger) as unknown as Producer;
+    return new ConfluentProducerAdapter(this.kafka, config, this.log) as unknown as Producer;
   }
 
   consumer(config: ConsumerConfig): Consumer {

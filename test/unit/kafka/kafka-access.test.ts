@@ -43,6 +43,8 @@ describe('kafkaAccessProblem', () => {
     const p = kafkaAccessProblem({ name: 'KafkaJSProtocolError', type: 'ERR_TOPIC_AUTHORIZATION_FAILED', code: 29, message: 'Broker: Topic authorization failed' });
     assert.equal(p?.kind, 'authorization');
     assert.match(p!.message, /ERR_TOPIC_AUTHORIZATION_FAILED.*ACL/);
+    const fatal = new Error('Error: Broker: Cluster authorization failed (the records were dropped: Local: Purged in queue)', { cause: { type: 'ERR__PURGE_QUEUE' } });
+    assert.equal(kafkaAccessProblem(fatal)?.kind, 'authorization');
   });
 
   it('leaves other failures alone', () => {
