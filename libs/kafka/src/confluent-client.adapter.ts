@@ -88,9 +88,11 @@ function confluentLogger(log: LogSink, onError?: (message: string) => void): obj
   return logger;
 }
 
-/** librdkafka's error when a fatal producer error (or a disconnect) dropped the queued records. */
-function isPurged(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && ((err as { type?: unknown }).type === 'ERR__PURGE_QUEUE' || /Purged in queue/.test(String((err as { message?: unknown }).message)));
+/** librdkafka's errors for a fatal producer error, or the queued records it dropped because of one. */
+function isFatalOrPurged(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const type = (err as { type?: unknown }).type;
+  return type === 'ERR__PURGE_QUEUE' || type === 'ERR__FATAL' || /Purged in queue|Fatal error/.test(String((err as { message?: unknown }).message));
 }
 
 function notSupported(what: string): never {
@@ -104,23 +106,29 @@ function notSupported(what: string): never {
 class ConfluentProducerAdapter extends EventEmitter {
   readonly events = PRODUCER_EVENTS;
   private readonly producer: ConfluentProducer;
-  private lastError: string | undefined;
+  /** The last few error lines librdkafka logged for this producer (the cause of a fatal error is among them). */
+  private readonly recentErrors: string[] = [];
 
   constructor(kafka: ConfluentKafka, config: ProducerConfig | undefined, log: LogSink) {
     super();
     const settings = confluentProducerSettings(config);
-    const logger = confluentLogger(log, (message) => (this.lastError = message));
+    const logger = confluentLogger(log, (message) => {
+      if (this.recentErrors.includes(message)) return;
+      this.recentErrors.push(message);
+      if (this.recentErrors.length > 4) this.recentErrors.shift();
+    });
     this.producer = kafka.producer({ kafkaJS: { ...settings.kafkaJS, logger }, ...settings.rdkafka });
   }
 
   /**
    * A fatal producer error (e.g. the broker refusing the idempotent producer id to a principal
-   * without any Write ACL) reaches send() only as "Purged in queue": the cause is the error line
-   * librdkafka reported just before, so the send fails with that (kafkaAccessProblem reads it).
+   * without any Write ACL) reaches send() only as "Fatal error" or "Purged in queue": the cause is
+   * in the error lines librdkafka logged just before, so the send fails with those
+   * (kafkaAccessProblem reads them).
    */
   private explain(err: unknown): unknown {
-    if (!isPurged(err) || this.lastError === undefined) return err;
-    return new Error(`${this.lastError} (the records were dropped: ${String((err as { message?: unknown }).message)})`, { cause: err });
+    if (!isFatalOrPurged(err) || this.recentErrors.length === 0) return err;
+    return new Error(`${String((err as { message?: unknown }).message)}, after: ${this.recentErrors.join('; ')}`, { cause: err });
   }
 
   async connect(): Promise<void> {

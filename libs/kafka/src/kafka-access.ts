@@ -95,7 +95,7 @@ export function kafkaAccessProblem(err: unknown): KafkaAccessProblem | undefined
     const type = text(e.type);
     const message = text(e.message);
     // librdkafka (the Confluent client) names the same broker errors with an ERR_ prefix.
-    if (AUTHORIZATION_TYPES.has(type.replace(/^ERR_/, '')) || /not authorized to access|Broker: (?:Topic|Group|Cluster|Transactional Id) authorization failed/i.test(message)) {
+    if (AUTHORIZATION_TYPES.has(type.replace(/^ERR_/, '')) || /not authorized to access|\b(?:topic|group|cluster|transactional id) authorization failed/i.test(message)) {
       return {
         kind: 'authorization',
         message: `Kafka denied the request (${type || firstLine(message)}): the principal lacks an ACL (docs/security.md lists what each app needs)`,

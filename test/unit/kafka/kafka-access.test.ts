@@ -45,6 +45,8 @@ describe('kafkaAccessProblem', () => {
     assert.match(p!.message, /ERR_TOPIC_AUTHORIZATION_FAILED.*ACL/);
     const fatal = new Error('Error: Broker: Cluster authorization failed (the records were dropped: Local: Purged in queue)', { cause: { type: 'ERR__PURGE_QUEUE' } });
     assert.equal(kafkaAccessProblem(fatal)?.kind, 'authorization');
+    assert.equal(kafkaAccessProblem(new Error('Local: Purged in queue, after: Error: cluster authorization failed'))?.kind, 'authorization');
+    assert.equal(kafkaAccessProblem(new Error('Local: Purged in queue, after: Error: Local: Broker transport failure'))?.kind, undefined);
   });
 
   it('leaves other failures alone', () => {
