@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Offsets, Producer, ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata } from 'kafkajs';
 import { confluentClientConfig, confluentConsumerSettings, confluentProducerSettings, type RdKafkaValue } from './confluent-config';
+import { kafkaAccessProblem } from './kafka-access';
 import type { KafkaClientPort } from './kafka-client.port';
 import type { KafkaConnectionOptions, LogSink } from './kafka.interface';
 
@@ -187,10 +188,25 @@ class ConfluentConsumerAdapter extends EventEmitter {
   constructor(
     private readonly kafka: ConfluentKafka,
     private readonly config: ConsumerConfig,
-    private readonly logger: object,
+    private readonly log: LogSink,
     private readonly admin: () => Admin,
   ) {
     super();
+  }
+
+  /**
+   * kafkajs crashes when the broker denies the group or a topic (an ACL), and the runner reports
+   * it and starts it again with backoff; librdkafka only logs the refusal and keeps trying. The
+   * adapter turns a logged authorization refusal into the same crash: CRASH, then the consumer is
+   * disconnected (a run() after it starts a new one).
+   */
+  private refused(consumer: ConfluentConsumer, message: string): void {
+    if (this.consumer !== consumer || kafkaAccessProblem(new Error(message))?.kind !== 'authorization') return;
+    this.consumer = undefined;
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    const error = new Error(message);
+    void consumer.disconnect().catch(() => undefined).then(() => this.emit(CONSUMER_EVENTS.CRASH, event(CONSUMER_EVENTS.CRASH, { error, groupId: this.config.groupId, restart: false })));
   }
 
   /**
@@ -230,7 +246,9 @@ class ConfluentConsumerAdapter extends EventEmitter {
       ...settings.rdkafka,
       rebalance_cb: (err, assignment) => this.rebalanced(err.code, assignment),
     };
-    const consumer = this.kafka.consumer({ kafkaJS: { ...settings.kafkaJS, logger: this.logger }, ...rdkafka });
+    let consumer: ConfluentConsumer | undefined = undefined;
+    const logger = confluentLogger(this.log, (message) => consumer && this.refused(consumer, message));
+    consumer = this.kafka.consumer({ kafkaJS: { ...settings.kafkaJS, logger }, ...rdkafka });
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics });
     this.consumer = consumer;
@@ -238,7 +256,7 @@ class ConfluentConsumerAdapter extends EventEmitter {
     await consumer.run({
       eachBatchAutoResolve: config.eachBatchAutoResolve ?? true,
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.batch(consumer, payload, eachBatch),
+      eachBatch: (payload) => this.batch(consumer!, payload, eachBatch),
     });
     const idleMs = Math.max(100, this.config.maxWaitTimeInMs ?? 1_000);
     this.idleTimer = setInterval(() => this.fetched(), idleMs);
@@ -342,7 +360,7 @@ export class ConfluentClientAdapter implements KafkaClientPort {
   }
 
   consumer(config: ConsumerConfig): Consumer {
-    return new ConfluentConsumerAdapter(this.kafka, config, this.logger, this.adminClient) as unknown as Consumer;
+    return new ConfluentConsumerAdapter(this.kafka, config, this.log, this.adminClient) as unknown as Consumer;
   }
 
   admin(): Admin {
