@@ -125,10 +125,12 @@ class ConfluentProducerAdapter extends EventEmitter {
    * A fatal producer error (e.g. the broker refusing the idempotent producer id to a principal
    * without any Write ACL) reaches send() only as "Fatal error" or "Purged in queue": the cause is
    * in the error lines librdkafka logged just before, so the send fails with those
-   * (kafkaAccessProblem reads them).
+   * (kafkaAccessProblem reads them). The line can come a moment after the rejection: up to 1 s.
    */
-  private explain(err: unknown): unknown {
-    if (!isFatalOrPurged(err) || this.recentErrors.length === 0) return err;
+  private async explain(err: unknown): Promise<unknown> {
+    if (!isFatalOrPurged(err)) return err;
+    for (let waited = 0; this.recentErrors.length === 0 && waited < 1_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (this.recentErrors.length === 0) return err;
     return new Error(`${String((err as { message?: unknown }).message)}, after: ${this.recentErrors.join('; ')}`, { cause: err });
   }
 
@@ -144,12 +146,12 @@ class ConfluentProducerAdapter extends EventEmitter {
 
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
     refusePerSendOptions(record);
-    return this.producer.send({ topic: record.topic, messages: record.messages }).catch((err: unknown) => Promise.reject(this.explain(err)));
+    return this.producer.send({ topic: record.topic, messages: record.messages }).catch(async (err: unknown) => Promise.reject(await this.explain(err)));
   }
 
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     refusePerSendOptions(batch);
-    return this.producer.sendBatch({ topicMessages: batch.topicMessages ?? [] }).catch((err: unknown) => Promise.reject(this.explain(err)));
+    return this.producer.sendBatch({ topicMessages: batch.topicMessages ?? [] }).catch(async (err: unknown) => Promise.reject(await this.explain(err)));
   }
 
   override on(name: string, listener: (...args: unknown[]) => void): this {
