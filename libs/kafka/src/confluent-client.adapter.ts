@@ -36,9 +36,15 @@ interface ConfluentConsumer {
   resume(topics: { topic: string; partitions?: number[] }[]): void;
   seek(at: { topic: string; partition: number; offset: string }): void;
 }
+interface ConfluentAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  fetchTopicMetadata(options: { topics: string[] }): Promise<unknown>;
+}
 interface ConfluentKafka {
   producer(config: ConfluentConfig): ConfluentProducer;
   consumer(config: ConfluentConfig): ConfluentConsumer;
+  admin(config?: ConfluentConfig): ConfluentAdmin;
 }
 interface ConfluentModule {
   KafkaJS: { Kafka: new (config: ConfluentConfig) => ConfluentKafka };
@@ -191,7 +197,6 @@ class ConfluentConsumerAdapter extends EventEmitter {
     private readonly kafka: ConfluentKafka,
     private readonly config: ConsumerConfig,
     private readonly log: LogSink,
-    private readonly admin: () => Admin,
   ) {
     super();
   }
@@ -214,15 +219,18 @@ class ConfluentConsumerAdapter extends EventEmitter {
   /**
    * kafkajs refuses to run on a topic that does not exist (consumers never create topics), and the
    * runner starts it again with backoff until it does; librdkafka would wait silently and notice
-   * the topic only at its next metadata refresh (up to 5 minutes). Refuse the same way.
+   * the topic only at its next metadata refresh (up to 5 minutes). Refuse the same way, and say
+   * whether the topic is missing or this principal may not see it (an ACL), as kafkajs does. The
+   * Confluent admin asks without creating topics.
    */
   private async requireTopics(): Promise<void> {
-    const admin = this.admin();
+    const admin = this.kafka.admin({ kafkaJS: { logger: confluentLogger(this.log) } });
     await admin.connect();
     try {
-      const existing = new Set(await admin.listTopics());
-      const missing = this.topics.filter((t) => !existing.has(t));
-      if (missing.length > 0) throw new Error(`This server does not host this topic-partition: ${missing.join(', ')} (topics are never created by consumers)`);
+      await admin.fetchTopicMetadata({ topics: [...this.topics] });
+    } catch (err) {
+      if ((err as { type?: unknown }).type !== 'ERR_UNKNOWN_TOPIC_OR_PART') throw err;
+      throw new Error(`This server does not host this topic-partition: ${this.topics.join(', ')} (topics are never created by consumers)`, { cause: err });
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -362,7 +370,7 @@ export class ConfluentClientAdapter implements KafkaClientPort {
   }
 
   consumer(config: ConsumerConfig): Consumer {
-    return new ConfluentConsumerAdapter(this.kafka, config, this.log, this.adminClient) as unknown as Consumer;
+    return new ConfluentConsumerAdapter(this.kafka, config, this.log) as unknown as Consumer;
   }
 
   admin(): Admin {
