@@ -23,6 +23,7 @@ import {
   SchemaOf,
 } from './config.validators';
 import type { SecretRef } from './secret';
+import { KAFKA_CLIENT_NAMES, type KafkaClientName } from './pipeline.types';
 import {
   TRIGGER_LEVELS,
   type TriggerLevel,
@@ -30,8 +31,6 @@ import {
   CONFLICT_POLICIES,
   INITIAL_STATES,
   SASL_MECHANISMS,
-  KAFKA_CLIENT_NAMES,
-  type KafkaClientName,
   type CaptureMode,
   type ConflictPolicy,
   type InitialState,
