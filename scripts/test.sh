@@ -16,6 +16,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run -s build
 if [ "$tier" = all ]; then npm run -s lint; fi
+# The libs/kafka integration tests also run on Confluent's client (test/integration/kafka/confluent/),
+# an optional dependency that `npm ci` cannot install here: build it (about 2 CPU-minutes once per
+# machine, then cached). A failed build stops the run: those tests must not silently fall back.
+if [ "$tier" = all ] || [ "$tier" = integration ]; then bash scripts/kafka-confluent.sh; fi
 
 # The status page's browser test (test/e2e/status-page.test.ts) drives Debian's Chromium; a fresh
 # machine gets it here, like the npm packages above. CHROMIUM_PATH points at another build instead.

@@ -9,7 +9,8 @@
  * Every batch prints `batch <partition> <first offset>` before its work, so a test can pause it mid-batch.
  */
 import { Pool } from 'pg';
-import { KafkaConnection, silentLog, sleep, type BatchContext, type InboundMessage, type SyncProducer } from '@sync/kafka';
+import { sleep, type BatchContext, type InboundMessage, type SyncProducer } from '@sync/kafka';
+import { testKafkaConnection } from './test-env';
 
 function env(name: string): string {
   const value = process.env[name];
@@ -22,7 +23,7 @@ const inTopic = env('IN_TOPIC');
 const outTopic = env('OUT_TOPIC');
 const workMs = Number(env('WORK_MS'));
 const pool = new Pool({ connectionString: env('DATABASE_URL'), max: 2 });
-const connection = new KafkaConnection({ brokers: env('KAFKA_BROKERS').split(','), clientId: `rebalance-${member}` }, silentLog);
+const connection = testKafkaConnection({ brokers: env('KAFKA_BROKERS').split(','), clientId: `rebalance-${member}` });
 let producer: SyncProducer;
 
 async function handle(messages: readonly InboundMessage[], ctx: BatchContext): Promise<void> {

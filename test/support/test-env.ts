@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { KAFKA_CLIENTS, KafkaConnection, silentLog, type KafkaClientKind, type KafkaConnectionOptions, type KafkaConnectionSettings, type LogSink } from '@sync/kafka';
 
 /** Brokers the test command started (scripts/test.sh exports KAFKA_BROKERS). */
 export function testBrokers(): string[] {
@@ -43,3 +44,27 @@ export function uniqueName(prefix: string): string {
 }
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * The Kafka client library the libs/kafka integration tests run on: KAFKA_TEST_CLIENT (kafkajs or
+ * confluent; test/integration/kafka/confluent/ sets confluent), kafkajs when unset.
+ */
+export function testKafkaClient(): KafkaClientKind {
+  const raw = process.env['KAFKA_TEST_CLIENT']?.trim() || 'kafkajs';
+  if (!(KAFKA_CLIENTS as readonly string[]).includes(raw)) throw new Error(`KAFKA_TEST_CLIENT must be one of ${KAFKA_CLIENTS.join(', ')}, got '${raw}'`);
+  return raw as KafkaClientKind;
+}
+
+/**
+ * A connection on testKafkaClient(). Fails loudly when the client asked for is not the one the
+ * connection runs on (the Confluent client not installed: `npm run kafka:confluent`), instead of
+ * passing on kafkajs' fallback.
+ */
+export function testKafkaConnection(options: KafkaConnectionOptions, log: LogSink = silentLog, settings?: KafkaConnectionSettings): KafkaConnection {
+  const client = testKafkaClient();
+  const connection = new KafkaConnection({ ...options, client }, log, settings);
+  if (connection.client !== client) {
+    throw new Error(`the tests ask for the ${client} Kafka client but the connection runs on ${connection.client}: install it with \`npm run kafka:confluent\``);
+  }
+  return connection;
+}

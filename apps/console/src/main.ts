@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       env,
       pipeline,
       logger,
-      kafka: { brokers: kafka.brokers, clientId: `${kafka.clientId}-console`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
+      kafka: { brokers: kafka.brokers, client: kafka.client, clientId: `${kafka.clientId}-console`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
       metricsUrls: env.console.metricsUrls ?? LOCAL_METRICS_URLS,
     };
   } catch (err) {

@@ -39,7 +39,7 @@ export async function runApp(app: AppName, module: (ctx: AppContext) => DynamicM
       env,
       pipeline,
       logger,
-      kafka: { brokers: kafka.brokers, clientId: `${kafka.clientId}-${app}`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
+      kafka: { brokers: kafka.brokers, client: kafka.client, clientId: `${kafka.clientId}-${app}`, ...(kafka.tls ? { tls: kafka.tls } : {}), ...(kafka.sasl ? { sasl: kafka.sasl } : {}) },
       topicPolicy: topicPolicy(kafka.topics),
     };
   } catch (err) {

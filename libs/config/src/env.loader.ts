@@ -1,5 +1,6 @@
 import { validateSync } from 'class-validator';
 import { splitList } from './config.validators';
+import type { KafkaClientName } from './pipeline.types';
 import {
   APP_NAMES,
   DEFAULT_HTTP_PORTS,
@@ -85,6 +86,7 @@ export function loadEnv(env: EnvSource = process.env, options: LoadEnvOptions = 
     kafka: {
       brokers: variables.KAFKA_BROKERS === undefined ? undefined : splitList(variables.KAFKA_BROKERS),
       clientId: variables.KAFKA_CLIENT_ID,
+      client: variables.KAFKA_CLIENT as KafkaClientName | undefined,
       maxMessageBytes: toInteger(variables.KAFKA_MAX_MESSAGE_BYTES) ?? ENV_DEFAULTS.kafkaMaxMessageBytes,
       allowPlaintextSasl: variables.KAFKA_ALLOW_PLAINTEXT_SASL === 'true',
       accessFailureExitMs: toInteger(variables.KAFKA_ACCESS_FAILURE_EXIT_MS) ?? ENV_DEFAULTS.kafkaAccessFailureExitMs,

@@ -13,6 +13,7 @@ import {
   IsSecondsText,
 } from './config.validators';
 import type { Secret } from './secret';
+import { KAFKA_CLIENT_NAMES, type KafkaClientName } from './pipeline.types';
 
 export const APP_NAMES = ['legacy-import', 'id-translation', 'domain-transform', 'legacy-writeback'] as const;
 /** The deployable app a process runs as (SYNC_APP). */
@@ -60,6 +61,8 @@ export interface AppEnv {
   readonly kafka: {
     readonly brokers: readonly string[] | undefined;
     readonly clientId: string | undefined;
+    /** KAFKA_CLIENT: overrides kafka.client of the pipeline file. */
+    readonly client: KafkaClientName | undefined;
     /** Largest record (key + value + headers, encoded) legacy-import produces; larger ones are dead-lettered as a reference. */
     readonly maxMessageBytes: number;
     /** KAFKA_ALLOW_PLAINTEXT_SASL: accept SASL PLAIN without TLS (the password would cross the network in clear). */
@@ -120,6 +123,7 @@ export class EnvVariables {
   @IsOptional() @IsNonEmptyString() HTTP_HOST?: string;
   @IsOptional() @IsBrokerListText() KAFKA_BROKERS?: string;
   @IsOptional() @IsNonEmptyString() KAFKA_CLIENT_ID?: string;
+  @IsOptional() @IsOneOf(KAFKA_CLIENT_NAMES) KAFKA_CLIENT?: string;
   @IsOptional() @IsIntegerText(1_024, 1_000_000_000) KAFKA_MAX_MESSAGE_BYTES?: string;
   @IsOptional() @IsOneOf(['true', 'false']) KAFKA_ALLOW_PLAINTEXT_SASL?: string;
   @IsOptional() @IsIntegerText(1_000, 3_600_000) KAFKA_ACCESS_FAILURE_EXIT_MS?: string;

@@ -1,6 +1,6 @@
 import { deepFreeze } from './deep-freeze';
 import type { AppEnv } from './env.schema';
-import type { PipelineConfig, SaslMechanism, TopicSettings } from './pipeline.types';
+import type { KafkaClientName, PipelineConfig, SaslMechanism, TopicSettings } from './pipeline.types';
 import type { EnvSource, Secret } from './secret';
 import { SecretCollector, type ResolvedTls } from './secret-collector';
 
@@ -8,6 +8,8 @@ import { SecretCollector, type ResolvedTls } from './secret-collector';
 export interface KafkaSettings {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** Client library for producers and consumers: KAFKA_CLIENT, else the pipeline's kafka.client (default kafkajs). */
+  readonly client: KafkaClientName;
   /** Present when TLS is enabled. */
   readonly tls?: ResolvedTls;
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: Secret };
@@ -60,6 +62,7 @@ export function resolveKafkaSettings(
   return deepFreeze({
     brokers: [...brokers],
     clientId: env.kafka.clientId ?? kafka.clientId ?? 'legacy-sync',
+    client: env.kafka.client ?? kafka.client,
     ...(tls !== undefined && { tls }),
     ...(sasl !== undefined && { sasl }),
     topics: { ...kafka.topics, retentionHours: { ...kafka.topics.retentionHours } },

@@ -89,6 +89,7 @@ function normalizeKafka(kafka: KafkaSchema | undefined): KafkaPipelineConfig {
   return {
     brokers: kafka?.brokers ?? [],
     ...(kafka?.clientId != null && { clientId: kafka.clientId }),
+    client: kafka?.client ?? 'kafkajs',
     tls: normalizeTls(kafka?.tls),
     ...(sasl != null && { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } }),
     topics: {

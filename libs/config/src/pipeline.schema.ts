@@ -23,6 +23,7 @@ import {
   SchemaOf,
 } from './config.validators';
 import type { SecretRef } from './secret';
+import { KAFKA_CLIENT_NAMES, type KafkaClientName } from './pipeline.types';
 import {
   TRIGGER_LEVELS,
   type TriggerLevel,
@@ -78,6 +79,7 @@ export class TopicDefaultsSchema {
 export class KafkaSchema {
   @IsOptional() @IsBrokerList() brokers?: string[];
   @IsOptional() @IsNonEmptyString() clientId?: string;
+  @IsOptional() @IsOneOf(KAFKA_CLIENT_NAMES) client?: KafkaClientName;
 
   @IsOptional() @IsMapping() @Nested(() => TlsSchema)
   tls?: TlsSchema;

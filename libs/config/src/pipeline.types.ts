@@ -20,6 +20,9 @@ export type TechnicalFormat = (typeof TECHNICAL_FORMATS)[number];
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+/** Kafka client libraries (libs/kafka KAFKA_CLIENTS): kafkajs, or Confluent's @confluentinc/kafka-javascript. */
+export const KAFKA_CLIENT_NAMES = ['kafkajs', 'confluent'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENT_NAMES)[number];
 
 /** The validated pipeline file with every default applied. Objects and lists are frozen; `systems` is read-only by type. */
 export interface PipelineConfig {
@@ -119,6 +122,8 @@ export interface KafkaPipelineConfig {
   /** Empty when the file names none; KAFKA_BROKERS must then be set (see resolveKafkaSettings). */
   readonly brokers: readonly string[];
   readonly clientId?: string;
+  /** Client library for producers and consumers (docs/pipeline.md "kafka.client"); default kafkajs. */
+  readonly client: KafkaClientName;
   readonly tls: TlsConfig;
   readonly sasl?: SaslConfig;
   /** Settings for topics the suite creates and the minimum it expects of existing ones. */

@@ -1,4 +1,5 @@
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type Admin, type Kafka } from 'kafkajs';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type Admin } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 
 /** One ALLOW ACL, in the suite's words (libs/contracts kafkaAcls builds them). */
 export interface AclBinding {
@@ -24,7 +25,7 @@ const OPERATION = {
 export class AclAdmin {
   private readonly admin: Admin;
 
-  constructor(kafka: Kafka) {
+  constructor(kafka: KafkaClientPort) {
     this.admin = kafka.admin();
   }
 

@@ -1,4 +1,5 @@
-import type { Batch, Consumer, ConsumerRunConfig, IHeaders, Kafka, KafkaMessage, Offsets } from 'kafkajs';
+import type { Batch, Consumer, ConsumerRunConfig, IHeaders, KafkaMessage, Offsets } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff';
 import { ConsumerLagMonitor, GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { deadLetterRecord } from './dead-letter';
@@ -174,7 +175,7 @@ export class BatchConsumerRunner {
   private lastConfirmedAt = 0;
 
   constructor(
-    kafka: Kafka,
+    kafka: KafkaClientPort,
     private readonly dlqProducer: SyncProducer,
     private readonly options: BatchConsumerOptions,
     /** Shared by the consumers of one connection; one of its own otherwise. */
@@ -428,7 +429,8 @@ export class BatchConsumerRunner {
         // Isolate the bad message(s): good ones are applied, bad ones dead-lettered, order kept.
         for (const message of messages) {
           if (!alive()) return;
-          const done = await this.processOne(message, ctx, alive);
+          // A batch of one has just had its first attempt: a data error is not tried a second time.
+          const done = await this.processOne(message, ctx, alive, messages.length === 1 ? outcome : undefined);
           if (done.status === 'stop') return;
           if (done.status === 'defer') return this.defer(payload, ctx, done.retryAfterMs, done.blocked);
           payload.resolveOffset(message.offset);
@@ -495,9 +497,9 @@ export class BatchConsumerRunner {
    * are dead-lettered at once, unclassified ones after `maxAttempts`, schema failures hold the
    * partition.
    */
-  private async processOne(message: InboundMessage, ctx: BatchContext, alive: () => boolean): Promise<OneResult> {
+  private async processOne(message: InboundMessage, ctx: BatchContext, alive: () => boolean, firstAttempt?: Attempt): Promise<OneResult> {
     for (let attempt = 1; ; attempt++) {
-      const result = await this.runWithTransientRetry([message], ctx, alive);
+      const result = attempt === 1 && firstAttempt !== undefined ? firstAttempt : await this.runWithTransientRetry([message], ctx, alive);
       if (result.status === 'ok') {
         const deferral = result.deferral;
         return deferral !== undefined && deferral.handled < 1 ? { status: 'defer', retryAfterMs: deferral.retryAfterMs } : { status: 'done' };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 import { toInboundMessage } from './batch-consumer.runner';
 import type { InboundMessage, LogSink } from './kafka.interface';
 
@@ -7,7 +7,7 @@ import type { InboundMessage, LogSink } from './kafka.interface';
  * Reads a compacted topic from its start to its current end and returns the latest message per
  * key (a tombstone removes the key). Used at start-up to load positions and switches.
  */
-export async function readCompactedTopic(kafka: Kafka, topic: string, log: LogSink, timeoutMs = 60_000): Promise<Map<string, InboundMessage>> {
+export async function readCompactedTopic(kafka: KafkaClientPort, topic: string, log: LogSink, timeoutMs = 60_000): Promise<Map<string, InboundMessage>> {
   const latest = new Map<string, InboundMessage>();
   await readTopicToEnd(kafka, topic, log, timeoutMs, (msg) => {
     const key = msg.key?.toString() ?? '';
@@ -18,7 +18,7 @@ export async function readCompactedTopic(kafka: Kafka, topic: string, log: LogSi
 }
 
 /** Calls `onMessage` for every message of a topic, from its start to its end when the call began. */
-export async function readTopicToEnd(kafka: Kafka, topic: string, log: LogSink, timeoutMs: number, onMessage: (message: InboundMessage) => void): Promise<void> {
+export async function readTopicToEnd(kafka: KafkaClientPort, topic: string, log: LogSink, timeoutMs: number, onMessage: (message: InboundMessage) => void): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `topic-reader-${randomUUID()}`;

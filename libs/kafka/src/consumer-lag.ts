@@ -1,4 +1,5 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 import { errorMessage } from '@sync/errors';
 import type { LogSink } from './kafka.interface';
 
@@ -107,7 +108,7 @@ export class GroupOffsetReader {
   private admin: Admin | undefined;
   private users = 0;
 
-  constructor(private readonly kafka: Kafka) {}
+  constructor(private readonly kafka: KafkaClientPort) {}
 
   acquire(): void {
     this.users++;

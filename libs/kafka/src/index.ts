@@ -12,11 +12,12 @@ export { DLQ_HEADERS, DLQ_REPLAY_HEADERS, DEAD_LETTER_MAX_BYTES, deadLetterRecor
 export type { DeadLetterOptions } from './dead-letter';
 export { backoffDelay, sleep, DEFAULT_BACKOFF } from './backoff';
 export type { BackoffOptions } from './backoff';
-export { silentLog } from './kafka.interface';
+export { silentLog, KAFKA_CLIENTS } from './kafka.interface';
 export { kafkaLogBridge } from './kafka-log.bridge';
 export type { KafkaLogLine } from './kafka-log.bridge';
-export type { KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';
+export type { KafkaClientKind, KafkaConnectionOptions, KafkaTlsOptions, KafkaSaslOptions, SaslMechanism, InboundMessage, OutboundRecord, LogSink } from './kafka.interface';
 export { kafkaAccessProblem } from './kafka-access';
+export { confluentClientConfig, confluentConsumerSettings, confluentProducerSettings } from './confluent-config';
 export type { KafkaAccessKind, KafkaAccessProblem } from './kafka-access';
 export { AclAdmin } from './acl-admin';
 export type { AclBinding } from './acl-admin';

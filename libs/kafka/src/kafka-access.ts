@@ -94,7 +94,8 @@ export function kafkaAccessProblem(err: unknown): KafkaAccessProblem | undefined
   for (const e of errors) {
     const type = text(e.type);
     const message = text(e.message);
-    if (AUTHORIZATION_TYPES.has(type) || /not authorized to access/i.test(message)) {
+    // librdkafka (the Confluent client) names the same broker errors with an ERR_ prefix.
+    if (AUTHORIZATION_TYPES.has(type.replace(/^ERR_/, '')) || /not authorized to access|\b(?:topic|group|cluster|transactional id) authorization failed/i.test(message)) {
       return {
         kind: 'authorization',
         message: `Kafka denied the request (${type || firstLine(message)}): the principal lacks an ACL (docs/security.md lists what each app needs)`,

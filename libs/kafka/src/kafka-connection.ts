@@ -1,12 +1,12 @@
-import type { Kafka } from 'kafkajs';
 import { AclAdmin } from './acl-admin';
 import { BatchConsumerRunner, type BatchConsumerOptions } from './batch-consumer.runner';
 import { readCompactedTopic, readTopicToEnd } from './compacted-topic.reader';
 import { GroupOffsetReader, type ConsumerLagSample } from './consumer-lag';
 import { createKafkaClient } from './kafka-client.factory';
+import type { KafkaClientPort } from './kafka-client.port';
 import { latestMessageTime } from './latest-message.reader';
 import { LeaseGroup, type LeaseGroupOptions } from './lease-group';
-import type { InboundMessage, KafkaConnectionOptions, LogSink } from './kafka.interface';
+import type { InboundMessage, KafkaClientKind, KafkaConnectionOptions, LogSink } from './kafka.interface';
 import { SyncProducer, type SyncProducerTuning } from './sync-producer';
 import { TopicAdmin, type TopicPolicy } from './topic-admin';
 
@@ -20,7 +20,9 @@ export interface KafkaConnectionSettings {
 
 /** One app's link to the cluster: the factory for its producers, consumers and admin client. */
 export class KafkaConnection {
-  private readonly kafka: Kafka;
+  private readonly kafka: KafkaClientPort;
+  /** The client library producers and consumers run on: options.client, or kafkajs when that is not installed. */
+  readonly client: KafkaClientKind;
   private readonly consumers = new Set<BatchConsumerRunner>();
   private offsetReader: GroupOffsetReader | undefined;
 
@@ -29,7 +31,9 @@ export class KafkaConnection {
     private readonly log: LogSink,
     private readonly settings: KafkaConnectionSettings = {},
   ) {
-    this.kafka = createKafkaClient(options, log);
+    const choice = createKafkaClient(options, log);
+    this.kafka = choice.client;
+    this.client = choice.kind;
   }
 
   producer(tuning?: SyncProducerTuning): SyncProducer {

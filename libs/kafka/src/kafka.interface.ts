@@ -23,8 +23,17 @@ export interface KafkaSaslOptions {
   readonly password: SecretValue;
 }
 
+/**
+ * Which client library talks to the brokers: kafkajs (the default) or Confluent's maintained
+ * @confluentinc/kafka-javascript (librdkafka), an optional dependency (docs/pipeline.md "kafka.client").
+ */
+export const KAFKA_CLIENTS = ['kafkajs', 'confluent'] as const;
+export type KafkaClientKind = (typeof KAFKA_CLIENTS)[number];
+
 export interface KafkaConnectionOptions {
   readonly brokers: readonly string[];
+  /** Client library for producers and consumers; default kafkajs. */
+  readonly client?: KafkaClientKind;
   readonly clientId: string;
   readonly tls?: KafkaTlsOptions;
   readonly sasl?: KafkaSaslOptions;

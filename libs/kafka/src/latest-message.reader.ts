@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 
 /**
  * Timestamp (ms) of the newest message in a topic, reading only the last message of each
  * partition; undefined for an empty or missing topic.
  */
-export async function latestMessageTime(kafka: Kafka, topic: string, timeoutMs = 20_000): Promise<number | undefined> {
+export async function latestMessageTime(kafka: KafkaClientPort, topic: string, timeoutMs = 20_000): Promise<number | undefined> {
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `latest-reader-${randomUUID()}`;

@@ -1,4 +1,5 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 import type { LogSink } from './kafka.interface';
 
 /** What a member holds after a join: the partitions of the lease topic and the group generation's view of it. */
@@ -35,7 +36,7 @@ export class LeaseGroup {
   private consumer: Consumer | undefined;
   private joined = false;
 
-  constructor(private readonly kafka: Kafka, private readonly options: LeaseGroupOptions) {}
+  constructor(private readonly kafka: KafkaClientPort, private readonly options: LeaseGroupOptions) {}
 
   /** Joined at least once and not lost since. */
   get isJoined(): boolean {

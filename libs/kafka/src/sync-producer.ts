@@ -1,4 +1,5 @@
-import { CompressionTypes, Partitioners, type ProducerConfig, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Partitioners, type ProducerConfig, type IHeaders, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 import { DataError } from '@sync/errors';
 import type { OutboundRecord } from './kafka.interface';
 
@@ -48,10 +49,14 @@ export function recordBytes(r: OutboundRecord): number {
   return bytes;
 }
 
-/** kafkajs' error for a record batch over the broker's or topic's max.message.bytes, found through causes. */
+/**
+ * The error for a record batch over the broker's or topic's max.message.bytes, found through causes:
+ * kafkajs' MESSAGE_TOO_LARGE, or librdkafka's ERR_MSG_SIZE_TOO_LARGE (the Confluent client).
+ */
 export function isMessageTooLarge(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 10; depth++) {
-    if ((e as { type?: unknown }).type === 'MESSAGE_TOO_LARGE') return true;
+    const type = (e as { type?: unknown }).type;
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'ERR_MSG_SIZE_TOO_LARGE') return true;
     const inner = (e as { errors?: unknown }).errors;
     if (Array.isArray(inner) && inner.some(isMessageTooLarge)) return true;
     e = (e as { cause?: unknown }).cause;
@@ -86,7 +91,7 @@ export class SyncProducer {
   private readonly compression: CompressionTypes;
   private connected = false;
 
-  constructor(kafka: Kafka, tuning: SyncProducerTuning = {}) {
+  constructor(kafka: KafkaClientPort, tuning: SyncProducerTuning = {}) {
     this.maxRequestBytes = tuning.maxRequestBytes ?? MAX_REQUEST_BYTES;
     this.compression = tuning.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.producer = kafka.producer({

@@ -1,4 +1,5 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import type { KafkaClientPort } from './kafka-client.port';
 import { backoffDelay, sleep } from './backoff';
 import { silentLog, type LogSink } from './kafka.interface';
 
@@ -64,7 +65,7 @@ export class TopicAdmin {
   private readonly weak = new Map<string, TopicWeakness[]>();
   private readonly listeners: Array<(weak: readonly TopicWeakness[]) => void> = [];
 
-  constructor(kafka: Kafka, private readonly policy: TopicPolicy = { partitions: 1 }, private readonly log: LogSink = silentLog) {
+  constructor(kafka: KafkaClientPort, private readonly policy: TopicPolicy = { partitions: 1 }, private readonly log: LogSink = silentLog) {
     this.admin = kafka.admin();
   }
 

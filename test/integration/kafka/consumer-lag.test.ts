@@ -5,7 +5,7 @@ import { KafkaCoreService, type AppContext } from '@sync/app-core';
 import { loadEnv, loadPipelineFile } from '@sync/config';
 import { KafkaConnection, silentLog, type BatchConsumerRunner, type InboundMessage, type SyncProducer } from '@sync/kafka';
 import { createLogger, LivenessRegistry, MetricsRegistry, ReadinessRegistry } from '@sync/observability';
-import { repoRoot, testBrokers, uniqueName } from '../../support/test-env';
+import { repoRoot, testBrokers, uniqueName, testKafkaClient, testKafkaConnection } from '../../support/test-env';
 import { waitFor } from '../../support/wait-for';
 
 const APP = 'domain-transform';
@@ -37,7 +37,7 @@ describe('consumer-group lag metrics on the real broker', () => {
     // CONSUMER_LAG_REFRESH_MS goes through the same validated environment the apps read.
     env: loadEnv({ SYNC_APP: APP, KAFKA_BROKERS: testBrokers().join(','), CONSUMER_LAG_REFRESH_MS: '1000' }),
     pipeline: loadPipelineFile(path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'e2e.pipeline.yaml')),
-    kafka: { brokers: testBrokers(), clientId: 'it-consumer-lag' },
+    kafka: { brokers: testBrokers(), clientId: 'it-consumer-lag', client: testKafkaClient() },
     topicPolicy: { partitions: 1 },
     logger: createLogger(APP, 'warn'),
   };
@@ -103,7 +103,7 @@ describe('consumer-group lag metrics on the real broker', () => {
     await produce(topic, 0, 5);
     await produce(topic, 1, 9);
     // A second replica: its own connection and registry, wired as the apps wire theirs.
-    const otherConnection = new KafkaConnection(ctx.kafka, silentLog, { consumerLagRefreshMs: 1000 });
+    const otherConnection = testKafkaConnection(ctx.kafka, silentLog, { consumerLagRefreshMs: 1000 });
     const otherMetrics = new MetricsRegistry(APP);
     otherMetrics.consumerLag(() => otherConnection.consumerLag());
     const other: SyncProducer = otherConnection.producer();

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataError } from '@sync/errors';
-import { KafkaConnection, silentLog, type BatchConsumerRunner, type SyncProducer, type TopicAdmin } from '@sync/kafka';
-import { testBrokers, uniqueName } from '../../support/test-env';
+import { type BatchConsumerRunner, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { testBrokers, uniqueName, testKafkaConnection } from '../../support/test-env';
 import { waitFor } from '../../support/wait-for';
 
-const connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'it-dead-letter-hold' }, silentLog);
+const connection = testKafkaConnection({ brokers: testBrokers(), clientId: 'it-dead-letter-hold' });
 
 /**
  * Dead-lettering is bounded: when the DLQ refuses the dead letter (here the DLQ topic accepts no

@@ -3,10 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KafkaConnection, silentLog, type SyncProducer, type TopicAdmin } from '@sync/kafka';
+import { type SyncProducer, type TopicAdmin } from '@sync/kafka';
 import { LegacyDatabase } from '../../support/legacy-database';
 import { checkKeyStream } from '../../support/rebalance-checks';
-import { repoRoot, testBrokers, uniqueName } from '../../support/test-env';
+import { repoRoot, testBrokers, uniqueName, testKafkaConnection } from '../../support/test-env';
 import { waitFor } from '../../support/wait-for';
 
 /**
@@ -20,7 +20,7 @@ const APP = uniqueName('rebal');
 const PARTITIONS = 4;
 const KEYS = 12;
 const SESSION_TIMEOUT_MS = 6_000;
-const connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'it-rebalance' }, silentLog);
+const connection = testKafkaConnection({ brokers: testBrokers(), clientId: 'it-rebalance' });
 let producer: SyncProducer;
 let admin: TopicAdmin;
 let db: LegacyDatabase;

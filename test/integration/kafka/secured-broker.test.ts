@@ -6,9 +6,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigValidationError, loadEnv, parsePipeline, resolveKafkaSettings, type AppName, type KafkaSettings } from '@sync/config';
 import { ACL_ROLES, kafkaAcls, Topics, type AclRole } from '@sync/contracts';
-import { KafkaConnection, kafkaAccessProblem, silentLog, type InboundMessage, type KafkaConnectionOptions } from '@sync/kafka';
+import { kafkaAccessProblem, type KafkaConnection, type InboundMessage, type KafkaConnectionOptions } from '@sync/kafka';
 import { AppProcess } from '../../support/app-process';
-import { repoRoot, uniqueName } from '../../support/test-env';
+import { repoRoot, testKafkaConnection, uniqueName } from '../../support/test-env';
 import { waitFor } from '../../support/wait-for';
 
 // A real secured broker (scripts/kafka-secure.sh: SASL_SSL SCRAM-SHA-512 and mTLS listeners,
@@ -90,7 +90,7 @@ function syncCtl(args: string[], env: Record<string, string>): Promise<{ code: n
 }
 
 async function withConnection<T>(options: KafkaConnectionOptions, work: (c: KafkaConnection) => Promise<T>): Promise<T> {
-  const connection = new KafkaConnection({ ...options, connectionTimeoutMs: 10_000 }, silentLog);
+  const connection = testKafkaConnection({ ...options, connectionTimeoutMs: 10_000 });
   return work(connection);
 }
 

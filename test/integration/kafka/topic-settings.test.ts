@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { KafkaCoreService, type AppContext } from '@sync/app-core';
 import { loadEnv, loadPipelineFile, parsePipeline } from '@sync/config';
 import { topicPolicy, Topics } from '@sync/contracts';
-import { KafkaConnection, silentLog, type TopicAdmin } from '@sync/kafka';
+import type { TopicAdmin } from '@sync/kafka';
 import { createLogger, LivenessRegistry, MetricsRegistry, ReadinessRegistry } from '@sync/observability';
-import { repoRoot, testBrokers, uniqueName } from '../../support/test-env';
+import { repoRoot, testBrokers, uniqueName, testKafkaClient, testKafkaConnection } from '../../support/test-env';
 
 const APP = 'domain-transform';
 const HOUR = 3_600_000;
@@ -32,7 +32,7 @@ systems:
 const ref = () => ({ system: uniqueName('ts').toLowerCase().replace(/[^a-z0-9_]/g, '_'), schema: 'public', table: 'users' });
 
 describe('topic settings on the real broker', () => {
-  const connection = new KafkaConnection({ brokers: testBrokers(), clientId: 'it-topic-settings' }, silentLog);
+  const connection = testKafkaConnection({ brokers: testBrokers(), clientId: 'it-topic-settings' });
   let byHand: TopicAdmin;
   const warnings: Array<{ topic?: string; msg?: string; weaker?: Array<{ setting: string; actual: string; required: string }> }> = [];
   const sink = new Writable({
@@ -49,7 +49,7 @@ describe('topic settings on the real broker', () => {
     app: APP,
     env: loadEnv({ SYNC_APP: APP, KAFKA_BROKERS: testBrokers().join(',') }),
     pipeline: loadPipelineFile(path.join(repoRoot, 'test', 'fixtures', 'pipeline', 'e2e.pipeline.yaml')),
-    kafka: { brokers: testBrokers(), clientId: 'it-topic-settings-app' },
+    kafka: { brokers: testBrokers(), clientId: 'it-topic-settings-app', client: testKafkaClient() },
     topicPolicy: topicPolicy(pipelineKafka.topics),
     logger: createLogger(APP, 'warn', sink),
   };

@@ -107,7 +107,7 @@ describe('loadEnv defaults', () => {
     assert.equal(env.app, 'domain-transform');
     assert.equal(env.pipelineFile, '/etc/sync/pipeline.yaml');
     assert.deepEqual(env.http, { host: '127.0.0.1', port: 8083 });
-    assert.deepEqual(env.kafka, { brokers: ['kafka-0:9092', 'kafka-1:9092', '[::1]:9093'], clientId: 'dt', maxMessageBytes: 1_048_588, allowPlaintextSasl: false, accessFailureExitMs: 60_000 });
+    assert.deepEqual(env.kafka, { brokers: ['kafka-0:9092', 'kafka-1:9092', '[::1]:9093'], clientId: 'dt', client: undefined, maxMessageBytes: 1_048_588, allowPlaintextSasl: false, accessFailureExitMs: 60_000 });
     assert.equal(env.log.level, 'debug');
     assert.equal(env.shutdown.timeoutMs, 5000);
     assert.equal(env.metrics.consumerLagRefreshMs, 60_000);
@@ -221,6 +221,7 @@ describe('describeEnv', () => {
       'http.port': '8082',
       'kafka.brokers': '(not set)',
       'kafka.clientId': '(not set)',
+      'kafka.client': '(not set)',
       'kafka.maxMessageBytes': '1048588',
       'kafka.allowPlaintextSasl': 'false',
       'kafka.accessFailureExitMs': '60000',

@@ -27,10 +27,23 @@ systems:
   );
 
 describe('resolveKafkaSettings', () => {
+  it('takes the client library from kafka.client, KAFKA_CLIENT overriding it, kafkajs by default', () => {
+    const env = loadEnv({ SYNC_APP: 'legacy-import' });
+    assert.equal(resolveKafkaSettings(pipelineWith('kafka: { brokers: ["b:9092"] }'), env, {}).client, 'kafkajs');
+    const confluent = pipelineWith('kafka: { brokers: ["b:9092"], client: confluent }');
+    assert.equal(resolveKafkaSettings(confluent, env, {}).client, 'confluent');
+    assert.equal(resolveKafkaSettings(confluent, loadEnv({ KAFKA_CLIENT: 'kafkajs' }), {}).client, 'kafkajs');
+  });
+
+  it('rejects an unknown client library, naming the setting', () => {
+    assert.throws(() => pipelineWith('kafka: { brokers: ["b:9092"], client: librdkafka }'), (err: unknown) => err instanceof ConfigValidationError && /kafka\.client/.test(err.message) && /kafkajs, confluent/.test(err.message));
+    assert.throws(() => loadEnv({ KAFKA_CLIENT: 'node-rdkafka' }), (err: unknown) => err instanceof ConfigValidationError && /KAFKA_CLIENT\b/.test(err.message));
+  });
+
   it('lets KAFKA_BROKERS and KAFKA_CLIENT_ID override the pipeline file', () => {
     const pipeline = pipelineWith('kafka: { brokers: ["file-broker:9092"], clientId: from-file }');
     const fromFile = resolveKafkaSettings(pipeline, loadEnv({ SYNC_APP: 'legacy-import' }), {});
-    assert.deepEqual(fromFile, { brokers: ['file-broker:9092'], clientId: 'from-file', topics: { retentionHours: TOPIC_RETENTION_HOURS } });
+    assert.deepEqual(fromFile, { brokers: ['file-broker:9092'], clientId: 'from-file', client: 'kafkajs', topics: { retentionHours: TOPIC_RETENTION_HOURS } });
     const fromEnv = resolveKafkaSettings(
       pipeline,
       loadEnv({ KAFKA_BROKERS: 'env-a:9092,env-b:9092', KAFKA_CLIENT_ID: 'from-env' }),

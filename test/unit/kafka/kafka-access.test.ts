@@ -39,6 +39,16 @@ describe('kafkaAccessProblem', () => {
     assert.equal(kafkaAccessProblem(new Error('Not authorized to access topics: [Topic authorization failed]'))?.kind, 'authorization');
   });
 
+  it("recognises librdkafka's ACL denial (the Confluent client)", () => {
+    const p = kafkaAccessProblem({ name: 'KafkaJSProtocolError', type: 'ERR_TOPIC_AUTHORIZATION_FAILED', code: 29, message: 'Broker: Topic authorization failed' });
+    assert.equal(p?.kind, 'authorization');
+    assert.match(p!.message, /ERR_TOPIC_AUTHORIZATION_FAILED.*ACL/);
+    const fatal = new Error('Error: Broker: Cluster authorization failed (the records were dropped: Local: Purged in queue)', { cause: { type: 'ERR__PURGE_QUEUE' } });
+    assert.equal(kafkaAccessProblem(fatal)?.kind, 'authorization');
+    assert.equal(kafkaAccessProblem(new Error('Local: Purged in queue, after: Error: cluster authorization failed'))?.kind, 'authorization');
+    assert.equal(kafkaAccessProblem(new Error('Local: Purged in queue, after: Error: Local: Broker transport failure'))?.kind, undefined);
+  });
+
   it('leaves other failures alone', () => {
     assert.equal(kafkaAccessProblem(wrapped({ name: 'KafkaJSConnectionError', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092', code: 'ECONNREFUSED' })), undefined);
     assert.equal(kafkaAccessProblem(new Error('kafka did not answer within 2500 ms')), undefined);

@@ -27,6 +27,7 @@ export async function withKafka<T>(pipeline: PipelineConfig, io: Pick<CommandIo,
     {
       brokers: settings.brokers,
       clientId: `${settings.clientId}-sync-ctl`,
+      client: settings.client,
       // One attempt must fit in the deadline, or a silent broker would never be reported as such.
       connectionTimeoutMs: Math.min(io.connectTimeoutMs, 5000),
       ...(settings.tls ? { tls: settings.tls } : {}),
