@@ -39,8 +39,11 @@ if [[ -f "$cache" ]]; then
 fi
 
 if ! [[ -f /usr/include/openssl/ssl.h ]]; then
-  echo "kafka-confluent: OpenSSL headers missing: apt-get install -y libssl-dev" >&2
-  exit 1
+  # A fresh machine installs what it needs itself, as scripts/test.sh does for Chromium.
+  echo "kafka-confluent: OpenSSL headers missing: apt-get install libssl-dev" >&2
+  sudo_cmd=(); if [[ "$(id -u)" != 0 ]]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq >/dev/null && "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev >/dev/null \
+    || { echo "kafka-confluent: could not install libssl-dev (Debian); the Confluent client cannot be built" >&2; exit 1; }
 fi
 
 echo "kafka-confluent: building $pkg $version from source (librdkafka linked dynamically)"
