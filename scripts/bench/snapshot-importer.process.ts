@@ -54,7 +54,10 @@ systems:
   const sys = pipeline.systems.get(job.system)!;
   const table = sys.tables[0]!;
   const db = createLegacyDb({ system: job.system, dialect: 'postgres', url: { reveal: () => job.url }, poolSize: 4 }, () => undefined);
-  const kafka = new KafkaConnection({ brokers: job.brokers, clientId: 'bench-snapshot' }, silentLog);
+  // SNAPSHOT_KAFKA_CLIENT=confluent: the same run on Confluent's client (npm run kafka:confluent first).
+  const client = process.env['SNAPSHOT_KAFKA_CLIENT'] === 'confluent' ? 'confluent' : 'kafkajs';
+  const kafka = new KafkaConnection({ brokers: job.brokers, clientId: 'bench-snapshot', client }, silentLog);
+  if (kafka.client !== client) throw new Error(`SNAPSHOT_KAFKA_CLIENT=${client}: the client is not installed (npm run kafka:confluent)`);
   const producer = kafka.producer();
   const admin = kafka.admin();
   const topic = Topics.legacy({ system: job.system, schema: 'public', table: job.table });
