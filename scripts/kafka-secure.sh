@@ -14,9 +14,11 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 
 HOST=127.0.0.1
-SASL_PORT="${KAFKA_SECURE_SASL_PORT:-39292}"
-MTLS_PORT="${KAFKA_SECURE_MTLS_PORT:-39293}"
-CONTROLLER_PORT="${KAFKA_SECURE_CONTROLLER_PORT:-39294}"
+# Below Linux's ephemeral range (32768-60999): a port there can be held by any client socket
+# (seen: a PostgreSQL connection on 127.0.0.1:39292 made the broker fail with "Address already in use").
+SASL_PORT="${KAFKA_SECURE_SASL_PORT:-19392}"
+MTLS_PORT="${KAFKA_SECURE_MTLS_PORT:-19393}"
+CONTROLLER_PORT="${KAFKA_SECURE_CONTROLLER_PORT:-19394}"
 DEADLINE="${KAFKA_SECURE_DEADLINE:-120}"
 STOP_DEADLINE=30
 CACHE_ROOT="${SYNC_CACHE_DIR:-$HOME/.cache/legacy-sync}"

@@ -12,7 +12,7 @@ import { repoRoot, testKafkaConnection, uniqueName } from '../../support/test-en
 import { waitFor } from '../../support/wait-for';
 
 // A real secured broker (scripts/kafka-secure.sh: SASL_SSL SCRAM-SHA-512 and mTLS listeners,
-// StandardAuthorizer) started by this file (ports 39292-39294 by default), with the ACLs `sync-ctl acls
+// StandardAuthorizer) started by this file (ports 19392-19394 by default, below the ephemeral port range so a client socket cannot hold one), with the ACLs `sync-ctl acls
 // --apply` creates. Skipped only when java is missing.
 const SCRIPT = path.join(repoRoot, 'scripts', 'kafka-secure.sh');
 const javaMissing = spawnSync('java', ['-version'], { stdio: 'ignore' }).error !== undefined;
@@ -21,9 +21,9 @@ const RUN_ID = uniqueName('sec').replace(/_/g, '');
 const reuse = process.env['KAFKA_SECURE_DIR'];
 const dir = reuse ?? mkdtempSync(path.join(tmpdir(), 'kafka-secure-'));
 const work = mkdtempSync(path.join(tmpdir(), 'kafka-secure-test-'));
-// The script's ports (KAFKA_SECURE_SASL_PORT / _MTLS_PORT / _CONTROLLER_PORT; defaults 39292-39294).
-const SASL = `127.0.0.1:${process.env['KAFKA_SECURE_SASL_PORT'] ?? '39292'}`;
-const MTLS = `127.0.0.1:${process.env['KAFKA_SECURE_MTLS_PORT'] ?? '39293'}`;
+// The script's ports (KAFKA_SECURE_SASL_PORT / _MTLS_PORT / _CONTROLLER_PORT; defaults 19392-19394).
+const SASL = `127.0.0.1:${process.env['KAFKA_SECURE_SASL_PORT'] ?? '19392'}`;
+const MTLS = `127.0.0.1:${process.env['KAFKA_SECURE_MTLS_PORT'] ?? '19393'}`;
 const SYSTEM = RUN_ID;
 const table = { system: SYSTEM, schema: 'public', table: 'users' };
 
