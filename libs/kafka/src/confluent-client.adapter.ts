@@ -113,15 +113,15 @@ function notSupported(what: string): never {
 class ConfluentProducerAdapter extends EventEmitter {
   readonly events = PRODUCER_EVENTS;
   private readonly producer: ConfluentProducer;
-  /** The last few error lines librdkafka logged for this producer (the cause of a fatal error is among them). */
-  private readonly recentErrors: string[] = [];
+  /** The last few error lines librdkafka logged for this producer, with when (the cause of a fatal error is among them). */
+  private readonly recentErrors: { readonly at: number; readonly message: string }[] = [];
 
   constructor(kafka: ConfluentKafka, config: ProducerConfig | undefined, log: LogSink) {
     super();
     const settings = confluentProducerSettings(config);
     const logger = confluentLogger(log, (message) => {
-      if (this.recentErrors.includes(message)) return;
-      this.recentErrors.push(message);
+      if (this.recentErrors.some((e) => e.message === message)) return;
+      this.recentErrors.push({ at: Date.now(), message });
       if (this.recentErrors.length > 4) this.recentErrors.shift();
     });
     this.producer = kafka.producer({ kafkaJS: { ...settings.kafkaJS, logger }, ...settings.rdkafka });
@@ -135,9 +135,13 @@ class ConfluentProducerAdapter extends EventEmitter {
    */
   private async explain(err: unknown): Promise<unknown> {
     if (!isFatalOrPurged(err)) return err;
-    for (let waited = 0; this.recentErrors.length === 0 && waited < 1_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-    if (this.recentErrors.length === 0) return err;
-    return new Error(`${String((err as { message?: unknown }).message)}, after: ${this.recentErrors.join('; ')}`, { cause: err });
+    // Only lines from around this failure explain it: an old refusal or a broker restart's transport
+    // errors must not be read as its cause.
+    const since = Date.now() - 5_000;
+    const recent = (): string[] => this.recentErrors.filter((e) => e.at >= since).map((e) => e.message);
+    for (let waited = 0; recent().length === 0 && waited < 1_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (recent().length === 0) return err;
+    return new Error(`${String((err as { message?: unknown }).message)}, after: ${recent().join('; ')}`, { cause: err });
   }
 
   async connect(): Promise<void> {
@@ -167,6 +171,21 @@ class ConfluentProducerAdapter extends EventEmitter {
   transaction(): never {
     return notSupported('a transactional producer');
   }
+}
+
+/**
+ * kafkajs' heartbeat() in eachBatch, which the runner's confirmOwnership calls before writing. The
+ * Confluent client's heartbeat() does nothing (librdkafka heartbeats on its own thread); what it
+ * knows is whether the batch went stale (partition revoked, group rebalanced), and a stale batch is
+ * refused with kafkajs' lost-generation error, so the runner abandons it. Known limit: a member
+ * paused past its session timeout (SIGSTOP, a VM freeze) is not told before the consume loop,
+ * busy with this batch, serves the rebalance: it can write that batch's effects once more after
+ * the new owner (docs/performance.md "Kafka client libraries"; kafkajs fences it).
+ */
+async function confirmMembership(payload: ConfluentPayload): Promise<void> {
+  const { topic, partition } = payload.batch;
+  if (payload.isStale()) throw Object.assign(new Error(`the Confluent client marked the batch of ${topic}/${partition} stale (partition revoked or group rebalanced)`), { type: 'ILLEGAL_GENERATION' });
+  await payload.heartbeat();
 }
 
 function refusePerSendOptions(options: { acks?: number; compression?: number }): void {
@@ -273,9 +292,13 @@ class ConfluentConsumerAdapter extends EventEmitter {
     this.idleTimer.unref();
   }
 
+  /**
+   * A sign of life of the fetch loop (liveness). No HEARTBEAT event: librdkafka heartbeats on its own
+   * thread and says nothing of it, and a made-up one would let the runner's confirmOwnership skip its
+   * heartbeat() call, the only place a revoked partition (a stale batch) is noticed before writing.
+   */
   private fetched(): void {
     this.emit(CONSUMER_EVENTS.FETCH, event(CONSUMER_EVENTS.FETCH, {}));
-    this.emit(CONSUMER_EVENTS.HEARTBEAT, event(CONSUMER_EVENTS.HEARTBEAT, { groupId: this.config.groupId }));
   }
 
   private rebalanced(code: number, assignment: { topic: string; partition: number }[]): void {
@@ -293,7 +316,7 @@ class ConfluentConsumerAdapter extends EventEmitter {
     const adapted = {
       batch: payload.batch,
       resolveOffset: (offset: string) => payload.resolveOffset(offset),
-      heartbeat: () => payload.heartbeat(),
+      heartbeat: () => confirmMembership(payload),
       pause: () => payload.pause(),
       isRunning: () => payload.isRunning(),
       isStale: () => payload.isStale(),

@@ -74,7 +74,10 @@ export function confluentProducerSettings(config: ProducerConfig = {}): Confluen
       ...(config.retry.maxRetryTime !== undefined && { maxRetryTime: config.retry.maxRetryTime }),
     };
   }
-  return { kafkaJS, rdkafka: { partitioner: 'murmur2_random', 'linger.ms': 0 } };
+  // message.max.bytes at librdkafka's maximum: the client would otherwise refuse records over its
+  // own 1,000,000-byte default that the broker accepts (its default is 1,048,588). The broker's limit
+  // decides, as with kafkajs; batches stay bounded by batch.size and SyncProducer's chunking.
+  return { kafkaJS, rdkafka: { partitioner: 'murmur2_random', 'linger.ms': 0, 'message.max.bytes': 1_000_000_000 } };
 }
 
 /**

@@ -47,6 +47,8 @@ describe('the Confluent client settings (kafka.client: confluent)', () => {
     const p = confluentProducerSettings({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 } });
     assert.deepEqual(p.kafkaJS, { acks: -1, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 } });
     assert.equal(p.rdkafka['partitioner'], 'murmur2_random');
+    // The broker's max.message.bytes decides (as with kafkajs), not librdkafka's own 1,000,000 default.
+    assert.equal(p.rdkafka['message.max.bytes'], 1_000_000_000);
   });
 
   it('moves fromBeginning and autoCommit onto the consumer, where the Confluent client wants them', () => {
