@@ -150,6 +150,14 @@ describe('Debezium envelope: key and value as the PostgreSQL connector and the J
     assert.throws(() => encoder.value({ ...CHANGE, after: { ...ROW, day: 'infinity' } }, 1), /day: "infinity" is not a date/);
   });
 
+  it('PostgreSQL money (text formatted by lc_monetary) travels as a string, not a refused Decimal', () => {
+    const table: DebeziumTable = { ...PG_TABLE, columns: [...PG_COLUMNS, { name: 'fee', type: 'money', nullable: true }] };
+    const withMoney = new DebeziumEnvelopeEncoder(table, { schemasEnable: true, tombstonesOnDelete: true });
+    const { schema, payload } = parse(withMoney.value({ ...CHANGE, after: { ...ROW, fee: '$1,234.56' } }, 1));
+    assert.deepEqual(field(field(schema, 'after'), 'fee'), { type: 'string', optional: true, field: 'fee' });
+    assert.equal((payload['after'] as Json)['fee'], '$1,234.56');
+  });
+
   it('a catalog without the key column is refused at construction', () => {
     assert.throws(() => new DebeziumEnvelopeEncoder({ ...PG_TABLE, key: ['nope'] }, { schemasEnable: true, tombstonesOnDelete: true }), /key column nope is not in the table's catalog/);
   });

@@ -101,7 +101,9 @@ export function columnSemantic(dialect: DebeziumDialect, column: CatalogColumn):
       case 'decimal':
         return column.precision != null && column.precision > 0 && scale !== null ? { kind: 'decimal', scale, precision: column.precision } : { kind: 'variable-decimal' };
       case 'money':
-        return { kind: 'decimal', scale: 2, precision: null };
+        // PostgreSQL's capture gets money as text formatted by lc_monetary ("$1,234.56", "1.234,56 €"),
+        // which no Decimal can be read from safely: it travels as that text (docs/debezium-compatibility.md).
+        return { kind: 'string' };
       case 'date':
         return of('date');
       case 'timestamp':
