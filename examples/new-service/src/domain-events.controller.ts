@@ -34,10 +34,12 @@ export function domainEventsController(topics: { readonly users: string; readonl
 
     private async apply(batch: DomainEventBatch): Promise<void> {
       const events: ServiceEvent[] = [];
+      // Its own changes come back on the same topics (it published them there): already applied, and
+      // skipped by their origin header before anything else, even one that does not decode (the
+      // reverse path's domain-transform dead-letters that one; this service never applies it).
+      const foreign = batch.events.filter((event) => !this.events.isOwn(event));
       // An invalid message throws a DataError: the server retries the batch one message at a time and dead-letters that one.
-      for (const event of validEvents(batch)) {
-        // Its own changes come back on the same topics (it published them there): already applied.
-        if (this.events.isOwn(event)) continue;
+      for (const event of validEvents({ events: foreign })) {
         this.stats.seen(event.type, event.time);
         events.push({ id: event.id, type: event.type, subject: event.subject, data: event.data, ...(event.legacyVersion !== undefined && { legacyVersion: event.legacyVersion }) });
       }

@@ -20,7 +20,7 @@ export interface DomainEventBatch<T = Readonly<Record<string, unknown>>> {
  * offers the batch's messages again one at a time, so the good ones are applied and the bad one
  * alone is dead-lettered (to `dlq.<app>`), without blocking the partition.
  */
-export function validEvents<T>(batch: DomainEventBatch<T>): Array<DomainEvent<T>> {
+export function validEvents<T>(batch: Pick<DomainEventBatch<T>, 'events'>): Array<DomainEvent<T>> {
   const out: Array<DomainEvent<T>> = [];
   for (const event of batch.events) {
     if (isInvalidDomainEvent(event)) throw new DataError(`${event.topic}[${event.partition}]@${event.offset}: ${event.invalid}`);

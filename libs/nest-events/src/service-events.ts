@@ -3,7 +3,6 @@ import type { ClientKafka } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { Headers } from '@sync/contracts';
 import { BASED_ON_EXTENSION, encodeDomainEvent } from '@sync/mapping';
-import type { DomainEvent } from './domain-event';
 
 /** A change the service made, to send to the legacy side through the suite's reverse path. */
 export interface ServiceChange {
@@ -57,8 +56,11 @@ export class ServiceEvents {
     await lastValueFrom(this.client.emit(topic, serviceEventMessage(change, this.options)));
   }
 
-  /** True for an event this service sent itself (it comes back on the same topic; already applied). */
-  isOwn(event: DomainEvent<unknown>): boolean {
+  /**
+   * True for an event this service sent itself (it comes back on the same topic; already applied),
+   * read from its origin header, so also for a message that does not decode (an InvalidDomainEvent).
+   */
+  isOwn(event: { readonly headers: Readonly<Record<string, string>> }): boolean {
     return event.headers[Headers.origin] === this.options.origin;
   }
 }
