@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { KafkaConnection, silentLog, type OutboundRecord, type SyncProducerTuning } from '@sync/kafka';
 import { runMain } from '../lib/script-main';
+import { changeRecord } from './change-record.support';
 
 interface Variant {
   readonly label: string;
@@ -24,17 +25,6 @@ const VARIANTS: readonly Variant[] = [
   { label: '512 KiB, gzip', tuning: { maxRequestBytes: 512 * KIB, compression: 'gzip' } },
   { label: '2 MiB, gzip', tuning: { maxRequestBytes: 2048 * KIB, compression: 'gzip' } },
 ];
-
-function changeRecord(topic: string, i: number): OutboundRecord {
-  const id = i % 5000;
-  const after = { id, name: `Customer ${id}`, email: `customer${id}@example.org`, street: `${i} Main Street`, city: 'Leeds', zip: String(10000 + (i % 90000)), balance: (i * 7.31).toFixed(2), active: i % 3 !== 0, updated_at: new Date(1_735_787_045_000 + i).toISOString() };
-  const value = JSON.stringify({ op: 'u', before: { ...after, city: 'York' }, after, source: { system: 'crm', schema: 'public', table: 'customers', position: String(i), committedAt: after.updated_at, txId: String(1000 + (i >> 4)) }, ts_ms: 1_735_787_045_000 + i });
-  const headers: Record<string, string> = {
-    'sync-origin': 'legacy', 'sync-entity': 'customers', 'sync-system': 'crm', 'sync-position': String(i), 'sync-tx': String(1000 + (i >> 4)),
-    'sync-schema-version': '1', 'sync-correlation-id': `c-${i}`, 'sync-causation-id': `k-${id}`, 'sync-ts': String(1_735_787_045_000 + i), 'content-type': 'application/json',
-  };
-  return { topic, key: JSON.stringify({ id }), value, headers };
-}
 
 function cpuMs(from: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(from);
